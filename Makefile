@@ -1,0 +1,41 @@
+# Aegis-Flow: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+AEGIS_CACHE_DIR ?= $(HOME)/.cache/aegis-flow
+export AEGIS_CACHE_DIR
+export CCACHE_DIR ?= $(AEGIS_CACHE_DIR)/ccache
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+PRESET ?= release
+OPENSSL_ROOT := $(AEGIS_CACHE_DIR)/openssl-current
+JOBS ?= $(shell nproc)
+
+.PHONY: all bootstrap configure build run test bench clean help
+
+all: build
+
+help:
+	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
+	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
+	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
+	@echo "make bench   benchmarks against nginx and HAProxy (not a test)"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+configure: bootstrap
+	@cmake --preset $(PRESET) -DOPENSSL_ROOT_DIR=$(OPENSSL_ROOT) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+run: build
+	@exec build/$(PRESET)/aegis-flow quickstart
+
+test: build
+	@ctest --preset $(PRESET) -j $(JOBS)
+
+bench: build
+	@bench/run.sh build/$(PRESET)/aegis-flow
+
+clean:
+	rm -rf build

@@ -1,0 +1,16 @@
+# Warning-free, hardened build (applies to every target in the tree).
+add_compile_options(-Wall -Wextra -Werror -Wno-unused-parameter
+                    -fstack-protector-strong -fstack-clash-protection -fcf-protection
+                    -D_GLIBCXX_ASSERTIONS)
+add_link_options(-pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+# _FORTIFY_SOURCE needs optimisation and fights with sanitizers' interceptors.
+if(NOT AEGIS_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  add_compile_options(-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3)
+endif()
+
+if(AEGIS_SANITIZE)
+  add_compile_options(-fsanitize=${AEGIS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all -O1)
+  add_link_options(-fsanitize=${AEGIS_SANITIZE})
+endif()

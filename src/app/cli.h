@@ -1,0 +1,8 @@
+// The `aegis-flow` command line: run, validate, version, quickstart.
+#pragma once
+
+namespace aegis::app {
+
+int main_cli(int argc, char** argv);
+
+}  // namespace aegis::app

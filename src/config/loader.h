@@ -1,0 +1,38 @@
+// YAML → validated Config. Never throws: every problem in a file is reported,
+// each as "FILE:LINE:COL: message", so a user can fix them all in one pass.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/types.h"
+#include "core/result.h"
+
+namespace aegis::config {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string message;
+  std::string str() const;  // FILE:LINE:COL: message
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;
+  bool ok() const { return config.has_value(); }
+};
+
+// Parses and validates YAML text; `source` names it in diagnostics.
+LoadResult load_from_string(std::string_view yaml, const std::string& source);
+// Reads a file and calls load_from_string.
+LoadResult load_from_file(const std::string& path);
+
+// Serialises a config as JSON for /config_dump (no secrets exist yet; later
+// secret fields are redacted here).
+std::string to_json(const Config& config, int indent = 2);
+
+}  // namespace aegis::config

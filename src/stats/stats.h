@@ -1,0 +1,97 @@
+// Counters, gauges and histograms for the whole process. Hot-path updates are
+// lock-free: each metric keeps per-thread shards (relaxed atomics on separate
+// cache lines) that are summed only when scraped. Registration (config time)
+// takes a lock and returns a reference that stays valid for the process life;
+// registering the same name+labels again returns the same metric.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aegis::stats {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr std::size_t kShards = 16;
+// The calling thread's shard (assigned round-robin on first use).
+std::size_t this_thread_shard();
+
+class Counter {
+ public:
+  void inc(std::uint64_t n = 1) {
+    shards_[this_thread_shard()].v.fetch_add(n, std::memory_order_relaxed);
+  }
+  std::uint64_t value() const;
+
+ private:
+  struct alignas(64) Shard { std::atomic<std::uint64_t> v{0}; };
+  std::array<Shard, kShards> shards_{};
+};
+
+class Gauge {
+ public:
+  void add(std::int64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
+  void sub(std::int64_t n = 1) { v_.fetch_sub(n, std::memory_order_relaxed); }
+  void set(std::int64_t n) { v_.store(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> v_{0};
+};
+
+// Durations in seconds by default; bucket upper bounds are fixed at creation.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value);
+  struct Snapshot {
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> cumulative;  // one per bound, then +Inf
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  Snapshot snapshot() const;
+
+ private:
+  struct alignas(64) Shard {
+    std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // bounds.size() + 1
+    std::atomic<double> sum{0};
+  };
+  std::vector<double> bounds_;
+  std::array<Shard, kShards> shards_;
+};
+
+// Default latency buckets, in seconds: 0.5 ms .. 60 s.
+const std::vector<double>& latency_buckets();
+
+class Store {
+ public:
+  Counter& counter(const std::string& name, const std::string& help, Labels labels = {});
+  Gauge& gauge(const std::string& name, const std::string& help, Labels labels = {});
+  Histogram& histogram(const std::string& name, const std::string& help, Labels labels = {},
+                       const std::vector<double>& bounds = latency_buckets());
+
+  // Prometheus text exposition format 0.0.4 (passes `promtool check metrics`).
+  std::string prometheus_text() const;
+
+  Store();
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The process-wide store used by every module.
+Store& global();
+
+}  // namespace aegis::stats
