@@ -4,21 +4,78 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <csignal>
+#include <thread>
+
+#include "app/quickstart.h"
+#include "app/server.h"
+#include "config/loader.h"
+#include "core/log.h"
 #include "tls/openssl_info.h"
 
 namespace aegis::app {
 
+namespace {
+
+int cmd_version() {
+  fmt::print("aegis-flow {}\n{}\n", AEGIS_VERSION, tls::openssl_version());
+  fmt::print("tls13 groups: {}\n", fmt::join(tls::tls13_groups(), ":"));
+  fmt::print("signature algorithms: {}\n", fmt::join(tls::signature_algorithms(), ":"));
+  return 0;
+}
+
+int cmd_validate(const std::string& path) {
+  auto r = config::load_from_file(path);
+  if (!r.ok()) {
+    for (const auto& d : r.diagnostics) fmt::print(stderr, "{}\n", d.str());
+    fmt::print(stderr, "{}: {} error(s)\n", path, r.diagnostics.size());
+    return 2;
+  }
+  fmt::print("{}: OK ({} listener(s), {} route config(s), {} cluster(s))\n", path,
+             r.config->listeners.size(), r.config->route_configs.size(), r.config->clusters.size());
+  return 0;
+}
+
+}  // namespace
+
 int main_cli(int argc, char** argv) {
   CLI::App app{"aegis-flow: post-quantum, carbon-aware service-mesh sidecar proxy"};
   app.require_subcommand(1);
-  auto* version = app.add_subcommand("version", "Print version, OpenSSL version, TLS groups and signature algorithms");
+  app.footer("Run `aegis-flow SUBCOMMAND --help` for the options of each subcommand.");
+
+  std::string config_path, log_level = "info";
+  std::size_t concurrency = 0;
+
+  auto* run = app.add_subcommand("run", "Run the proxy with a YAML configuration file (reloaded on SIGHUP and on change; SIGTERM drains)");
+  run->add_option("-c,--config", config_path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
+  run->add_option("--concurrency", concurrency, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+
+  auto* validate = app.add_subcommand("validate", "Check a configuration file; exit 0 if valid, 2 with every error as FILE:LINE:COL: message");
+  validate->add_option("-c,--config", config_path, "Configuration file (YAML)")->required();
+
+  auto* version = app.add_subcommand("version", "Print the version, the OpenSSL version and the TLS groups and signature algorithms on offer");
+
+  auto* quick = app.add_subcommand("quickstart", "Run the quick start: proxy on 127.0.0.1:10000, admin on 127.0.0.1:9901, demo upstream on 127.0.0.1:18080");
+  quick->add_option("--concurrency", concurrency, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
+  quick->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
-  if (version->parsed()) {
-    fmt::print("aegis-flow 0.1.0\n{}\n", tls::openssl_version());
-    fmt::print("tls13 groups: {}\n", fmt::join(tls::tls13_groups(), ":"));
-    fmt::print("signature algorithms: {}\n", fmt::join(tls::signature_algorithms(), ":"));
+
+  if (version->parsed()) return cmd_version();
+  if (validate->parsed()) return cmd_validate(config_path);
+
+  if (!core::init_logging(log_level)) {
+    fmt::print(stderr, "unknown --log-level '{}'\n", log_level);
+    return 2;
   }
-  return 0;
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
+  tls::init_openssl();
+  if (quick->parsed()) return run_quickstart(concurrency);
+  ServerOptions opts;
+  opts.config_path = config_path;
+  opts.concurrency = concurrency;
+  return run_server(opts);
 }
 
 }  // namespace aegis::app

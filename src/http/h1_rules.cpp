@@ -1,0 +1,157 @@
+#include "http/h1_rules.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <vector>
+
+namespace aegis::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool has_control_chars(std::string_view v) {
+  return std::any_of(v.begin(), v.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && u != '\t') || u == 0x7f;
+  });
+}
+
+Rejection bad_request(std::string reason, std::string detail) {
+  return Rejection{400, std::move(reason), std::move(detail)};
+}
+
+}  // namespace
+
+std::optional<Rejection> check_request_head(const bhttp::request_header<>& head,
+                                            const HeadLimits& limits) {
+  if (head.target().size() > limits.max_request_line_bytes)
+    return Rejection{414, "uri_too_long", "request target exceeds max_request_line_bytes"};
+
+  std::size_t count = 0, te_count = 0, cl_count = 0, host_count = 0;
+  std::string_view te_value;
+  for (const auto& f : head) {
+    ++count;
+    const auto value = f.value();
+    if (has_control_chars(value))
+      return bad_request("invalid_header_value", "control character in a header value");
+    switch (f.name()) {
+      case bhttp::field::transfer_encoding:
+        ++te_count;
+        te_value = value;
+        break;
+      case bhttp::field::content_length:
+        ++cl_count;
+        break;
+      case bhttp::field::host:
+        ++host_count;
+        break;
+      default:
+        break;
+    }
+  }
+  if (count > limits.max_headers)
+    return Rejection{431, "too_many_headers", "request has more header fields than max_request_headers"};
+  if (te_count > 0 && cl_count > 0)
+    return bad_request("ambiguous_framing", "both Transfer-Encoding and Content-Length are present");
+  if (te_count > 1)
+    return bad_request("ambiguous_framing", "Transfer-Encoding appears more than once");
+  if (te_count == 1 && !iequals(trim(te_value), "chunked"))
+    return bad_request("unsupported_transfer_encoding",
+                       "only 'Transfer-Encoding: chunked' is accepted");
+  if (cl_count > 1)
+    return bad_request("ambiguous_framing", "Content-Length appears more than once");
+  if (head.version() >= 11 && host_count != 1)
+    return bad_request("invalid_host", host_count == 0 ? "HTTP/1.1 request without Host"
+                                                       : "more than one Host header");
+  if (head.method() == bhttp::verb::unknown)
+    return Rejection{501, "unknown_method", "request method is not supported"};
+  if (head.method() == bhttp::verb::connect)
+    return Rejection{501, "connect_not_supported", "CONNECT is not supported on this listener"};
+  return std::nullopt;
+}
+
+Rejection rejection_for_parse_error(const boost::system::error_code& ec) {
+  using E = bhttp::error;
+  if (ec == E::header_limit)
+    return Rejection{431, "header_too_large", "request head exceeds max_request_header_bytes"};
+  if (ec == E::body_limit)
+    return Rejection{413, "body_too_large", "request body exceeds max_request_body_bytes"};
+  if (ec == E::bad_content_length || ec == E::multiple_content_length)
+    return bad_request("ambiguous_framing", "invalid or conflicting Content-Length");
+  if (ec == E::bad_transfer_encoding)
+    return bad_request("ambiguous_framing", "invalid or conflicting Transfer-Encoding");
+  if (ec == E::bad_chunk || ec == E::bad_chunk_extension)
+    return bad_request("invalid_chunk", "invalid chunk size or chunk extension");
+  if (ec == E::bad_method) return bad_request("bad_method", "invalid request method");
+  if (ec == E::bad_target) return bad_request("bad_target", "invalid request target");
+  if (ec == E::bad_version) return bad_request("bad_version", "invalid HTTP version");
+  if (ec == E::bad_field) return bad_request("bad_field", "invalid header field name");
+  if (ec == E::bad_value) return bad_request("bad_value", "invalid header field value");
+  if (ec == E::bad_line_ending) return bad_request("bad_line_ending", "invalid line ending");
+  if (ec == E::partial_message) return bad_request("partial_message", "connection closed mid-message");
+  return bad_request("malformed", "malformed request: " + ec.message());
+}
+
+void remove_hop_by_hop(bhttp::fields& fields) {
+  // Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  std::vector<std::string> named;
+  for (const auto& f : fields) {
+    if (f.name() != bhttp::field::connection) continue;
+    for (auto token : bhttp::token_list{f.value()}) named.emplace_back(token);
+  }
+  for (const auto& n : named) fields.erase(n);
+  static constexpr std::array kHopByHop = {
+      bhttp::field::connection, bhttp::field::keep_alive, bhttp::field::proxy_connection,
+      bhttp::field::te,         bhttp::field::trailer,    bhttp::field::transfer_encoding,
+      bhttp::field::upgrade,    bhttp::field::expect};
+  for (auto f : kHopByHop) fields.erase(f);
+}
+
+void set_forwarding_headers(bhttp::fields& fields, std::string_view client_ip,
+                            std::string_view proto, bool trust_downstream) {
+  std::string xff;
+  if (trust_downstream) {
+    for (const auto& f : fields) {
+      if (!iequals(f.name_string(), "x-forwarded-for")) continue;
+      if (!xff.empty()) xff += ", ";
+      xff.append(trim(f.value()));
+    }
+  }
+  if (!xff.empty()) xff += ", ";
+  xff.append(client_ip);
+  fields.set("x-forwarded-for", xff);
+  fields.set("x-forwarded-proto", proto);
+}
+
+std::string_view request_authority(const bhttp::request_header<>& head) {
+  auto host = head[bhttp::field::host];
+  if (!host.empty()) return host;
+  std::string_view t = head.target();
+  auto scheme = t.find("://");
+  if (scheme == std::string_view::npos) return {};
+  t.remove_prefix(scheme + 3);
+  return t.substr(0, t.find_first_of("/?#"));
+}
+
+std::string_view status_class(unsigned status) {
+  static constexpr std::array<std::string_view, 6> kClasses = {"other", "1xx", "2xx",
+                                                               "3xx", "4xx", "5xx"};
+  const auto c = status / 100;
+  return c >= 1 && c <= 5 ? kClasses[c] : kClasses[0];
+}
+
+}  // namespace aegis::http

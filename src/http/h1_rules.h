@@ -1,0 +1,58 @@
+// HTTP/1.1 message rules a proxy must enforce between the Beast parser and the
+// router: framing checks that stop request smuggling, header limits, hop-by-hop
+// header removal (RFC 9110 §7.6.1) and forwarding headers. Pure functions on
+// Beast header objects; no I/O.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aegis::http {
+
+namespace bhttp = boost::beast::http;
+
+// Why a request head is refused. `reason` is a short, stable metric label.
+struct Rejection {
+  unsigned status;      // 400, 413, 414, 431, 501
+  std::string reason;   // e.g. "ambiguous_framing"
+  std::string detail;   // human-readable, sent in the response body
+};
+
+struct HeadLimits {
+  std::uint32_t max_headers;
+  std::uint32_t max_request_line_bytes;
+};
+
+// Checks a parsed request head for what Beast accepts but a proxy must not
+// forward: Transfer-Encoding other than exactly "chunked", Transfer-Encoding
+// together with Content-Length, repeated Content-Length fields, too many
+// header fields, an over-long target, a missing/duplicate Host on HTTP/1.1,
+// control characters in field values.
+std::optional<Rejection> check_request_head(const bhttp::request_header<>& head,
+                                            const HeadLimits& limits);
+
+// Maps a Beast parse error to the response a client should get.
+Rejection rejection_for_parse_error(const boost::system::error_code& ec);
+
+// Removes hop-by-hop fields: Connection and every field it names, Keep-Alive,
+// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus Expect (the
+// proxy answers 100-continue itself). Framing is re-derived by the serializer.
+void remove_hop_by_hop(bhttp::fields& fields);
+
+// Appends (or, if !trust_downstream, replaces) x-forwarded-for with the
+// client's address; sets x-forwarded-proto.
+void set_forwarding_headers(bhttp::fields& fields, std::string_view client_ip,
+                            std::string_view proto, bool trust_downstream);
+
+// The authority of a request: Host header, or the authority of an
+// absolute-form target.
+std::string_view request_authority(const bhttp::request_header<>& head);
+
+// "2xx" etc. for a status code.
+std::string_view status_class(unsigned status);
+
+}  // namespace aegis::http

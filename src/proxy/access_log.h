@@ -1,0 +1,51 @@
+// One JSON line per request (HTTP) or connection (TCP). Each line is written
+// with a single write(2) on an O_APPEND descriptor, so workers share the sink
+// without a lock and lines never interleave.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace aegis::proxy {
+
+struct AccessLogEntry {
+  std::chrono::system_clock::time_point start;
+  std::string_view listener;
+  std::string_view protocol;  // "HTTP/1.1", "HTTP/1.0", "tcp"
+  std::string_view method;
+  std::string_view authority;
+  std::string_view path;
+  unsigned status = 0;        // 0 for tcp
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  double duration_ms = 0;
+  std::string_view upstream;  // endpoint "host:port" or "" if none
+  std::string_view request_id;
+  std::string_view client;    // "ip:port"
+  std::string_view flags;     // short reason when the proxy answered itself, e.g. "no_route"
+};
+
+class AccessLog {
+ public:
+  // path: "stdout", "stderr" or a file (created, appended).
+  static core::Result<std::shared_ptr<AccessLog>> open(const std::string& path);
+  ~AccessLog();
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  const std::string& path() const { return path_; }
+  void write(const AccessLogEntry& e) const;
+
+ private:
+  AccessLog(std::string path, int fd, bool owned) : path_(std::move(path)), fd_(fd), owned_(owned) {}
+  std::string path_;
+  int fd_;
+  bool owned_;
+};
+
+}  // namespace aegis::proxy

@@ -1,0 +1,537 @@
+// HTTP/1.1 reverse proxy session, one per downstream connection. The request
+// path reads top to bottom as named phases (Pingora-style):
+//   read_head → check_head → route → connect_upstream → send_request (streams
+//   the body) → read_response_head → send_response (streams the body) → log.
+// Bodies are relayed through fixed 16 KiB buffers: each read waits for the
+// previous write, which is the back-pressure; a whole body is never buffered.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+
+#include "http/h1_rules.h"
+#include "proxy/access_log.h"
+#include "proxy/sessions.h"
+#include "proxy/worker.h"
+
+namespace aegis::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kRelayBuffer = 16 * 1024;
+
+namespace {
+
+// What the access log and the metrics need to know about one exchange.
+struct Exchange {
+  std::chrono::system_clock::time_point wall_start = std::chrono::system_clock::now();
+  Clock::time_point start = Clock::now();
+  std::string method, authority, path, request_id, upstream, protocol = "HTTP/1.1";
+  std::string_view flags;
+  unsigned status = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+std::string origin_form(std::string_view target) {
+  // absolute-form (http://host/path) is forwarded as origin-form (/path).
+  const auto scheme = target.find("://");
+  if (scheme == std::string_view::npos || target.front() == '/') return std::string(target);
+  const auto slash = target.find('/', scheme + 3);
+  return slash == std::string_view::npos ? std::string("/") : std::string(target.substr(slash));
+}
+
+void copy_fields(const bhttp::fields& from, bhttp::fields& to) {
+  for (const auto& f : from) {
+    if (f.name() != bhttp::field::unknown)
+      to.insert(f.name(), f.value());
+    else
+      to.insert(f.name_string(), f.value());
+  }
+}
+
+void apply_header_rules(bhttp::fields& fields, const std::vector<std::string>& remove,
+                        const std::vector<config::HeaderValue>& add) {
+  for (const auto& name : remove) fields.erase(name);
+  for (const auto& hv : add) fields.set(hv.name, hv.value);
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted;
+}
+
+class HttpSession final : public Drainable {
+ public:
+  HttpSession(Worker& w, tcp::socket sock, std::string listener)
+      : w_(w), down_(std::move(sock)), listener_(std::move(listener)) {
+    boost::system::error_code ec;
+    const auto ep = down_.socket().remote_endpoint(ec);
+    client_ip_ = ec ? "" : ep.address().to_string();
+    client_ = ec ? "" : fmt::format("{}:{}", client_ip_, ep.port());
+    w_.add_session(this);
+    w_.connection_opened();
+  }
+  ~HttpSession() {
+    w_.remove_session(this);
+    w_.connection_closed();
+  }
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  void on_drain() override {
+    drain_ = true;
+    // An idle keep-alive connection has nothing in flight: close it now.
+    if (idle_) {
+      boost::system::error_code ec;
+      down_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      down_.socket().close(ec);
+    }
+  }
+
+  asio::awaitable<void> run() {
+    const ListenerRuntime* lr = nullptr;
+    if (auto s = w_.snapshot(); s && (lr = s->find_listener(listener_))) {
+      lr->connections->inc();
+      lr->connections_active->add();
+    }
+    stats::Gauge* active = lr ? lr->connections_active : nullptr;
+    while (!drain_) {
+      snap_ = w_.snapshot();  // every request sees the newest config
+      lr = snap_ ? snap_->find_listener(listener_) : nullptr;
+      if (!lr) break;  // listener removed by a reload
+      if (!co_await serve_one(*lr)) break;
+    }
+    boost::system::error_code ec;
+    down_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    down_.socket().close(ec);
+    if (active) active->sub();
+  }
+
+ private:
+  // Serves one request; returns whether the connection stays open.
+  asio::awaitable<bool> serve_one(const ListenerRuntime& lr) {
+    const auto& lc = *lr.config;
+    Exchange x;
+    finished_ = false;
+    match_action_ = nullptr;
+    ubuf_.clear();
+    bhttp::request_parser<bhttp::buffer_body> req_parser;
+    req_parser.header_limit(lc.limits.max_request_header_bytes);
+    req_parser.body_limit(lc.limits.max_request_body_bytes);
+
+    // Phase: read_head. Wait for the first byte with the idle timeout, then
+    // for the rest of the head with the (shorter) headers timeout.
+    idle_ = true;
+    if (dbuf_.size() == 0) {
+      down_.expires_after(lc.idle_timeout);
+      auto [ec, n] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
+      if (ec) co_return false;  // closed, reset or idle timeout: nothing to answer
+      dbuf_.commit(n);
+    }
+    idle_ = false;
+    x.start = Clock::now();
+    x.wall_start = std::chrono::system_clock::now();
+    down_.expires_after(lc.request_headers_timeout);
+    if (auto [ec, n] = co_await bhttp::async_read_header(down_, dbuf_, req_parser, kTuple); ec) {
+      if (ec == beast::error::timeout) {
+        co_await reply(lr, x, 408, "request_timeout", "request head not received in time", true);
+        co_return false;
+      }
+      if (is_disconnect(ec)) co_return false;
+      const auto rej = http::rejection_for_parse_error(ec);
+      co_await refuse(lr, x, rej);
+      co_return false;
+    }
+    auto& head = req_parser.get();
+    x.method = std::string(head.method_string());
+    x.path = std::string(head.target());
+    x.authority = std::string(http::request_authority(head));
+    x.protocol = head.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
+    const bool has_body = !req_parser.is_done();
+    keep_alive_ = head.keep_alive() && !drain_;
+
+    // Phase: check_head.
+    if (auto rej = http::check_request_head(head, {lc.limits.max_request_headers, lc.limits.max_request_line_bytes})) {
+      co_await refuse(lr, x, *rej);
+      co_return false;
+    }
+    if (auto it = head.find("x-request-id"); it != head.end() && !it->value().empty() && it->value().size() <= 128)
+      x.request_id = std::string(it->value());
+    else
+      x.request_id = w_.new_request_id();
+
+    // Phase: route.
+    const auto target = origin_form(head.target());
+    auto match = lr.router->match(x.authority, target, [&](std::string_view name) -> std::optional<std::string_view> {
+      auto it = head.find(name);
+      if (it == head.end()) return std::nullopt;
+      return std::string_view(it->value());
+    });
+    if (!match) {
+      lr.no_route->inc();
+      co_await reply(lr, x, 404, "no_route", "no route matched this request", has_body);
+      co_return keep_alive_;
+    }
+    const auto& action = match->route->action;
+    match_action_ = &action;
+    const auto body_limit = action.max_request_body_bytes.value_or(lc.limits.max_request_body_bytes);
+    if (auto cl = req_parser.content_length(); cl && *cl > body_limit) {
+      co_await refuse(lr, x, {413, "body_too_large", "request body exceeds max_request_body_bytes"});
+      co_return false;
+    }
+    req_parser.body_limit(body_limit);
+
+    // Upstream request head: a copy without hop-by-hop fields, plus forwarding headers.
+    bhttp::request<bhttp::buffer_body> ureq;
+    ureq.method(head.method());
+    ureq.target(target);
+    ureq.version(11);
+    copy_fields(head.base(), ureq.base());
+    const bool expect_continue = beast::iequals(head[bhttp::field::expect], "100-continue");
+    http::remove_hop_by_hop(ureq.base());
+    http::set_forwarding_headers(ureq.base(), client_ip_, "http", lc.xff_trust_downstream);
+    ureq.set("x-request-id", x.request_id);
+    apply_header_rules(ureq.base(), action.request_headers_to_remove, action.request_headers_to_add);
+    if (req_parser.chunked())
+      ureq.chunked(true);
+    else if (auto cl = req_parser.content_length())
+      ureq.content_length(*cl);
+
+    const auto* cluster = snap_->find_cluster(action.cluster);
+    const auto deadline = action.timeout.count() > 0 ? std::optional(Clock::now() + action.timeout) : std::nullopt;
+
+    // Phase: connect_upstream (retried once on a fresh connection when a pooled
+    // one turns out dead before any response byte and no body was sent).
+    for (int attempt = 0;; ++attempt) {
+      auto pick = w_.pick(action.cluster);
+      if (!pick) {
+        if (cluster) cluster->overflow->inc();
+        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body);
+        co_return keep_alive_;
+      }
+      const auto& ep = *pick->runtime;
+      x.upstream = ep.name;
+      bool reused = false;
+      std::optional<upstream::Stream> up = pick->state->pool.take_idle();
+      if (up) {
+        reused = true;
+      } else {
+        up.emplace(down_.get_executor());
+        up->expires_after(cluster->config->connect_timeout);
+        auto [ec] = co_await up->async_connect(ep.address, kTuple);
+        if (ec) {
+          ep.connect_failures->inc();
+          spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
+          co_await reply(lr, x, 503, "upstream_connect_failure",
+                         fmt::format("upstream connect error: {} ({})", ep.name,
+                                     ec == beast::error::timeout ? "timed out" : ec.message()),
+                         has_body);
+          co_return keep_alive_;
+        }
+        boost::system::error_code ignored;
+        up->socket().set_option(tcp::no_delay(true), ignored);
+        ep.connections_opened->inc();
+        ep.connections_active->add();
+      }
+      ActiveRequest active(*pick, ep);
+      ep.requests->inc();
+      ubuf_.clear();
+      auto outcome = co_await exchange(lr, x, req_parser, ureq, *up, ep, deadline, has_body,
+                                       expect_continue && attempt == 0);
+      if (outcome == Outcome::kRetry && reused && attempt == 0 && !has_body) {
+        close_upstream(*up, ep);
+        continue;
+      }
+      if (outcome == Outcome::kPool && ubuf_.size() == 0) {
+        pick->state->pool.put_idle(std::move(*up));
+      } else {
+        close_upstream(*up, ep);
+      }
+      ep.response_time->observe(seconds_since(x.start));
+      if (outcome == Outcome::kRetry) {
+        ep.errors_reset_before_response->inc();
+        co_await reply(lr, x, 502, "upstream_reset_before_response",
+                       "upstream connection closed or reset before a response", true);
+        co_return false;
+      }
+      co_return keep_alive_ && outcome != Outcome::kAbort;
+    }
+  }
+
+  enum class Outcome { kPool, kClose, kRetry, kAbort };
+
+  // Marks an endpoint busy for the duration of one exchange.
+  struct ActiveRequest {
+    ActiveRequest(const Pick& p, const EndpointRuntime& ep) : st(*p.state), rt(ep) {
+      ++st.active_requests;
+      rt.requests_active->add();
+    }
+    ~ActiveRequest() {
+      --st.active_requests;
+      rt.requests_active->sub();
+    }
+    ActiveRequest(const ActiveRequest&) = delete;
+    ActiveRequest& operator=(const ActiveRequest&) = delete;
+    EndpointState& st;
+    const EndpointRuntime& rt;
+  };
+
+  void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
+    if (!up.socket().is_open()) return;
+    boost::system::error_code ec;
+    up.socket().close(ec);
+    ep.connections_active->sub();
+  }
+
+  void set_upstream_deadline(upstream::Stream& up, const std::optional<Clock::time_point>& deadline,
+                             std::chrono::milliseconds idle) {
+    if (deadline)
+      up.expires_at(*deadline);
+    else
+      up.expires_after(idle);
+  }
+
+  // Phases send_request → read_response_head → send_response for one attempt.
+  asio::awaitable<Outcome> exchange(const ListenerRuntime& lr, Exchange& x,
+                                    bhttp::request_parser<bhttp::buffer_body>& req_parser,
+                                    bhttp::request<bhttp::buffer_body>& ureq, upstream::Stream& up,
+                                    const EndpointRuntime& ep,
+                                    const std::optional<Clock::time_point>& deadline, bool has_body,
+                                    bool expect_continue) {
+    const auto& lc = *lr.config;
+    // send_request: head, then the body relayed from downstream.
+    if (expect_continue && has_body) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      down_.expires_after(lc.idle_timeout);
+      if (auto [ec, n] = co_await asio::async_write(down_, asio::buffer(kContinue), kTuple); ec) {
+        x.flags = "downstream_disconnect";
+        finish(lr, x);
+        co_return Outcome::kAbort;
+      }
+    }
+    bhttp::request_serializer<bhttp::buffer_body> req_sr{ureq};
+    ureq.body().data = nullptr;
+    ureq.body().size = 0;
+    ureq.body().more = has_body;
+    set_upstream_deadline(up, deadline, lc.idle_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple); ec) {
+      co_return Outcome::kRetry;
+    }
+    while (has_body && !req_sr.is_done()) {
+      if (!req_parser.is_done()) {
+        req_parser.get().body().data = relay_.data();
+        req_parser.get().body().size = relay_.size();
+        down_.expires_after(lc.idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(down_, dbuf_, req_parser, kTuple);
+        if (ec && ec != bhttp::error::need_buffer) {
+          if (ec == bhttp::error::body_limit) {
+            co_await refuse(lr, x, {413, "body_too_large", "request body exceeds max_request_body_bytes"});
+          } else if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) {
+            co_await refuse(lr, x, http::rejection_for_parse_error(ec));
+          } else {
+            x.flags = "downstream_disconnect";
+            finish(lr, x);
+          }
+          co_return Outcome::kAbort;
+        }
+        const auto got = relay_.size() - req_parser.get().body().size;
+        x.bytes_in += got;
+        lr.bytes_received->inc(got);
+        if (got == 0 && !req_parser.is_done()) continue;  // e.g. only a chunk header arrived
+        ureq.body().data = relay_.data();
+        ureq.body().size = got;
+        ureq.body().more = !req_parser.is_done();
+      } else {
+        ureq.body().data = nullptr;
+        ureq.body().size = 0;
+        ureq.body().more = false;
+      }
+      set_upstream_deadline(up, deadline, lc.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_write(up, req_sr, kTuple);
+      if (ec && ec != bhttp::error::need_buffer) {
+        ep.errors_reset_before_response->inc();
+        co_await reply(lr, x, 502, "upstream_reset_before_response",
+                       "upstream connection closed while the request body was sent", true);
+        co_return Outcome::kAbort;
+      }
+    }
+
+    // read_response_head (1xx interim responses other than 101 are dropped).
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> res_parser_slot;
+    for (;;) {
+      auto& res_parser = res_parser_slot.emplace();
+      res_parser.header_limit(lc.limits.max_response_header_bytes);
+      res_parser.body_limit(boost::none);
+      if (ureq.method() == bhttp::verb::head) res_parser.skip(true);
+      set_upstream_deadline(up, deadline, lc.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf_, res_parser, kTuple);
+      if (ec) {
+        if (ec == beast::error::timeout) {
+          ep.timeouts->inc();
+          co_await reply(lr, x, 504, "upstream_timeout", "upstream did not respond within the route timeout", has_body);
+          if (has_body) co_return Outcome::kAbort;
+          co_return Outcome::kClose;
+        }
+        if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return Outcome::kRetry;
+        ep.errors_reset_before_response->inc();
+        co_await reply(lr, x, 502, is_disconnect(ec) ? "upstream_reset_before_response" : "upstream_invalid_response",
+                       is_disconnect(ec) ? "upstream connection closed or reset before a response"
+                                         : "upstream sent an invalid response: " + ec.message(),
+                       true);
+        co_return Outcome::kAbort;
+      }
+      const auto code = res_parser.get().result_int();
+      if (code < 100 || code >= 200 || code == 101) break;
+    }
+    auto& res_parser = *res_parser_slot;
+    auto& uhead = res_parser.get();
+
+    // send_response: head, then the body relayed from upstream.
+    bhttp::response<bhttp::buffer_body> dres;
+    dres.result(uhead.result_int());
+    dres.reason(uhead.reason());
+    dres.version(x.protocol == "HTTP/1.0" ? 10 : 11);
+    copy_fields(uhead.base(), dres.base());
+    http::remove_hop_by_hop(dres.base());
+    dres.set("x-request-id", x.request_id);
+    apply_header_rules(dres.base(), match_action_->response_headers_to_remove, match_action_->response_headers_to_add);
+    const bool res_has_body = !res_parser.is_done();
+    if (res_has_body && !res_parser.content_length()) {
+      if (dres.version() == 11)
+        dres.chunked(true);
+      else
+        keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
+    }
+    if (drain_) keep_alive_ = false;
+    dres.keep_alive(keep_alive_);
+    x.status = uhead.result_int();
+
+    bhttp::response_serializer<bhttp::buffer_body> res_sr{dres};
+    dres.body().data = nullptr;
+    dres.body().size = 0;
+    dres.body().more = res_has_body;
+    down_.expires_after(lc.idle_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple); ec) {
+      x.flags = "downstream_disconnect";
+      finish(lr, x);
+      co_return Outcome::kAbort;
+    }
+    while (res_has_body && !res_sr.is_done()) {
+      if (!res_parser.is_done()) {
+        uhead.body().data = relay_.data();
+        uhead.body().size = relay_.size();
+        set_upstream_deadline(up, deadline, lc.idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(up, ubuf_, res_parser, kTuple);
+        if (ec && ec != bhttp::error::need_buffer) {
+          // The head is already downstream: abort this connection so the
+          // client sees a truncated message, never a wrong one.
+          if (ec == beast::error::timeout)
+            ep.timeouts->inc();
+          else
+            ep.errors_reset_mid_response->inc();
+          x.flags = ec == beast::error::timeout ? "upstream_timeout_mid_response" : "upstream_reset_mid_response";
+          finish(lr, x);
+          co_return Outcome::kAbort;
+        }
+        const auto got = relay_.size() - uhead.body().size;
+        if (got == 0 && !res_parser.is_done()) continue;
+        dres.body().data = relay_.data();
+        dres.body().size = got;
+        dres.body().more = !res_parser.is_done();
+        x.bytes_out += got;
+        lr.bytes_sent->inc(got);
+      } else {
+        dres.body().data = nullptr;
+        dres.body().size = 0;
+        dres.body().more = false;
+      }
+      down_.expires_after(lc.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_write(down_, res_sr, kTuple);
+      if (ec && ec != bhttp::error::need_buffer) {
+        x.flags = "downstream_disconnect";
+        finish(lr, x);
+        co_return Outcome::kAbort;
+      }
+    }
+    finish(lr, x);
+    if (!res_parser.is_done()) co_return Outcome::kClose;
+    co_return uhead.keep_alive() ? Outcome::kPool : Outcome::kClose;
+  }
+
+  // A response the proxy generates itself.
+  asio::awaitable<void> reply(const ListenerRuntime& lr, Exchange& x, unsigned status,
+                              std::string_view flag, std::string_view detail, bool close) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    if (!x.request_id.empty()) res.set("x-request-id", x.request_id);
+    res.body() = fmt::format("{}\n", detail);
+    res.keep_alive(!close && !drain_);
+    if (close) keep_alive_ = false;
+    res.prepare_payload();
+    x.status = status;
+    x.flags = flag;
+    x.bytes_out += res.body().size();
+    down_.expires_after(lr.config->idle_timeout);
+    co_await bhttp::async_write(down_, res, kTuple);
+    finish(lr, x);
+  }
+
+  asio::awaitable<void> refuse(const ListenerRuntime& lr, Exchange& x, const http::Rejection& rej) {
+    lr.malformed(rej.reason)->inc();
+    co_await reply(lr, x, rej.status, rej.reason, rej.detail, true);
+  }
+
+  static double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+
+  void finish(const ListenerRuntime& lr, Exchange& x) {
+    if (finished_) return;
+    finished_ = true;
+    const double secs = seconds_since(x.start);
+    if (x.status) {
+      auto it = lr.requests_by_class.find(http::status_class(x.status));
+      if (it != lr.requests_by_class.end()) it->second->inc();
+    }
+    lr.request_duration->observe(secs);
+    if (snap_ && snap_->access_log) {
+      snap_->access_log->write(AccessLogEntry{x.wall_start, lr.config->name, x.protocol, x.method,
+                                              x.authority, x.path, x.status, x.bytes_in, x.bytes_out,
+                                              secs * 1000.0, x.upstream, x.request_id, client_, x.flags});
+    }
+  }
+
+  Worker& w_;
+  beast::tcp_stream down_;
+  std::string listener_;
+  std::string client_ip_, client_;
+  std::shared_ptr<const Snapshot> snap_;
+  beast::flat_buffer dbuf_;
+  beast::flat_buffer ubuf_;
+  std::array<char, kRelayBuffer> relay_{};
+  const config::RouteAction* match_action_ = nullptr;
+  bool idle_ = true;
+  bool drain_ = false;
+  bool keep_alive_ = true;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_http(Worker& worker, tcp::socket socket, std::string listener) {
+  auto session = std::make_unique<HttpSession>(worker, std::move(socket), std::move(listener));
+  co_await session->run();
+}
+
+}  // namespace aegis::proxy

@@ -1,0 +1,123 @@
+#include "proxy/snapshot.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <mutex>
+
+#include "proxy/access_log.h"
+
+namespace aegis::proxy {
+
+namespace {
+
+stats::Store& S() { return stats::global(); }
+
+EndpointRuntime make_endpoint(const config::Cluster& c, const config::Endpoint& e,
+                              core::Result<void>& status) {
+  EndpointRuntime ep;
+  ep.name = e.str();
+  ep.key = c.name + "|" + ep.name;
+  ep.weight = e.weight;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(e.host, ec);
+  if (ec) status = core::Error{fmt::format("cluster '{}': endpoint '{}' is not an IP address", c.name, ep.name)};
+  ep.address = boost::asio::ip::tcp::endpoint(addr, e.port);
+  const stats::Labels l{{"cluster", c.name}, {"endpoint", ep.name}};
+  ep.requests = &S().counter("aegis_upstream_requests_total", "Requests sent to an upstream endpoint", l);
+  ep.connections_opened = &S().counter("aegis_upstream_connections_total", "Upstream connections opened", l);
+  ep.connect_failures = &S().counter("aegis_upstream_connect_failures_total", "Upstream connection attempts that failed or timed out", l);
+  ep.errors_reset_before_response = &S().counter("aegis_upstream_reset_before_response_total", "Upstream connections reset or closed before a complete response head", l);
+  ep.errors_reset_mid_response = &S().counter("aegis_upstream_reset_mid_response_total", "Upstream responses aborted after the head was sent downstream", l);
+  ep.timeouts = &S().counter("aegis_upstream_timeouts_total", "Upstream requests that hit the route timeout", l);
+  ep.connections_active = &S().gauge("aegis_upstream_connections_active", "Open upstream connections (idle or busy)", l);
+  ep.requests_active = &S().gauge("aegis_upstream_requests_active", "Upstream requests in flight", l);
+  ep.response_time = &S().histogram("aegis_upstream_response_seconds", "Time from upstream request start to the end of its response", l);
+  return ep;
+}
+
+}  // namespace
+
+stats::Counter* ListenerRuntime::malformed(std::string_view reason) const {
+  return &S().counter("aegis_http_malformed_requests_total",
+                      "Requests refused by the proxy before routing, by reason",
+                      {{"listener", config->name}, {"reason", std::string(reason)}});
+}
+
+const ClusterRuntime* Snapshot::find_cluster(std::string_view name) const {
+  for (const auto& c : clusters)
+    if (c.config->name == name) return &c;
+  return nullptr;
+}
+
+const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
+  for (const auto& l : listeners)
+    if (l.config->name == name) return &l;
+  return nullptr;
+}
+
+core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
+    config::Config config, std::uint64_t version, std::shared_ptr<AccessLog> previous_log) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->version = version;
+  snap->config = std::move(config);
+  const auto& cfg = snap->config;
+
+  if (!cfg.access_log.path.empty()) {
+    if (previous_log && previous_log->path() == cfg.access_log.path) {
+      snap->access_log = std::move(previous_log);
+    } else {
+      auto log = AccessLog::open(cfg.access_log.path);
+      if (!log) return log.error();
+      snap->access_log = *log;
+    }
+  }
+
+  core::Result<void> status;
+  snap->clusters.reserve(cfg.clusters.size());
+  for (const auto& c : cfg.clusters) {
+    ClusterRuntime cr{&c, {}, nullptr, nullptr};
+    for (const auto& loc : c.load_assignment.localities)
+      for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, status));
+    cr.overflow = &S().counter("aegis_upstream_overflow_total", "Requests refused because every endpoint was at max_connections", {{"cluster", c.name}});
+    cr.no_healthy = &S().counter("aegis_upstream_no_endpoint_total", "Requests with no endpoint to send to", {{"cluster", c.name}});
+    snap->clusters.push_back(std::move(cr));
+  }
+  if (!status) return status.error();
+
+  std::map<std::string, const route::Router*, std::less<>> routers;
+  for (const auto& rc : cfg.route_configs) {
+    snap->routers.push_back(std::make_unique<route::Router>(rc));
+    routers[rc.name] = snap->routers.back().get();
+  }
+
+  for (const auto& l : cfg.listeners) {
+    ListenerRuntime lr;
+    lr.config = &l;
+    if (l.protocol == config::ListenerProtocol::kHttp) {
+      auto it = routers.find(l.route_config);
+      if (it == routers.end()) return core::Error{fmt::format("listener '{}': unknown route_config '{}'", l.name, l.route_config)};
+      lr.router = it->second;
+    } else {
+      lr.tcp_cluster = snap->find_cluster(l.cluster);
+      if (!lr.tcp_cluster) return core::Error{fmt::format("listener '{}': unknown cluster '{}'", l.name, l.cluster)};
+    }
+    const stats::Labels lab{{"listener", l.name}};
+    lr.connections = &S().counter("aegis_downstream_connections_total", "Downstream connections accepted", lab);
+    lr.connections_active = &S().gauge("aegis_downstream_connections_active", "Open downstream connections", lab);
+    lr.bytes_received = &S().counter("aegis_downstream_received_bytes_total", "Bytes received from downstream clients", lab);
+    lr.bytes_sent = &S().counter("aegis_downstream_sent_bytes_total", "Bytes sent to downstream clients", lab);
+    lr.no_route = &S().counter("aegis_http_no_route_total", "Requests that matched no route (404)", lab);
+    lr.request_duration = &S().histogram("aegis_downstream_request_seconds", "Downstream request duration, first byte of the request to last byte of the response", lab);
+    if (l.protocol == config::ListenerProtocol::kHttp) {
+      for (std::string_view cls : {"1xx", "2xx", "3xx", "4xx", "5xx"})
+        lr.requests_by_class[std::string(cls)] = &S().counter(
+            "aegis_downstream_requests_total", "Downstream requests by response status class",
+            {{"listener", l.name}, {"status_class", std::string(cls)}});
+    }
+    snap->listeners.push_back(std::move(lr));
+  }
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+}  // namespace aegis::proxy

@@ -1,0 +1,80 @@
+// The immutable view of configuration that the request path reads: the typed
+// config plus what is precompiled from it (routers, resolved endpoints, metric
+// handles). Published to every worker as shared_ptr<const Snapshot>; a request
+// keeps the snapshot it started with, so a reload never changes a request
+// midway.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/types.h"
+#include "core/result.h"
+#include "route/router.h"
+#include "stats/stats.h"
+
+namespace aegis::proxy {
+
+class AccessLog;
+
+struct EndpointRuntime {
+  std::string key;  // "cluster|host:port": identifies per-worker pool state across reloads
+  std::string name; // "host:port"
+  boost::asio::ip::tcp::endpoint address;
+  std::uint32_t weight = 1;
+  // metrics
+  stats::Counter* requests;
+  stats::Counter* connections_opened;
+  stats::Counter* connect_failures;
+  stats::Counter* errors_reset_before_response;
+  stats::Counter* errors_reset_mid_response;
+  stats::Counter* timeouts;
+  stats::Gauge* connections_active;
+  stats::Gauge* requests_active;
+  stats::Histogram* response_time;
+};
+
+struct ClusterRuntime {
+  const config::Cluster* config;
+  std::vector<EndpointRuntime> endpoints;
+  stats::Counter* overflow;        // no endpoint available (circuit breaker)
+  stats::Counter* no_healthy;      // unused until health checking exists
+};
+
+struct ListenerRuntime {
+  const config::Listener* config;
+  const route::Router* router = nullptr;        // http listeners
+  const ClusterRuntime* tcp_cluster = nullptr;  // tcp listeners
+  // metrics
+  stats::Counter* connections;
+  stats::Gauge* connections_active;
+  stats::Counter* bytes_received;
+  stats::Counter* bytes_sent;
+  std::map<std::string, stats::Counter*, std::less<>> requests_by_class;  // "2xx" ...
+  stats::Histogram* request_duration;
+  stats::Counter* no_route;
+  stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
+};
+
+struct Snapshot {
+  std::uint64_t version = 0;
+  config::Config config;
+  std::vector<std::unique_ptr<route::Router>> routers;
+  std::vector<ClusterRuntime> clusters;
+  std::vector<ListenerRuntime> listeners;
+  std::shared_ptr<AccessLog> access_log;  // null when off
+
+  const ClusterRuntime* find_cluster(std::string_view name) const;
+  const ListenerRuntime* find_listener(std::string_view name) const;
+};
+
+// Builds the runtime view. `previous_log` is reused when the path is unchanged.
+core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
+    config::Config config, std::uint64_t version, std::shared_ptr<AccessLog> previous_log);
+
+}  // namespace aegis::proxy

@@ -1,0 +1,181 @@
+#include "proxy/worker.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "proxy/sessions.h"
+
+namespace aegis::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Worker::ListenerSlot {
+  std::string name;
+  tcp::acceptor acceptor;
+};
+
+Worker::Worker(std::size_t index) : index_(index), rng_(std::random_device{}()) {}
+
+Worker::~Worker() {
+  stop();
+  listeners_.clear();
+  clusters_.clear();
+  endpoints_.clear();
+  ioc_.reset();  // destroys pending coroutine frames; sessions unregister themselves
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(*ioc_);
+    ioc_->run();
+  });
+}
+
+void Worker::stop() {
+  if (!ioc_) return;
+  ioc_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::publish(std::shared_ptr<const Snapshot> snap) {
+  asio::post(*ioc_, [this, snap = std::move(snap)]() mutable { apply(std::move(snap)); });
+}
+
+void Worker::apply(std::shared_ptr<const Snapshot> snap) {
+  std::unordered_map<std::string, ClusterState> clusters;
+  std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints;
+  for (const auto& c : snap->clusters) {
+    ClusterState cs{&c, upstream::make_lb_policy(c.config->lb_policy, rng_()), {}, {}};
+    for (const auto& e : c.endpoints) {
+      auto& st = endpoints[e.key];
+      if (!st) {
+        auto old = endpoints_.find(e.key);
+        st = old != endpoints_.end() ? old->second
+                                     : std::make_shared<EndpointState>(EndpointState{
+                                           upstream::ConnectionPool(c.config->max_idle_connections,
+                                                                    c.config->idle_timeout,
+                                                                    e.connections_active),
+                                           0});
+        st->pool.set_limits(c.config->max_idle_connections, c.config->idle_timeout);
+      }
+      cs.endpoints.push_back(st);
+    }
+    cs.loads.resize(cs.endpoints.size());
+    clusters.emplace(c.config->name, std::move(cs));
+  }
+  // Endpoints no longer configured: drop their idle connections now; busy ones
+  // close when their request ends (the request holds the state).
+  for (auto& [key, st] : endpoints_)
+    if (!endpoints.count(key)) st->pool.clear();
+  endpoints_ = std::move(endpoints);
+  clusters_ = std::move(clusters);
+  snap_ = std::move(snap);
+}
+
+std::optional<Pick> Worker::pick(std::string_view cluster) {
+  auto it = clusters_.find(std::string(cluster));
+  if (it == clusters_.end()) return std::nullopt;
+  auto& cs = it->second;
+  const auto max_conn = cs.runtime->config->max_connections;
+  for (std::size_t i = 0; i < cs.endpoints.size(); ++i) {
+    const auto& st = *cs.endpoints[i];
+    cs.loads[i] = upstream::EndpointLoad{cs.runtime->endpoints[i].weight, st.active_requests,
+                                         st.active_requests < max_conn};
+  }
+  auto idx = cs.lb->pick(cs.loads);
+  if (!idx) return std::nullopt;
+  return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx]};
+}
+
+std::string Worker::new_request_id() {
+  // UUID version 4 (random), RFC 9562.
+  const std::uint64_t hi = (rng_() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  const std::uint64_t lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
+                     hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+}
+
+void Worker::add_session(Drainable* s) { sessions_.insert(s); }
+void Worker::remove_session(Drainable* s) { sessions_.erase(s); }
+
+void Worker::adopt_listener(const std::string& name, int fd, bool v6) {
+  asio::post(*ioc_, [this, name, fd, v6] {
+    auto slot = std::make_unique<ListenerSlot>(ListenerSlot{name, tcp::acceptor(*ioc_)});
+    boost::system::error_code ec;
+    slot->acceptor.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      spdlog::error("worker {}: listener '{}': cannot adopt socket: {}", index_, name, ec.message());
+      return;
+    }
+    if (draining_) return;  // slot (and socket) closes here
+    auto& ref = *slot;
+    listeners_[name] = std::move(slot);
+    start_accepting(ref);
+  });
+}
+
+void Worker::close_listener(const std::string& name) {
+  asio::post(*ioc_, [this, name] {
+    auto it = listeners_.find(name);
+    if (it == listeners_.end()) return;
+    boost::system::error_code ec;
+    it->second->acceptor.close(ec);
+    listeners_.erase(it);
+  });
+}
+
+void Worker::begin_drain() {
+  asio::post(*ioc_, [this] {
+    draining_ = true;
+    boost::system::error_code ec;
+    for (auto& [name, slot] : listeners_) slot->acceptor.close(ec);
+    listeners_.clear();
+    // on_drain may end a session, which removes itself: iterate over a copy.
+    std::vector<Drainable*> live(sessions_.begin(), sessions_.end());
+    for (auto* s : live)
+      if (sessions_.count(s)) s->on_drain();
+    for (auto& [key, st] : endpoints_) st->pool.clear();
+  });
+}
+
+void Worker::start_accepting(ListenerSlot& slot) {
+  // The slot may be destroyed (listener closed); the loop only touches it
+  // while its acceptor is open, and ends on operation_aborted.
+  asio::co_spawn(
+      *ioc_,
+      [this, &slot]() -> asio::awaitable<void> {
+        const std::string name = slot.name;
+        for (;;) {
+          auto [ec, sock] = co_await slot.acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+          if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+          if (ec) {
+            // EMFILE and friends: back off briefly instead of spinning.
+            spdlog::warn("listener '{}': accept failed: {}", name, ec.message());
+            asio::steady_timer t(*ioc_, std::chrono::milliseconds(50));
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            auto it = listeners_.find(name);
+            if (it == listeners_.end() || it->second.get() != &slot) co_return;
+            continue;
+          }
+          const auto* lr = snap_ ? snap_->find_listener(name) : nullptr;
+          if (!lr) continue;  // listener removed by a reload in flight: drop
+          boost::system::error_code ignored;
+          sock.set_option(tcp::no_delay(true), ignored);
+          if (lr->config->protocol == config::ListenerProtocol::kHttp)
+            asio::co_spawn(*ioc_, serve_http(*this, std::move(sock), name), asio::detached);
+          else
+            asio::co_spawn(*ioc_, serve_tcp(*this, std::move(sock), name), asio::detached);
+        }
+      },
+      asio::detached);
+}
+
+}  // namespace aegis::proxy

@@ -1,0 +1,111 @@
+// A worker: one thread, one io_context, its own accept loops (SO_REUSEPORT
+// sockets handed over by the main thread), its own upstream pools and
+// load-balancer state. Nothing here is shared with other workers except the
+// immutable Snapshot; the request path takes no locks.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/snapshot.h"
+#include "upstream/lb_policy.h"
+#include "upstream/pool.h"
+
+namespace aegis::proxy {
+
+// Per-worker state of one upstream endpoint; shared_ptr so that a request in
+// flight keeps it alive across a reload that removes the endpoint.
+struct EndpointState {
+  upstream::ConnectionPool pool;
+  std::uint32_t active_requests = 0;
+};
+
+struct Pick {
+  std::shared_ptr<EndpointState> state;
+  const EndpointRuntime* runtime;  // valid while the caller holds the snapshot
+};
+
+// Something the worker can ask to wind down when draining (a live session).
+class Drainable {
+ public:
+  virtual void on_drain() = 0;
+
+ protected:
+  ~Drainable() = default;
+};
+
+class Worker {
+ public:
+  explicit Worker(std::size_t index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void stop();  // stops the loop and joins the thread
+
+  // Thread-safe: the worker switches to `snap` on its own thread.
+  void publish(std::shared_ptr<const Snapshot> snap);
+  // Thread-safe: serve `fd` (a bound, listening socket) as listener `name`.
+  void adopt_listener(const std::string& name, int fd, bool v6);
+  // Thread-safe: stop accepting on `name` (its socket closes).
+  void close_listener(const std::string& name);
+  // Thread-safe: close every listener; live sessions finish their current
+  // request and close; idle keep-alive connections close now.
+  void begin_drain();
+
+  std::size_t active_connections() const { return active_connections_.load(std::memory_order_relaxed); }
+  std::size_t index() const { return index_; }
+  boost::asio::io_context& io() { return *ioc_; }
+
+  // --- worker thread only ---
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
+  bool draining() const { return draining_; }
+  std::optional<Pick> pick(std::string_view cluster);
+  std::string new_request_id();
+  void add_session(Drainable* s);
+  void remove_session(Drainable* s);
+  void connection_opened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed() { active_connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  struct ClusterState {
+    const ClusterRuntime* runtime;
+    std::unique_ptr<upstream::LbPolicy> lb;
+    std::vector<std::shared_ptr<EndpointState>> endpoints;  // parallel to runtime->endpoints
+    std::vector<upstream::EndpointLoad> loads;              // scratch
+  };
+  struct ListenerSlot;
+
+  void apply(std::shared_ptr<const Snapshot> snap);
+  void start_accepting(ListenerSlot& slot);
+
+  std::size_t index_;
+  // A pointer so that ~Worker can destroy it (and the coroutine frames it
+  // holds) while the state those frames touch is still alive.
+  std::unique_ptr<boost::asio::io_context> ioc_ = std::make_unique<boost::asio::io_context>(1);
+  std::thread thread_;
+  std::atomic<std::size_t> active_connections_{0};
+
+  std::shared_ptr<const Snapshot> snap_;
+  std::map<std::string, std::unique_ptr<ListenerSlot>, std::less<>> listeners_;
+  std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints_;
+  std::unordered_map<std::string, ClusterState> clusters_;
+  std::unordered_set<Drainable*> sessions_;  // non-owning: sessions remove themselves
+  bool draining_ = false;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace aegis::proxy

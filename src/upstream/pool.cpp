@@ -1,0 +1,64 @@
+#include "upstream/pool.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace aegis::upstream {
+
+namespace {
+// An idle HTTP/1.1 connection must have nothing to read: EOF means the peer
+// closed it, bytes mean it sent something unsolicited. Either way, drop it.
+bool still_idle(Stream& s) {
+  auto& sock = s.socket();
+  if (!sock.is_open()) return false;
+  char byte;
+  const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
+std::optional<Stream> ConnectionPool::take_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty()) {
+    Idle idle = std::move(idle_.back());
+    idle_.pop_back();
+    if (now - idle.since > idle_timeout_) {
+      // Older entries are further to the front: all of them are stale too.
+      if (open_) open_->sub();
+      clear();
+      return std::nullopt;
+    }
+    if (still_idle(idle.stream)) return std::move(idle.stream);
+    if (open_) open_->sub();
+  }
+  return std::nullopt;
+}
+
+void ConnectionPool::put_idle(Stream stream) {
+  if (!stream.socket().is_open()) return;
+  if (max_idle_ == 0) {
+    if (open_) open_->sub();
+    return;
+  }
+  if (idle_.size() >= max_idle_) drop_front();
+  stream.expires_never();
+  idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+}
+
+void ConnectionPool::set_limits(std::size_t max_idle, std::chrono::milliseconds idle_timeout) {
+  max_idle_ = max_idle;
+  idle_timeout_ = idle_timeout;
+  while (idle_.size() > max_idle_) drop_front();
+}
+
+void ConnectionPool::drop_front() {
+  idle_.pop_front();
+  if (open_) open_->sub();
+}
+
+void ConnectionPool::clear() {
+  while (!idle_.empty()) drop_front();
+}
+
+}  // namespace aegis::upstream

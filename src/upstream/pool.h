@@ -1,0 +1,52 @@
+// Keep-alive connections to one upstream endpoint, owned by one worker (no
+// locks). Idle connections are reused warmest-first; a connection that the
+// peer closed while idle, or that sat idle past idle_timeout, is dropped on
+// checkout rather than handed to a request.
+#pragma once
+
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <optional>
+
+#include "stats/stats.h"
+
+namespace aegis::upstream {
+
+using Stream = boost::beast::tcp_stream;
+
+class ConnectionPool {
+ public:
+  // `open_connections` (optional) is decremented for every connection the
+  // pool closes, so the gauge of open upstream connections stays true.
+  ConnectionPool(std::size_t max_idle, std::chrono::milliseconds idle_timeout,
+                 stats::Gauge* open_connections = nullptr)
+      : max_idle_(max_idle), idle_timeout_(idle_timeout), open_(open_connections) {}
+  ~ConnectionPool() { clear(); }
+  ConnectionPool(ConnectionPool&&) = default;
+  ConnectionPool& operator=(ConnectionPool&&) = delete;
+
+  // An idle connection that still looks open, or nullopt.
+  std::optional<Stream> take_idle();
+  // Returns a connection after a complete response; dropped if the pool is full.
+  void put_idle(Stream stream);
+  void set_limits(std::size_t max_idle, std::chrono::milliseconds idle_timeout);
+  std::size_t idle_count() const { return idle_.size(); }
+  void clear();
+
+ private:
+  struct Idle {
+    Stream stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Idle> idle_;
+  std::size_t max_idle_;
+  std::chrono::milliseconds idle_timeout_;
+  stats::Gauge* open_;
+
+  void drop_front();
+};
+
+}  // namespace aegis::upstream
