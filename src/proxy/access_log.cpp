@@ -27,7 +27,9 @@ AccessLog::~AccessLog() {
 
 void AccessLog::write(const AccessLogEntry& e) const {
   nlohmann::json j;
-  j["time"] = fmt::format("{:%FT%T}Z", std::chrono::time_point_cast<std::chrono::milliseconds>(e.start));
+  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(e.start);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.start - secs).count();
+  j["time"] = fmt::format("{:%FT%T}.{:03}Z", secs, ms);
   j["listener"] = e.listener;
   j["protocol"] = e.protocol;
   if (e.protocol != "tcp") {
