@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/types.h"
+#include "config/values.h"
 #include "core/result.h"
 
 namespace aegis::config {
@@ -26,10 +27,21 @@ struct LoadResult {
   bool ok() const { return config.has_value(); }
 };
 
+struct LoadOptions {
+  // Turns endpoint DNS names into IP literals; getaddrinfo unless set (tests
+  // inject a fake so they never depend on the network).
+  HostResolver resolve;
+};
+
+// Files larger than this are refused (a config is kilobytes, not megabytes).
+inline constexpr std::size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+
 // Parses and validates YAML text; `source` names it in diagnostics.
 LoadResult load_from_string(std::string_view yaml, const std::string& source);
+LoadResult load_from_string(std::string_view yaml, const std::string& source, const LoadOptions& options);
 // Reads a file and calls load_from_string.
 LoadResult load_from_file(const std::string& path);
+LoadResult load_from_file(const std::string& path, const LoadOptions& options);
 
 // Serialises a config as JSON for /config_dump (no secrets exist yet; later
 // secret fields are redacted here).

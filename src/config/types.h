@@ -16,7 +16,7 @@ namespace aegis::config {
 using Millis = std::chrono::milliseconds;
 
 struct SocketAddress {
-  std::string address;  // IPv4/IPv6 literal or "localhost"
+  std::string address;  // IPv4/IPv6 literal, unbracketed (the loader turns "localhost" into 127.0.0.1)
   std::uint16_t port = 0;
   std::string str() const;  // "127.0.0.1:10000", "[::1]:10000"
 };
@@ -43,7 +43,7 @@ enum class ListenerProtocol { kTcp, kHttp };
 
 struct Listener {  // xDS Listener
   std::string name;
-  SocketAddress address;
+  SocketAddress address{"127.0.0.1", 0};  // loopback unless the file says otherwise
   ListenerProtocol protocol = ListenerProtocol::kHttp;
   std::string route_config;  // http: name of a RouteConfiguration
   std::string cluster;       // tcp: the cluster to forward to
@@ -103,9 +103,10 @@ struct RouteConfiguration {  // xDS RouteConfiguration
 enum class LbPolicy { kRoundRobin, kLeastRequest };
 
 struct Endpoint {  // xDS LbEndpoint
-  std::string host;  // IP literal or name resolved at config load
+  std::string host;  // IP literal; a DNS name in the file is resolved at config load
   std::uint16_t port = 0;
   std::uint32_t weight = 1;
+  std::string hostname;  // the DNS name as written, when `host` was resolved from one
   std::string str() const;
 };
 

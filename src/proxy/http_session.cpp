@@ -325,8 +325,12 @@ class HttpSession final : public Drainable {
     ureq.body().size = 0;
     ureq.body().more = has_body;
     set_upstream_deadline(up, deadline, lc.idle_timeout);
-    if (auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple); ec) {
-      co_return Outcome::kRetry;
+    // When body bytes already arrived with the head, the head goes out with
+    // the first body chunk in one write; otherwise it goes now, alone.
+    if (!has_body || dbuf_.size() == 0) {
+      if (auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple); ec) {
+        co_return Outcome::kRetry;
+      }
     }
     while (has_body && !req_sr.is_done()) {
       if (!req_parser.is_done()) {
@@ -422,10 +426,15 @@ class HttpSession final : public Drainable {
     dres.body().size = 0;
     dres.body().more = res_has_body;
     down_.expires_after(lc.idle_timeout);
-    if (auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple); ec) {
-      x.flags = "downstream_disconnect";
-      finish(lr, x);
-      co_return Outcome::kAbort;
+    // Same as for the request: head and first body bytes in one write when
+    // the body is already buffered, else the head now (streaming responses
+    // must not wait for their first body byte).
+    if (!res_has_body || ubuf_.size() == 0) {
+      if (auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple); ec) {
+        x.flags = "downstream_disconnect";
+        finish(lr, x);
+        co_return Outcome::kAbort;
+      }
     }
     while (res_has_body && !res_sr.is_done()) {
       if (!res_parser.is_done()) {

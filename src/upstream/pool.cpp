@@ -7,6 +7,8 @@
 namespace aegis::upstream {
 
 namespace {
+constexpr auto kPeekAfter = std::chrono::milliseconds(200);
+
 // An idle HTTP/1.1 connection must have nothing to read: EOF means the peer
 // closed it, bytes mean it sent something unsolicited. Either way, drop it.
 bool still_idle(Stream& s) {
@@ -29,7 +31,10 @@ std::optional<Stream> ConnectionPool::take_idle() {
       clear();
       return std::nullopt;
     }
-    if (still_idle(idle.stream)) return std::move(idle.stream);
+    // A connection used moments ago is almost surely alive; peeking costs a
+    // syscall per request, so only older ones are checked. A dead one that
+    // slips through is retried by the session on a fresh connection.
+    if (now - idle.since < kPeekAfter || still_idle(idle.stream)) return std::move(idle.stream);
     if (open_) open_->sub();
   }
   return std::nullopt;

@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): wrk against (a) nginx directly, (b) aegis-flow and
+# (c) HAProxy 2.6, both proxies in front of that same nginx, one worker each,
+# all in one run on this machine. Prints a report and writes it to
+# bench/results/latest.txt (kept out of git); paste it into docs/benchmarks.md.
+#
+#   bench/run.sh [path/to/aegis-flow]     default: build/release/aegis-flow
+#
+# Environment:
+#   BENCH_SECONDS=10         measured duration of each wrk run
+#   BENCH_WARMUP_SECONDS=2   unmeasured wrk run before each measured one
+#   BENCH_CONNECTIONS=16     wrk -c (wrk always runs with -t1)
+#   BENCH_ROUNDS=1           rounds of (a,b,c); with >1 each metric is the median
+#   BENCH_TARGETS="nginx aegis haproxy"   subset to run (the ratios need aegis and haproxy)
+#   BENCH_CPU_PROXY, BENCH_CPU_NGINX, BENCH_CPU_LOAD   override the pinning (taskset -c lists)
+#   BENCH_NICE=-10           run servers and wrk at this nice level, and set this session's
+#                            sched autogroup to it too (negative needs root): softens, but
+#                            does not remove, interference from other work on a shared
+#                            machine; recorded in the report
+#
+# CPU pinning. The number we care about is b/c: each proxy must run under the
+# same conditions, and the load generator must not steal the proxy's core.
+#   >= 3 CPUs: proxy on cpu A, nginx on cpu B, wrk on cpu C (all separate).
+#   2 CPUs:    proxy and nginx on cpu0, wrk alone on cpu1. wrk (-t1) needs a
+#              whole core to generate ~100k+ req/s; sharing it with the proxy
+#              would measure wrk as much as the proxy. nginx's share of cpu0 is
+#              the same per request for (b) and (c), so the comparison stays fair;
+#              for (a) nginx has cpu0 to itself, which is the "no proxy" ceiling.
+#              (This is also the layout behind the issue's reference figures, about
+#              130k req/s direct and 60k through HAProxy. The other layout, proxy
+#              alone on cpu0 with nginx and wrk on cpu1, makes wrk+nginx the limit
+#              for a fast proxy and lowers (a); try it with BENCH_CPU_*.)
+#   1 CPU:     no pinning (numbers are then only roughly comparable).
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
+SECONDS_RUN=${BENCH_SECONDS:-10}
+WARMUP=${BENCH_WARMUP_SECONDS:-2}
+CONNS=${BENCH_CONNECTIONS:-16}
+ROUNDS=${BENCH_ROUNDS:-1}
+TARGETS=${BENCH_TARGETS:-nginx aegis haproxy}
+RESULTS_DIR=$ROOT/bench/results
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+# --- tools -------------------------------------------------------------------
+for t in nginx haproxy wrk curl ss; do
+  command -v "$t" >/dev/null || die "'$t' not found; run scripts/bootstrap.sh (or make bootstrap) first"
+done
+if want aegis; then
+  [ -x "$AEGIS_BIN" ] || die "aegis-flow binary not found at $AEGIS_BIN (build it with: make build)"
+  AEGIS_BIN=$(cd "$(dirname "$AEGIS_BIN")" && pwd)/$(basename "$AEGIS_BIN")
+fi
+[[ "$SECONDS_RUN" =~ ^[0-9]+$ && "$SECONDS_RUN" -gt 0 ]] || die "BENCH_SECONDS must be a positive integer"
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_WARMUP_SECONDS must be an integer"
+[[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -gt 0 ]] || die "BENCH_ROUNDS must be a positive integer"
+
+# --- processes and cleanup ---------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/aegis-bench.XXXXXX")
+PIDS=()
+declare -A PID
+cleanup() {
+  local rc=$? pid i
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+  if [ -n "${AUTOGROUP_NICE_BEFORE:-}" ]; then echo "$AUTOGROUP_NICE_BEFORE" >/proc/$$/autogroup 2>/dev/null || true; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- CPU pinning ---------------------------------------------------------------
+expand_cpus() {  # "0-2,5" -> "0 1 2 5"
+  local part a b out=()
+  IFS=, read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    if [[ "$part" == *-* ]]; then a=${part%-*}; b=${part#*-}; for ((i = a; i <= b; i++)); do out+=("$i"); done
+    else out+=("$part"); fi
+  done
+  echo "${out[@]}"
+}
+read -ra CPUS <<<"$(expand_cpus "$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)")"
+if ! command -v taskset >/dev/null; then
+  CPU_PROXY="" CPU_NGINX="" CPU_LOAD=""; PIN_NOTE="none (taskset not found)"
+elif [ ${#CPUS[@]} -ge 3 ]; then
+  CPU_PROXY=${CPUS[0]} CPU_NGINX=${CPUS[1]} CPU_LOAD=${CPUS[2]}
+  PIN_NOTE="proxy cpu$CPU_PROXY, nginx cpu$CPU_NGINX, wrk cpu$CPU_LOAD"
+elif [ ${#CPUS[@]} -eq 2 ]; then
+  CPU_PROXY=${CPUS[0]} CPU_NGINX=${CPUS[0]} CPU_LOAD=${CPUS[1]}
+  PIN_NOTE="proxy+nginx cpu$CPU_PROXY, wrk cpu$CPU_LOAD"
+else
+  CPU_PROXY="" CPU_NGINX="" CPU_LOAD=""; PIN_NOTE="none (1 CPU)"
+fi
+if [ -n "${BENCH_CPU_PROXY:-}${BENCH_CPU_NGINX:-}${BENCH_CPU_LOAD:-}" ]; then
+  CPU_PROXY=${BENCH_CPU_PROXY:-$CPU_PROXY} CPU_NGINX=${BENCH_CPU_NGINX:-$CPU_NGINX}
+  CPU_LOAD=${BENCH_CPU_LOAD:-$CPU_LOAD}
+  PIN_NOTE="proxy cpu${CPU_PROXY:-any}, nginx cpu${CPU_NGINX:-any}, wrk cpu${CPU_LOAD:-any} (from BENCH_CPU_*)"
+fi
+NICE=()
+if [ -n "${BENCH_NICE:-}" ]; then
+  [[ "$BENCH_NICE" =~ ^-?[0-9]+$ ]] || die "BENCH_NICE must be an integer"
+  if [ "$(nice -n "$BENCH_NICE" nice 2>/dev/null)" != "$BENCH_NICE" ]; then
+    die "cannot run at nice $BENCH_NICE (negative values need root)"
+  fi
+  NICE=(nice -n "$BENCH_NICE")
+  # With sched_autogroup on, nice only ranks processes within one session; give
+  # this session's autogroup the same level so that it also counts against
+  # other sessions' work (restored on exit).
+  if [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] && [ -w /proc/self/autogroup ]; then
+    AUTOGROUP_NICE_BEFORE=$(awk '{print $3}' /proc/$$/autogroup)
+    echo "$BENCH_NICE" >/proc/$$/autogroup 2>/dev/null || AUTOGROUP_NICE_BEFORE=""
+  fi
+fi
+pin() {  # pin CPULIST cmd... (CPULIST may be empty)
+  local cpus=$1; shift
+  if [ -n "$cpus" ]; then "${NICE[@]}" taskset -c "$cpus" "$@"; else "${NICE[@]}" "$@"; fi
+}
+
+# --- ports -------------------------------------------------------------------
+USED_PORTS=" "
+free_port() {  # free_port VAR: set VAR to a TCP port nobody uses (in any state)
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 30000))
+    [[ "$USED_PORTS" == *" $p "* ]] && continue
+    if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then USED_PORTS+="$p "; printf -v "$1" '%s' "$p"; return; fi
+  done
+  die "no free TCP port found on 127.0.0.1"
+}
+
+# start NAME LOGFILE CPUS cmd...: start in the background, remember the PID.
+start() {
+  local name=$1 logf=$2 cpus=$3 pre=(); shift 3
+  [ -z "$cpus" ] || pre=(taskset -c "$cpus")
+  # A simple command in the background: $! is the server itself (nice and
+  # taskset exec it).
+  "${NICE[@]}" "${pre[@]}" "$@" >"$logf" 2>&1 </dev/null &
+  PIDS+=("$!")
+  PID[$name]=$!
+}
+
+# wait_up NAME PID URL LOG: the server answers 200 on URL within 10 s, or die with its log.
+wait_up() {
+  local name=$1 pid=$2 url=$3 logf=$4
+  for _ in $(seq 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$logf" >&2 || true
+      die "$name exited during start-up (log above, from $logf)"
+    fi
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  tail -n 30 "$logf" >&2 || true
+  die "$name did not answer 200 on $url within 10 s (log above)"
+}
+
+# check_body NAME URL: one request through the path returns nginx's body.
+check_body() {
+  local body
+  body=$(curl -fsS --max-time 2 "$2") || die "$1: request to $2 failed"
+  [ "$body" = "hello" ] || die "$1: expected body 'hello' from $2, got '$body'"
+}
+
+# --- nginx (the upstream) ----------------------------------------------------
+free_port NGINX_PORT
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  keepalive_timeout 300s;
+  keepalive_requests 100000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      default_type text/plain;
+      return 200 "hello\n";
+    }
+  }
+}
+EOF
+log "starting nginx on 127.0.0.1:$NGINX_PORT"
+start nginx "$WORK/nginx/stderr.log" "$CPU_NGINX" nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/nginx/error.log"
+check_body nginx "http://127.0.0.1:$NGINX_PORT/"
+
+# --- HAProxy -------------------------------------------------------------------
+if want haproxy; then
+  free_port HAPROXY_PORT
+  mkdir -p "$WORK/haproxy"
+  cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+
+defaults
+  mode http
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+
+frontend bench
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend nginx
+
+backend nginx
+  server nginx 127.0.0.1:$NGINX_PORT
+EOF
+  haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy rejected the generated config ($WORK/haproxy/haproxy.cfg)"
+  log "starting haproxy on 127.0.0.1:$HAPROXY_PORT"
+  start haproxy "$WORK/haproxy/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
+  wait_up haproxy "${PID[haproxy]}" "http://127.0.0.1:$HAPROXY_PORT/" "$WORK/haproxy/haproxy.log"
+  check_body haproxy "http://127.0.0.1:$HAPROXY_PORT/"
+fi
+
+# --- aegis-flow ----------------------------------------------------------------
+if want aegis; then
+  free_port AEGIS_PORT
+  free_port AEGIS_ADMIN_PORT
+  mkdir -p "$WORK/aegis"
+  cat >"$WORK/aegis/aegis-flow.yaml" <<EOF
+admin:
+  address: 127.0.0.1
+  port: $AEGIS_ADMIN_PORT
+access_log:
+  path: ""
+drain_timeout: 1s
+listeners:
+  - name: bench
+    address: 127.0.0.1
+    port: $AEGIS_PORT
+    protocol: http
+    route_config: bench
+route_configs:
+  - name: bench
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes:
+          - name: all
+            match:
+              prefix: /
+            route:
+              cluster: nginx
+clusters:
+  - name: nginx
+    lb_policy: round_robin
+    endpoints: ["127.0.0.1:$NGINX_PORT"]
+EOF
+  if ! vout=$("$AEGIS_BIN" validate -c "$WORK/aegis/aegis-flow.yaml" 2>&1); then
+    printf '%s\n' "$vout" >&2
+    die "aegis-flow rejected the generated config (errors above; the schema may have changed: update bench/run.sh)"
+  fi
+  log "starting aegis-flow on 127.0.0.1:$AEGIS_PORT (admin $AEGIS_ADMIN_PORT)"
+  start aegis "$WORK/aegis/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WORK/aegis/aegis-flow.yaml" --concurrency 1
+  wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_ADMIN_PORT/ready" "$WORK/aegis/aegis.log"
+  wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_PORT/" "$WORK/aegis/aegis.log"
+  check_body aegis-flow "http://127.0.0.1:$AEGIS_PORT/"
+fi
+
+# --- wrk -------------------------------------------------------------------------
+to_us() {  # wrk duration ("812.00us", "1.23ms", "2.01s", "1.00m") -> microseconds
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1e6;
+    else if (u == "m") f = 6e7; else if (u == "h") f = 3.6e9; else { print "NaN"; exit }
+    printf "%.1f", n * f }'
+}
+
+# cpu_ticks PID...: user+system clock ticks used so far by these processes and their
+# direct children (nginx's worker is a child of its master).
+cpu_ticks() {
+  local pids=() p kids
+  for p in "$@"; do
+    [ -n "$p" ] || continue
+    pids+=("$p")
+    read -ra kids <<<"$(cat /proc/"$p"/task/*/children 2>/dev/null)"
+    pids+=("${kids[@]}")
+  done
+  for p in "${pids[@]}"; do
+    # fields after the ")" that ends the command name: utime is the 12th, stime the 13th
+    sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}'
+  done | awk '{t += $1} END {print t + 0}'
+}
+CLK_TCK=$(getconf CLK_TCK)
+cpu_pct() {  # cpu_pct TICKS_BEFORE TICKS_AFTER SECONDS
+  awk -v a="$1" -v b="$2" -v s="$3" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / s }'
+}
+
+# measure NAME URL ROUND: warm up, run wrk, print
+# "rps p50_us p99_us errors proxy_cpu% nginx_cpu%" and keep the raw output.
+measure() {
+  local name=$1 url=$2 round=$3 out rps p50 p99 non2xx sockerr proxy_pid="" p0 p1 n0 n1 t0 t1
+  [ "$name" = nginx ] || proxy_pid=${PID[$name]}
+  if [ "$WARMUP" -gt 0 ]; then
+    pin "$CPU_LOAD" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
+  fi
+  p0=$(cpu_ticks "$proxy_pid") n0=$(cpu_ticks "${PID[nginx]}") t0=$(date +%s.%N)
+  out=$(pin "$CPU_LOAD" wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}s" --latency "$url")
+  p1=$(cpu_ticks "$proxy_pid") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
+  printf '%s\n' "$out" >"$WORK/wrk-$name-$round.txt"
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  if [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then
+    printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name"
+  fi
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$out")
+  local secs; secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+  echo "$rps $(to_us "$p50") $(to_us "$p99") $((${non2xx:-0} + ${sockerr:-0})) $(cpu_pct "$p0" "$p1" "$secs") $(cpu_pct "$n0" "$n1" "$secs")"
+}
+
+median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+declare -A URL LABEL RPS P50 P99 ERRS PCPU NCPU
+URL[nginx]="http://127.0.0.1:$NGINX_PORT/";          LABEL[nginx]="(a) nginx direct"
+URL[aegis]="http://127.0.0.1:${AEGIS_PORT:-0}/";     LABEL[aegis]="(b) aegis-flow"
+URL[haproxy]="http://127.0.0.1:${HAPROXY_PORT:-0}/"; LABEL[haproxy]="(c) haproxy"
+ORDER=()
+for t in nginx aegis haproxy; do want "$t" && ORDER+=("$t"); done
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in "${ORDER[@]}"; do
+    log "round $r/$ROUNDS: ${LABEL[$t]}: wrk -t1 -c$CONNS -d${SECONDS_RUN}s --latency (after ${WARMUP}s warm-up)"
+    res=$(measure "$t" "${URL[$t]}" "$r")
+    read -r rps p50 p99 errs pcpu ncpu <<<"$res"
+    RPS[$t]+="$rps " P50[$t]+="$p50 " P99[$t]+="$p99 " ERRS[$t]=$((${ERRS[$t]:-0} + errs))
+    PCPU[$t]+="$pcpu " NCPU[$t]+="$ncpu "
+  done
+done
+
+# --- report ----------------------------------------------------------------------
+upstream_conns() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$AEGIS_ADMIN_PORT/stats/prometheus" 2>/dev/null \
+    | awk '/^aegis_upstream_connections_total[{ ]/ {n += $NF; found = 1} END {if (found) print n; else print "?"}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ver() { "$@" 2>&1 | head -n "${VER_LINES:-1}" || true; }
+
+mkdir -p "$RESULTS_DIR"
+[ -f "$RESULTS_DIR/.gitignore" ] || printf '# bench output is machine-specific: never committed\n*\n' >"$RESULTS_DIR/.gitignore"
+REPORT=$RESULTS_DIR/latest.txt
+{
+  echo "Aegis-Flow benchmark (bench/run.sh)"
+  echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel:   $(uname -srm)"
+  echo "load avg: $LOAD_BEFORE (1/5/15 min, before the run)"
+  if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l >= 0.5) }'; then
+    echo "WARNING:  the machine was busy before the run (1-min load >= 0.5): other work competed for the CPUs"
+  fi
+  echo "pinning:  $PIN_NOTE${BENCH_NICE:+, servers and wrk at nice $BENCH_NICE}${AUTOGROUP_NICE_BEFORE:+ (and their autogroup)}"
+  echo "wrk:      -t1 -c$CONNS -d${SECONDS_RUN}s --latency, ${WARMUP}s warm-up per target, $ROUNDS round(s)$([ "$ROUNDS" -gt 1 ] && echo ', medians shown')"
+  # shellcheck disable=SC2028  # the \n is meant literally
+  echo 'upstream: nginx worker_processes 1, return 200 "hello\n" (6-byte body), keep-alive, access_log off'
+  echo "versions: $(ver nginx -v)"
+  echo "          $(ver haproxy -v)"
+  if want aegis; then VER_LINES=2 ver "$AEGIS_BIN" version | sed 's/^/          /'; fi
+  echo "          $(ver wrk -v)"
+  echo "commit:   $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)')"
+  echo
+  printf '%-18s %10s %9s %9s %7s %10s %10s\n' target req/s p50_us p99_us errors proxy_cpu% nginx_cpu%
+  for t in "${ORDER[@]}"; do
+    RPS[$t]=$(median <<<"${RPS[$t]% }") P50[$t]=$(median <<<"${P50[$t]% }") P99[$t]=$(median <<<"${P99[$t]% }")
+    PCPU[$t]=$(median <<<"${PCPU[$t]% }") NCPU[$t]=$(median <<<"${NCPU[$t]% }")
+    pc=$(printf '%.0f' "${PCPU[$t]}"); [ "$t" != nginx ] || pc="-"
+    printf '%-18s %10.0f %9.1f %9.1f %7d %10s %10.0f\n' "${LABEL[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${ERRS[$t]}" "$pc" "${NCPU[$t]}"
+  done
+  echo
+  if want aegis && want haproxy; then
+    echo "b/c (aegis-flow / haproxy): req/s $(ratio "${RPS[aegis]}" "${RPS[haproxy]}")  p50 $(ratio "${P50[aegis]}" "${P50[haproxy]}")  p99 $(ratio "${P99[aegis]}" "${P99[haproxy]}")"
+    echo "   (req/s: higher is better for aegis-flow, target >= 1.00; p50/p99: lower is better)"
+  fi
+  want aegis && echo "b/a (aegis-flow / direct):  req/s $(ratio "${RPS[aegis]}" "${RPS[nginx]}")"
+  want haproxy && echo "c/a (haproxy / direct):     req/s $(ratio "${RPS[haproxy]}" "${RPS[nginx]}")"
+  if want aegis; then
+    echo "aegis-flow opened $(upstream_conns) upstream connection(s) in total (keep-alive reuse check)"
+  fi
+  echo "cpu%: CPU used by that process during the measured run (100 = one full core); p50/p99 in microseconds"
+} >"$REPORT"
+
+echo
+cat "$REPORT"
+echo
+total_errs=0
+for t in "${ORDER[@]}"; do total_errs=$((total_errs + ERRS[$t])); done
+if [ "$total_errs" -gt 0 ]; then
+  log "some requests failed (errors column above): these numbers are not valid; raw wrk output was in $WORK"
+  for t in "${ORDER[@]}"; do [ "${ERRS[$t]}" -eq 0 ] || cat "$WORK/wrk-$t-1.txt" >&2; done
+  exit 1
+fi
+log "report written to ${REPORT#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"

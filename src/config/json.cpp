@@ -1,0 +1,127 @@
+// to_json: the config as /config_dump shows it. Field names and shapes are
+// those of the YAML schema (endpoints always in load_assignment form), so a
+// dump with "source" removed loads back as the same config.
+#include <nlohmann/json.hpp>
+
+#include "config/loader.h"
+
+namespace aegis::config {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <typename T>
+Json optional_json(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
+
+Json address_json(const SocketAddress& a) { return Json{{"address", a.address}, {"port", a.port}}; }
+
+Json limits_json(const HttpLimits& l) {
+  return Json{{"max_request_header_bytes", l.max_request_header_bytes},
+              {"max_request_headers", l.max_request_headers},
+              {"max_request_line_bytes", l.max_request_line_bytes},
+              {"max_request_body_bytes", l.max_request_body_bytes},
+              {"max_response_header_bytes", l.max_response_header_bytes}};
+}
+
+Json listener_json(const Listener& l) {
+  Json j{{"name", l.name},
+         {"address", l.address.address},
+         {"port", l.address.port},
+         {"protocol", to_string(l.protocol)}};
+  if (l.protocol == ListenerProtocol::kHttp) {
+    j["route_config"] = l.route_config;
+  } else {
+    j["cluster"] = l.cluster;
+  }
+  j["idle_timeout"] = format_duration(l.idle_timeout);
+  if (l.protocol == ListenerProtocol::kHttp) {
+    j["request_headers_timeout"] = format_duration(l.request_headers_timeout);
+    j["xff_trust_downstream"] = l.xff_trust_downstream;
+    j["limits"] = limits_json(l.limits);
+  }
+  return j;
+}
+
+Json headers_json(const std::vector<HeaderValue>& headers) {
+  Json j = Json::array();
+  for (const auto& h : headers) j.push_back(Json{{"name", h.name}, {"value", h.value}});
+  return j;
+}
+
+Json route_json(const Route& r) {
+  Json match{{"prefix", optional_json(r.match.prefix)}, {"path", optional_json(r.match.path)}};
+  Json headers = Json::array();
+  for (const auto& h : r.match.headers) {
+    headers.push_back(Json{{"name", h.name},
+                           {"exact", optional_json(h.exact)},
+                           {"prefix", optional_json(h.prefix)},
+                           {"invert", h.invert}});
+  }
+  match["headers"] = std::move(headers);
+  const RouteAction& a = r.action;
+  Json action{{"cluster", a.cluster},
+              {"timeout", format_duration(a.timeout)},
+              {"max_request_body_bytes", optional_json(a.max_request_body_bytes)},
+              {"request_headers_to_add", headers_json(a.request_headers_to_add)},
+              {"request_headers_to_remove", a.request_headers_to_remove},
+              {"response_headers_to_add", headers_json(a.response_headers_to_add)},
+              {"response_headers_to_remove", a.response_headers_to_remove}};
+  return Json{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
+}
+
+Json route_config_json(const RouteConfiguration& rc) {
+  Json vhosts = Json::array();
+  for (const auto& vh : rc.virtual_hosts) {
+    Json routes = Json::array();
+    for (const auto& r : vh.routes) routes.push_back(route_json(r));
+    vhosts.push_back(Json{{"name", vh.name}, {"domains", vh.domains}, {"routes", std::move(routes)}});
+  }
+  return Json{{"name", rc.name}, {"virtual_hosts", std::move(vhosts)}};
+}
+
+Json cluster_json(const Cluster& c) {
+  Json groups = Json::array();
+  for (const auto& g : c.load_assignment.localities) {
+    Json eps = Json::array();
+    for (const auto& e : g.endpoints) {
+      Json ep{{"address", e.host}, {"port", e.port}, {"weight", e.weight}};
+      // Not a YAML field: shows which name an address came from.
+      if (!e.hostname.empty()) ep["hostname"] = e.hostname;
+      eps.push_back(std::move(ep));
+    }
+    groups.push_back(Json{{"locality", Json{{"region", g.region}, {"zone", g.zone}}},
+                          {"priority", g.priority},
+                          {"lb_endpoints", std::move(eps)}});
+  }
+  return Json{{"name", c.name},
+              {"lb_policy", to_string(c.lb_policy)},
+              {"connect_timeout", format_duration(c.connect_timeout)},
+              {"max_connections", c.max_connections},
+              {"max_idle_connections", c.max_idle_connections},
+              {"idle_timeout", format_duration(c.idle_timeout)},
+              {"load_assignment", Json{{"endpoints", std::move(groups)}}}};
+}
+
+}  // namespace
+
+std::string to_json(const Config& config, int indent) {
+  Json listeners = Json::array();
+  for (const auto& l : config.listeners) listeners.push_back(listener_json(l));
+  Json route_configs = Json::array();
+  for (const auto& rc : config.route_configs) route_configs.push_back(route_config_json(rc));
+  Json clusters = Json::array();
+  for (const auto& c : config.clusters) clusters.push_back(cluster_json(c));
+  const Json j{{"source", config.source},
+               {"admin", address_json(config.admin.address)},
+               {"access_log", Json{{"path", config.access_log.path}}},
+               {"drain_timeout", format_duration(config.drain_timeout)},
+               {"listeners", std::move(listeners)},
+               {"route_configs", std::move(route_configs)},
+               {"clusters", std::move(clusters)}};
+  // Replace invalid UTF-8 instead of throwing: the dump must never fail.
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace aegis::config

@@ -1,0 +1,88 @@
+#include "config/loader.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "config/sections.h"
+
+namespace aegis::config {
+namespace {
+
+void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& config) {
+  const detail::Object top(root, YAML::Mark::null_mark(), "config file", "",
+                           {"admin", "access_log", "drain_timeout", "listeners", "route_configs", "clusters"},
+                           ctx.diags);
+  if (!top.is_mapping()) return;
+  detail::parse_admin(top, config);
+  detail::parse_access_log(top, config);
+  top.read_duration("drain_timeout", config.drain_timeout);
+  detail::parse_listeners(top, config);
+  detail::parse_route_configs(top, config);
+  detail::parse_clusters(top, ctx, config);
+  detail::validate_across_sections(config, ctx.diags);
+}
+
+}  // namespace
+
+std::string Diagnostic::str() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+LoadResult load_from_string(std::string_view yaml, const std::string& source) {
+  return load_from_string(yaml, source, LoadOptions{});
+}
+
+LoadResult load_from_string(std::string_view yaml, const std::string& source, const LoadOptions& options) {
+  detail::Diagnostics diags(source);
+  const HostResolver resolve = options.resolve ? options.resolve : HostResolver(&resolve_with_getaddrinfo);
+  detail::ParseContext ctx{diags, resolve, {}};
+  Config config;
+  config.source = source;
+  try {
+    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    if (docs.size() > 1) {
+      diags.error(docs[1].Mark(), "a config file holds one YAML document; found another after '---'");
+    }
+    if (!docs.empty()) parse_document(docs.front(), ctx, config);
+  } catch (const YAML::Exception& e) {  // ParserException and friends carry a position
+    diags.error(e.mark, "invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    diags.error(YAML::Mark::null_mark(), std::string("cannot load config: ") + e.what());
+  }
+  LoadResult result;
+  result.diagnostics = diags.take();
+  if (result.diagnostics.empty()) result.config = std::move(config);
+  return result;
+}
+
+LoadResult load_from_file(const std::string& path) { return load_from_file(path, LoadOptions{}); }
+
+LoadResult load_from_file(const std::string& path, const LoadOptions& options) {
+  auto fail = [&](std::string message) {
+    LoadResult r;
+    r.diagnostics.push_back(Diagnostic{path, 0, 0, std::move(message)});
+    return r;
+  };
+  try {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(std::string("cannot open config file: ") + std::strerror(errno));
+    std::string text;
+    std::array<char, 64 * 1024> buf{};
+    while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
+      text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxConfigFileBytes) {
+        return fail("config file is larger than " + std::to_string(kMaxConfigFileBytes) + " bytes");
+      }
+    }
+    if (in.bad()) return fail(std::string("cannot read config file: ") + std::strerror(errno));
+    return load_from_string(text, path, options);
+  } catch (const std::exception& e) {
+    return fail(std::string("cannot read config file: ") + e.what());
+  }
+}
+
+}  // namespace aegis::config

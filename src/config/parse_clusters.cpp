@@ -1,0 +1,149 @@
+// clusters[]: upstream endpoints and how to pick and connect to them
+// (xDS Cluster + ClusterLoadAssignment). DNS names are resolved here, once,
+// at load time; the data path only ever sees IP literals.
+#include "config/sections.h"
+
+namespace aegis::config::detail {
+namespace {
+
+// Turns a host as written into an IP literal; false (with a diagnostic) if it
+// is neither a literal, "localhost", nor a name that resolves.
+bool resolve_host(ParseContext& ctx, const YAML::Mark& at, std::string_view field, const std::string& host,
+                  Endpoint& ep) {
+  if (auto ip = canonical_ip(host)) {
+    ep.host = *ip;
+    if (host == "localhost") ep.hostname = host;
+    return true;
+  }
+  if (!is_dns_name(host)) {
+    ctx.diags.error(at, std::string(field) + ": '" + host + "' is neither an IP address nor a valid host name");
+    return false;
+  }
+  auto it = ctx.resolved.find(host);
+  if (it == ctx.resolved.end()) it = ctx.resolved.emplace(host, ctx.resolve(host)).first;
+  if (!it->second) {
+    ctx.diags.error(at, std::string(field) + ": cannot resolve host '" + host + "': " + it->second.error().message +
+                            " (use an IP address, or fix DNS)");
+    return false;
+  }
+  ep.host = *it->second;
+  ep.hostname = host;
+  return true;
+}
+
+void parse_shorthand(const Object& o, ParseContext& ctx, Cluster& c) {
+  LocalityEndpoints& group = c.load_assignment.localities.emplace_back();
+  o.for_each("endpoints", [&](const YAML::Node& item, const std::string&, const YAML::Mark& at) {
+    if (!item.IsScalar()) {
+      ctx.diags.error(at, "endpoints: expected \"host:port\" strings, got " + describe(item) +
+                              " (quote IPv6 ones: \"[::1]:8080\"; use load_assignment for weights)");
+      return;
+    }
+    auto hp = parse_host_port(item.Scalar());
+    if (!hp) {
+      ctx.diags.error(at, "endpoints: " + hp.error().message);
+      return;
+    }
+    Endpoint ep;
+    ep.port = hp->port;
+    if (resolve_host(ctx, at, "endpoints", hp->host, ep)) group.endpoints.push_back(std::move(ep));
+  });
+}
+
+void parse_lb_endpoint(const YAML::Node& node, const std::string& path, const YAML::Mark& at, ParseContext& ctx,
+                       LocalityEndpoints& group) {
+  const Object o(node, at, "lb_endpoint", path, {"address", "port", "weight"}, ctx.diags);
+  if (!o.is_mapping()) return;
+  Endpoint ep;
+  std::string host;
+  bool ok = o.require("address") && o.read_string("address", host) &&
+            resolve_host(ctx, o.value_mark("address"), "address", host, ep);
+  ok = o.require("port") && o.read_port("port", ep.port) && ok;
+  o.read_u32("weight", 1, ep.weight);
+  if (ok) group.endpoints.push_back(std::move(ep));
+}
+
+void parse_locality_group(const YAML::Node& node, const std::string& path, const YAML::Mark& at,
+                          ParseContext& ctx, LocalityEndpoints& group) {
+  const Object o(node, at, "load_assignment endpoints entry", path, {"locality", "priority", "lb_endpoints"},
+                 ctx.diags);
+  if (!o.is_mapping()) return;
+  if (o.present("locality")) {
+    const Object loc(o.get("locality"), o.value_mark("locality"), "locality", o.path("locality"),
+                     {"region", "zone"}, ctx.diags);
+    loc.read_string("region", group.region);
+    loc.read_string("zone", group.zone);
+  }
+  o.read_u32("priority", 0, group.priority);
+  if (o.require("lb_endpoints")) {
+    o.for_each("lb_endpoints", [&](const YAML::Node& item, const std::string& p, const YAML::Mark& at2) {
+      parse_lb_endpoint(item, p, at2, ctx, group);
+    });
+  }
+}
+
+void parse_load_assignment(const Object& cluster, ParseContext& ctx, Cluster& c) {
+  const Object o(cluster.get("load_assignment"), cluster.value_mark("load_assignment"), "load_assignment",
+                 cluster.path("load_assignment"), {"endpoints"}, ctx.diags);
+  if (!o.is_mapping() || !o.require("endpoints")) return;
+  o.for_each("endpoints", [&](const YAML::Node& item, const std::string& p, const YAML::Mark& at) {
+    parse_locality_group(item, p, at, ctx, c.load_assignment.localities.emplace_back());
+  });
+}
+
+std::size_t count_endpoints(const Cluster& c) {
+  std::size_t n = 0;
+  for (const auto& group : c.load_assignment.localities) n += group.endpoints.size();
+  return n;
+}
+
+void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::Mark& at, ParseContext& ctx,
+                   Cluster& c) {
+  const Object o(node, at, "cluster", path,
+                 {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
+                  "idle_timeout", "endpoints", "load_assignment"},
+                 ctx.diags);
+  if (!o.is_mapping()) return;
+  o.read_name("name", c.name);
+  std::size_t policy = 0;
+  if (o.read_choice("lb_policy", {"round_robin", "least_request"}, policy)) {
+    c.lb_policy = policy == 0 ? LbPolicy::kRoundRobin : LbPolicy::kLeastRequest;
+  }
+  if (o.read_duration("connect_timeout", c.connect_timeout) && c.connect_timeout.count() == 0) {
+    ctx.diags.error(o.value_mark("connect_timeout"), "connect_timeout: must be greater than 0");
+  }
+  o.read_u32("max_connections", 1, c.max_connections);
+  o.read_u32("max_idle_connections", 0, c.max_idle_connections);
+  o.read_duration("idle_timeout", c.idle_timeout);
+
+  const bool shorthand = o.has("endpoints");
+  const bool assignment = o.has("load_assignment");
+  if (shorthand && assignment) {
+    ctx.diags.error(o.value_mark("load_assignment"),
+                    "cluster sets both 'endpoints' and 'load_assignment'; use one (endpoints is the short form)");
+    return;
+  }
+  if (!shorthand && !assignment) {
+    ctx.diags.error(o.mark(), "cluster '" + c.name + "' has no endpoints; set 'endpoints: [\"host:port\"]' or "
+                              "'load_assignment'");
+    return;
+  }
+  const std::size_t errors_before = ctx.diags.count();
+  if (shorthand) parse_shorthand(o, ctx, c);
+  if (assignment) parse_load_assignment(o, ctx, c);
+  // Only complain about emptiness when no entry was rejected (that was reported).
+  if (count_endpoints(c) == 0 && ctx.diags.count() == errors_before) {
+    ctx.diags.error(o.value_mark(shorthand ? "endpoints" : "load_assignment"),
+                    "cluster '" + c.name + "' needs at least one endpoint");
+  }
+}
+
+}  // namespace
+
+void parse_clusters(const Object& top, ParseContext& ctx, Config& out) {
+  top.for_each("clusters", [&](const YAML::Node& item, const std::string& path, const YAML::Mark& at) {
+    parse_cluster(item, path, at, ctx, out.clusters.emplace_back());
+  });
+}
+
+}  // namespace aegis::config::detail

@@ -1,0 +1,113 @@
+// admin, access_log and listeners[]: the sockets Aegis-Flow binds.
+#include "config/sections.h"
+
+namespace aegis::config::detail {
+namespace {
+
+// An address field: an IP literal or "localhost", stored canonically.
+bool read_ip(const Object& obj, std::string_view field, std::string& out) {
+  std::string text;
+  if (!obj.read_string(field, text)) return false;
+  if (auto ip = canonical_ip(text)) {
+    out = *ip;
+    return true;
+  }
+  std::string hint;
+  if (parse_host_port(text)) hint = " (set the port in the 'port' field)";
+  obj.diags().error(obj.value_mark(field), std::string(field) +
+                                               ": expected an IPv4 or IPv6 address or 'localhost', got '" +
+                                               text + "'" + hint);
+  return false;
+}
+
+void parse_limits(const Object& listener, HttpLimits& limits) {
+  if (!listener.present("limits")) return;
+  const Object o(listener.get("limits"), listener.value_mark("limits"), "limits", listener.path("limits"),
+                 {"max_request_header_bytes", "max_request_headers", "max_request_line_bytes",
+                  "max_request_body_bytes", "max_response_header_bytes"},
+                 listener.diags());
+  o.read_u32("max_request_header_bytes", 1, limits.max_request_header_bytes);
+  o.read_u32("max_request_headers", 1, limits.max_request_headers);
+  o.read_u32("max_request_line_bytes", 1, limits.max_request_line_bytes);
+  o.read_uint("max_request_body_bytes", 0, UINT64_MAX, limits.max_request_body_bytes);
+  o.read_u32("max_response_header_bytes", 1, limits.max_response_header_bytes);
+}
+
+void check_protocol_fields(const Object& o, const Listener& l) {
+  Diagnostics& d = o.diags();
+  if (l.protocol == ListenerProtocol::kHttp) {
+    if (o.has("cluster")) {
+      d.error(o.value_mark("cluster"),
+              "cluster: an http listener routes through 'route_config'; 'cluster' is for protocol: tcp");
+    }
+    if (!o.has("route_config") && o.is_mapping()) {
+      d.error(o.mark(), "missing required field 'route_config' in listener (protocol: http)");
+    }
+    return;
+  }
+  if (o.has("route_config")) {
+    d.error(o.value_mark("route_config"),
+            "route_config: a tcp listener forwards to 'cluster'; 'route_config' is for protocol: http");
+  }
+  for (std::string_view http_only : {"request_headers_timeout", "limits", "xff_trust_downstream"}) {
+    if (o.has(http_only)) {
+      d.error(o.value_mark(http_only), std::string(http_only) + ": applies only to protocol: http");
+    }
+  }
+  if (!o.has("cluster") && o.is_mapping()) {
+    d.error(o.mark(), "missing required field 'cluster' in listener (protocol: tcp)");
+  }
+}
+
+void parse_listener(const YAML::Node& node, const std::string& path, const YAML::Mark& at, Diagnostics& d,
+                    Listener& l) {
+  const Object o(node, at, "listener", path,
+                 {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout",
+                  "request_headers_timeout", "xff_trust_downstream", "limits"},
+                 d);
+  if (!o.is_mapping()) return;
+  o.read_name("name", l.name);
+  read_ip(o, "address", l.address.address);
+  if (o.require("port")) o.read_port("port", l.address.port);
+  std::size_t protocol = 0;
+  if (o.read_choice("protocol", {"http", "tcp"}, protocol)) {
+    l.protocol = protocol == 0 ? ListenerProtocol::kHttp : ListenerProtocol::kTcp;
+  }
+  o.read_string("route_config", l.route_config);
+  o.read_string("cluster", l.cluster);
+  // 0 is refused rather than read as "no limit": the http session arms its
+  // timers with these values directly, so 0 would close every connection.
+  for (auto [field, value] : {std::pair{"idle_timeout", &l.idle_timeout},
+                              std::pair{"request_headers_timeout", &l.request_headers_timeout}}) {
+    if (o.read_duration(field, *value) && value->count() == 0) {
+      d.error(o.value_mark(field), std::string(field) + ": must be greater than 0 (use a long duration such as 1h)");
+    }
+  }
+  o.read_bool("xff_trust_downstream", l.xff_trust_downstream);
+  parse_limits(o, l.limits);
+  check_protocol_fields(o, l);
+}
+
+}  // namespace
+
+void parse_admin(const Object& top, Config& out) {
+  if (!top.present("admin")) return;
+  const Object o(top.get("admin"), top.value_mark("admin"), "admin", "admin", {"address", "port"}, top.diags());
+  read_ip(o, "address", out.admin.address.address);
+  o.read_port("port", out.admin.address.port);
+}
+
+void parse_access_log(const Object& top, Config& out) {
+  if (!top.present("access_log")) return;
+  const Object o(top.get("access_log"), top.value_mark("access_log"), "access_log", "access_log", {"path"},
+                 top.diags());
+  o.read_string("path", out.access_log.path);
+}
+
+void parse_listeners(const Object& top, Config& out) {
+  top.for_each("listeners", [&](const YAML::Node& item, const std::string& path, const YAML::Mark& at) {
+    parse_listener(item, path, at, top.diags(), out.listeners.emplace_back());
+  });
+}
+
+}  // namespace aegis::config::detail

@@ -1,0 +1,34 @@
+// The parsers for each top-level section of a config file, and the checks
+// that span sections. Internal to config/. Each parser appends one element
+// per list item (even a broken one) so that Config indices line up with the
+// paths remembered in Diagnostics ("clusters[3]"), which validate() uses.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "config/types.h"
+#include "config/values.h"
+#include "config/yaml_reader.h"
+
+namespace aegis::config::detail {
+
+struct ParseContext {
+  Diagnostics& diags;
+  const HostResolver& resolve;
+  std::map<std::string, core::Result<std::string>> resolved;  // one lookup per name per load
+};
+
+void parse_admin(const Object& top, Config& out);
+void parse_access_log(const Object& top, Config& out);
+void parse_listeners(const Object& top, Config& out);
+void parse_route_configs(const Object& top, Config& out);
+void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
+
+// Header names in route actions and matchers: lower-cased, must be tokens.
+bool read_header_name(const Object& obj, std::string_view field, std::string& out);
+
+// Names unique, references resolve, listener addresses distinct.
+void validate_across_sections(const Config& config, Diagnostics& diags);
+
+}  // namespace aegis::config::detail

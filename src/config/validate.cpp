@@ -1,0 +1,102 @@
+// Checks that span sections: unique names, references that resolve, and
+// listeners that do not fight over one address:port.
+#include <map>
+
+#include "config/sections.h"
+
+namespace aegis::config::detail {
+namespace {
+
+std::string at_index(std::string_view list, std::size_t i) {
+  return std::string(list) + "[" + std::to_string(i) + "]";
+}
+
+std::string line_of(const Diagnostics& d, const std::string& path) {
+  const YAML::Mark m = d.mark_of(path);
+  return m.line >= 0 ? " (first defined at line " + std::to_string(m.line + 1) + ")" : "";
+}
+
+template <typename T>
+void check_unique_names(const std::vector<T>& items, std::string_view list, std::string_view what,
+                        Diagnostics& d) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].name.empty()) continue;  // missing name already reported
+    const auto [it, fresh] = seen.emplace(items[i].name, i);
+    if (!fresh) {
+      d.error_at(at_index(list, i) + ".name", "duplicate " + std::string(what) + " name '" + items[i].name + "'" +
+                                                   line_of(d, at_index(list, it->second)));
+    }
+  }
+}
+
+template <typename T>
+std::string known_names(const std::vector<T>& items) {
+  constexpr std::size_t kMaxShown = 10;
+  std::string out;
+  std::size_t shown = 0;
+  for (const auto& item : items) {
+    if (item.name.empty()) continue;
+    if (shown++ == kMaxShown) {
+      out += ", ...";
+      break;
+    }
+    out += out.empty() ? "" : ", ";
+    out += item.name;
+  }
+  return out.empty() ? "none are defined" : "defined: " + out;
+}
+
+void check_listeners(const Config& c, Diagnostics& d) {
+  std::map<std::string, std::size_t> bound;  // "addr:port" → listener index
+  for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+    const Listener& l = c.listeners[i];
+    const std::string path = at_index("listeners", i);
+    if (l.protocol == ListenerProtocol::kHttp && !l.route_config.empty() && !c.find_route_config(l.route_config)) {
+      d.error_at(path + ".route_config", "listener '" + l.name + "' names route_config '" + l.route_config +
+                                             "', which does not exist (" + known_names(c.route_configs) + ")");
+    }
+    if (l.protocol == ListenerProtocol::kTcp && !l.cluster.empty() && !c.find_cluster(l.cluster)) {
+      d.error_at(path + ".cluster", "listener '" + l.name + "' names cluster '" + l.cluster +
+                                        "', which does not exist (" + known_names(c.clusters) + ")");
+    }
+    if (l.address.port == 0) continue;  // missing port already reported
+    const std::string addr = l.address.str();
+    if (const auto [it, fresh] = bound.emplace(addr, i); !fresh) {
+      d.error_at(path + ".port", "listener '" + l.name + "' uses " + addr + ", already used by listener '" +
+                                     c.listeners[it->second].name + "'");
+    }
+    if (addr == c.admin.address.str()) {
+      d.error_at(path + ".port", "listener '" + l.name + "' uses " + addr + ", which is the admin address");
+    }
+  }
+}
+
+void check_route_clusters(const Config& c, Diagnostics& d) {
+  for (std::size_t i = 0; i < c.route_configs.size(); ++i) {
+    const auto& rc = c.route_configs[i];
+    for (std::size_t j = 0; j < rc.virtual_hosts.size(); ++j) {
+      const auto& routes = rc.virtual_hosts[j].routes;
+      for (std::size_t k = 0; k < routes.size(); ++k) {
+        const std::string& cluster = routes[k].action.cluster;
+        if (cluster.empty() || c.find_cluster(cluster)) continue;
+        const std::string path = at_index("route_configs", i) + at_index(".virtual_hosts", j) +
+                                 at_index(".routes", k) + ".route.cluster";
+        d.error_at(path, "route sends to cluster '" + cluster + "', which does not exist (" +
+                             known_names(c.clusters) + ")");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void validate_across_sections(const Config& config, Diagnostics& diags) {
+  check_unique_names(config.listeners, "listeners", "listener", diags);
+  check_unique_names(config.route_configs, "route_configs", "route config", diags);
+  check_unique_names(config.clusters, "clusters", "cluster", diags);
+  check_listeners(config, diags);
+  check_route_clusters(config, diags);
+}
+
+}  // namespace aegis::config::detail

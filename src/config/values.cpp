@@ -1,0 +1,206 @@
+#include "config/values.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <memory>
+
+namespace aegis::config {
+namespace {
+
+constexpr std::string_view kDurationForms =
+    "expected a duration such as 250ms, 1s, 1.5s, 2m, 1h or 0";
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+core::Result<Millis> parse_duration(std::string_view text) {
+  auto fail = [&](std::string_view why) {
+    std::string msg(kDurationForms);
+    msg += ", got '" + std::string(text) + "'";
+    if (!why.empty()) msg += " (" + std::string(why) + ")";
+    return core::Error{std::move(msg)};
+  };
+  if (text == "0") return Millis{0};
+  std::size_t unit_at = 0;
+  while (unit_at < text.size() && ((text[unit_at] >= '0' && text[unit_at] <= '9') || text[unit_at] == '.')) {
+    ++unit_at;
+  }
+  const std::string_view number = text.substr(0, unit_at);
+  const std::string_view unit = text.substr(unit_at);
+  std::int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit.empty() && all_digits(number)) return fail("missing unit");
+  else return fail("");
+
+  const auto dot = number.find('.');
+  const std::string_view whole = number.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
+  if (!all_digits(whole) || (dot != std::string_view::npos && !all_digits(frac))) return fail("");
+  if (whole.size() > 9) return fail("too large");
+  if (frac.size() > 9) return fail("too many decimals");
+  std::int64_t w = 0;
+  std::from_chars(whole.data(), whole.data() + whole.size(), w);
+  // value = (w + f / 10^len) * scale, which must be a whole number of ms.
+  std::int64_t f = 0;
+  std::int64_t denom = 1;
+  for (char c : frac) {
+    f = f * 10 + (c - '0');
+    denom *= 10;
+  }
+  if ((f * scale) % denom != 0) return fail("finer than a millisecond");
+  return Millis{w * scale + f * scale / denom};
+}
+
+std::string format_duration(Millis d) {
+  const auto ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms < 1000 && ms > -1000) return std::to_string(ms) + "ms";
+  std::string out = std::to_string(ms / 1000);
+  if (const auto rest = ms % 1000; rest != 0) {
+    std::array<char, 4> buf{};
+    const auto r = rest < 0 ? -rest : rest;
+    buf[0] = static_cast<char>('0' + r / 100);
+    buf[1] = static_cast<char>('0' + r / 10 % 10);
+    buf[2] = static_cast<char>('0' + r % 10);
+    std::string_view decimals(buf.data(), 3);
+    while (!decimals.empty() && decimals.back() == '0') decimals.remove_suffix(1);
+    out += '.';
+    out += decimals;
+  }
+  return out + "s";
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t min, std::uint64_t max) {
+  if (!all_digits(text)) return std::nullopt;
+  std::uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+bool is_ipv6_literal(std::string_view text) {
+  std::array<unsigned char, 16> buf{};
+  const std::string t(text);
+  return inet_pton(AF_INET6, t.c_str(), buf.data()) == 1;
+}
+
+std::optional<std::string> canonical_ip(std::string_view text) {
+  if (text == "localhost") return "127.0.0.1";
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+    if (!is_ipv6_literal(text)) return std::nullopt;
+  }
+  const std::string t(text);
+  std::array<unsigned char, 16> bin{};
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, t.c_str(), bin.data()) == 1 &&
+        inet_ntop(family, bin.data(), out.data(), out.size()) != nullptr) {
+      return std::string(out.data());
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_dns_name(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  if (text.back() == '.') text.remove_suffix(1);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find('.', start);
+    if (end == std::string_view::npos) end = text.size();
+    const auto label = text.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+core::Result<HostPort> parse_host_port(std::string_view text) {
+  auto fail = [&](std::string_view why) {
+    return core::Error{"expected \"host:port\" or \"[ipv6]:port\", got '" + std::string(text) + "'" +
+                       (why.empty() ? "" : " (" + std::string(why) + ")")};
+  };
+  HostPort hp;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return fail("missing ']'");
+    hp.host = std::string(text.substr(1, close - 1));
+    if (!is_ipv6_literal(hp.host)) return fail("not an IPv6 address inside [ ]");
+    if (close + 1 >= text.size() || text[close + 1] != ':') return fail("missing port");
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return fail("missing port");
+    hp.host = std::string(text.substr(0, colon));
+    if (hp.host.find(':') != std::string::npos) return fail("write IPv6 addresses in brackets, e.g. [::1]:8080");
+    if (hp.host.empty()) return fail("missing host");
+    port = text.substr(colon + 1);
+  }
+  const auto p = parse_uint(port, 1, 65535);
+  if (!p) return fail("port must be an integer 1-65535");
+  hp.port = static_cast<std::uint16_t>(*p);
+  return hp;
+}
+
+bool is_header_token(std::string_view text) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+bool is_safe_header_value(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+core::Result<std::string> resolve_with_getaddrinfo(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* raw = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
+  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(raw, &freeaddrinfo);
+  if (rc != 0) return core::Error{gai_strerror(rc)};
+  for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    std::array<char, INET6_ADDRSTRLEN> out{};
+    const void* bin = nullptr;
+    if (ai->ai_family == AF_INET) bin = &reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr;
+    if (ai->ai_family == AF_INET6) bin = &reinterpret_cast<const sockaddr_in6*>(ai->ai_addr)->sin6_addr;
+    if (bin != nullptr && inet_ntop(ai->ai_family, bin, out.data(), out.size()) != nullptr) {
+      return std::string(out.data());
+    }
+  }
+  return core::Error{"no IPv4 or IPv6 address"};
+}
+
+const char* to_string(ListenerProtocol p) { return p == ListenerProtocol::kTcp ? "tcp" : "http"; }
+const char* to_string(LbPolicy p) { return p == LbPolicy::kLeastRequest ? "least_request" : "round_robin"; }
+
+}  // namespace aegis::config
