@@ -108,6 +108,9 @@ class Server {
   }
 
   int run() {
+    // Installed first, so a signal that arrives during start-up is queued
+    // (and acted on once serving) instead of being lost or killing us midway.
+    asio::signal_set signals(ioc_, SIGHUP, SIGTERM, SIGINT);
     auto loaded = load();
     if (!loaded.ok()) {
       for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.str());
@@ -152,7 +155,6 @@ class Server {
     ready_ = true;
     if (opts_.on_ready) opts_.on_ready(current_->config);
 
-    asio::signal_set signals(ioc_, SIGHUP, SIGTERM, SIGINT);
     wait_signals(signals);
     if (!opts_.config_path.empty()) {
       stamp_ = stamp_of(opts_.config_path);

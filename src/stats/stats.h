@@ -71,6 +71,11 @@ class Histogram {
 // Default latency buckets, in seconds: 0.5 ms .. 60 s.
 const std::vector<double>& latency_buckets();
 
+// Registration rules (checked at config time; breaking one throws std::logic_error):
+// names are [a-zA-Z_][a-zA-Z0-9_]*, counters and only counters end in _total, no name
+// ends in _bucket/_sum/_count; help is non-empty; label names are valid, unique, not
+// "le"/"quantile" and not "__"-prefixed; label values are UTF-8. A name keeps one type
+// and one help text; a histogram series keeps its bounds. Label order does not matter.
 class Store {
  public:
   Counter& counter(const std::string& name, const std::string& help, Labels labels = {});
