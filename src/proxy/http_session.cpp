@@ -5,6 +5,7 @@
 // Bodies are relayed through fixed 16 KiB buffers: each read waits for the
 // previous write, which is the back-pressure; a whole body is never buffered.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <tuple>
 #include <chrono>
 
 #include "http/h1_rules.h"
@@ -28,6 +30,7 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 
 namespace {
@@ -71,12 +74,12 @@ bool is_disconnect(const boost::system::error_code& ec) {
          ec == bhttp::error::partial_message || ec == asio::error::operation_aborted;
 }
 
-class HttpSession final : public Drainable {
+class HttpSession final : public LiveSession {
  public:
   HttpSession(Worker& w, tcp::socket sock, std::string listener)
       : w_(w), down_(std::move(sock)), listener_(std::move(listener)) {
     boost::system::error_code ec;
-    const auto ep = down_.socket().remote_endpoint(ec);
+    const auto ep = down_.remote_endpoint(ec);
     client_ip_ = ec ? "" : ep.address().to_string();
     client_ = ec ? "" : fmt::format("{}:{}", client_ip_, ep.port());
     w_.add_session(this);
@@ -94,8 +97,26 @@ class HttpSession final : public Drainable {
     // An idle keep-alive connection has nothing in flight: close it now.
     if (idle_) {
       boost::system::error_code ec;
-      down_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      down_.socket().close(ec);
+      down_.shutdown(tcp::socket::shutdown_both, ec);
+      down_.close(ec);
+    }
+  }
+
+  // Timeouts: each operation arms a deadline for its socket and direction
+  // just before it starts and clears it when it ends, so a deadline that
+  // passed has an operation pending; cancelling fails it with
+  // operation_aborted, and the flag tells the session it was a timeout.
+  void on_tick(Clock::time_point now) override {
+    boost::system::error_code ec;
+    if (now >= down_dl_.next()) {
+      down_timed_out_ = true;
+      down_dl_ = {};
+      down_.cancel(ec);
+    }
+    if (up_sock_ && now >= up_dl_.next()) {
+      up_timed_out_ = true;
+      up_dl_ = {};
+      up_sock_->cancel(ec);
     }
   }
 
@@ -113,8 +134,8 @@ class HttpSession final : public Drainable {
       if (!co_await serve_one(*lr)) break;
     }
     boost::system::error_code ec;
-    down_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    down_.socket().close(ec);
+    down_.shutdown(tcp::socket::shutdown_send, ec);
+    down_.close(ec);
     if (active) active->sub();
   }
 
@@ -134,22 +155,31 @@ class HttpSession final : public Drainable {
     // for the rest of the head with the (shorter) headers timeout.
     idle_ = true;
     if (dbuf_.size() == 0) {
-      down_.expires_after(lc.idle_timeout);
+      down_dl_.read = after(lc.idle_timeout);
       auto [ec, n] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
+      down_dl_.read = kNever;
       if (ec) co_return false;  // closed, reset or idle timeout: nothing to answer
       dbuf_.commit(n);
     }
     idle_ = false;
     x.start = Clock::now();
     x.wall_start = std::chrono::system_clock::now();
-    down_.expires_after(lc.request_headers_timeout);
-    if (auto [ec, n] = co_await bhttp::async_read_header(down_, dbuf_, req_parser, kTuple); ec) {
-      if (ec == beast::error::timeout) {
+    down_dl_.read = after(lc.request_headers_timeout);
+    auto [head_ec, head_bytes] = co_await bhttp::async_read_header(down_, dbuf_, req_parser, kTuple);
+    down_dl_.read = kNever;
+    if (auto ec = head_ec; ec) {
+      if (down_timed_out_) {
         co_await reply(lr, x, 408, "request_timeout", "request head not received in time", true);
         co_return false;
       }
       if (is_disconnect(ec)) co_return false;
       const auto rej = http::rejection_for_parse_error(ec);
+      co_await refuse(lr, x, rej);
+      co_return false;
+    }
+    if (head_bytes > lc.limits.max_request_header_bytes) {
+      // Beast bounds the head per buffer it parses; this bounds it in total.
+      const http::Rejection rej{431, "header_too_large", "request head exceeds max_request_header_bytes"};
       co_await refuse(lr, x, rej);
       co_return false;
     }
@@ -187,7 +217,8 @@ class HttpSession final : public Drainable {
     match_action_ = &action;
     const auto body_limit = action.max_request_body_bytes.value_or(lc.limits.max_request_body_bytes);
     if (auto cl = req_parser.content_length(); cl && *cl > body_limit) {
-      co_await refuse(lr, x, {413, "body_too_large", "request body exceeds max_request_body_bytes"});
+      const http::Rejection rej{413, "body_too_large", "request body exceeds max_request_body_bytes"};
+      co_await refuse(lr, x, rej);
       co_return false;
     }
     req_parser.body_limit(body_limit);
@@ -228,27 +259,30 @@ class HttpSession final : public Drainable {
         reused = true;
       } else {
         up.emplace(down_.get_executor());
-        up->expires_after(cluster->config->connect_timeout);
+        attach_upstream(*up, Clock::now() + cluster->config->connect_timeout);
         auto [ec] = co_await up->async_connect(ep.address, kTuple);
+        const bool timed_out = up_timed_out_;
+        detach_upstream();
         if (ec) {
           ep.connect_failures->inc();
           spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
-          co_await reply(lr, x, 503, "upstream_connect_failure",
-                         fmt::format("upstream connect error: {} ({})", ep.name,
-                                     ec == beast::error::timeout ? "timed out" : ec.message()),
-                         has_body);
+          const auto detail = fmt::format("upstream connect error: {} ({})", ep.name,
+                                          timed_out ? "timed out" : ec.message());
+          co_await reply(lr, x, 503, "upstream_connect_failure", detail, has_body);
           co_return keep_alive_;
         }
         boost::system::error_code ignored;
-        up->socket().set_option(tcp::no_delay(true), ignored);
+        up->set_option(tcp::no_delay(true), ignored);
         ep.connections_opened->inc();
         ep.connections_active->add();
       }
       ActiveRequest active(*pick, ep);
       ep.requests->inc();
       ubuf_.clear();
+      attach_upstream(*up, Clock::time_point::max());
       auto outcome = co_await exchange(lr, x, req_parser, ureq, *up, ep, deadline, has_body,
                                        expect_continue && attempt == 0);
+      detach_upstream();
       if (outcome == Outcome::kRetry && reused && attempt == 0 && !has_body) {
         close_upstream(*up, ep);
         continue;
@@ -288,72 +322,76 @@ class HttpSession final : public Drainable {
   };
 
   void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
-    if (!up.socket().is_open()) return;
+    if (!up.is_open()) return;
     boost::system::error_code ec;
-    up.socket().close(ec);
+    up.close(ec);
     ep.connections_active->sub();
   }
 
-  void set_upstream_deadline(upstream::Stream& up, const std::optional<Clock::time_point>& deadline,
-                             std::chrono::milliseconds idle) {
-    if (deadline)
-      up.expires_at(*deadline);
-    else
-      up.expires_after(idle);
+  static constexpr auto kNever = Clock::time_point::max();
+  Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
+
+  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) {
+    up_sock_ = &up;
+    up_dl_ = {kNever, connect_deadline};
+    up_timed_out_ = false;
+  }
+  void detach_upstream() {
+    up_sock_ = nullptr;
+    up_dl_ = {};
   }
 
-  // Phases send_request → read_response_head → send_response for one attempt.
-  asio::awaitable<Outcome> exchange(const ListenerRuntime& lr, Exchange& x,
-                                    bhttp::request_parser<bhttp::buffer_body>& req_parser,
-                                    bhttp::request<bhttp::buffer_body>& ureq, upstream::Stream& up,
-                                    const EndpointRuntime& ep,
-                                    const std::optional<Clock::time_point>& deadline, bool has_body,
-                                    bool expect_continue) {
-    const auto& lc = *lr.config;
-    // send_request: head, then the body relayed from downstream.
-    if (expect_continue && has_body) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      down_.expires_after(lc.idle_timeout);
-      if (auto [ec, n] = co_await asio::async_write(down_, asio::buffer(kContinue), kTuple); ec) {
-        x.flags = "downstream_disconnect";
-        finish(lr, x);
-        co_return Outcome::kAbort;
-      }
-    }
-    bhttp::request_serializer<bhttp::buffer_body> req_sr{ureq};
-    ureq.body().data = nullptr;
-    ureq.body().size = 0;
-    ureq.body().more = has_body;
-    set_upstream_deadline(up, deadline, lc.idle_timeout);
-    // When body bytes already arrived with the head, the head goes out with
-    // the first body chunk in one write; otherwise it goes now, alone.
-    if (!has_body || dbuf_.size() == 0) {
-      if (auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple); ec) {
-        co_return Outcome::kRetry;
-      }
-    }
-    while (has_body && !req_sr.is_done()) {
+  // Shared by the two halves of one exchange, which run at the same time.
+  struct Duplex {
+    bool pump_done = false;        // request body fully forwarded (or none)
+    bool relay_done = false;       // response finished (or failed)
+    bool response_started = false; // response head went downstream
+    bool cancelled = false;        // one half stopped the other
+    std::optional<http::Rejection> refusal;  // the request body broke a rule
+  };
+  enum class Pump { kDone, kRefused, kDownstreamGone, kUpstreamGone, kCancelled };
+  enum class Relay { kComplete, kRetry, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
+                     kDownstreamGone, kCancelled };
+
+  // One half stops the other: both sockets' pending operations fail.
+  void stop_other_half(Duplex& d, upstream::Stream& up) {
+    d.cancelled = true;
+    boost::system::error_code ec;
+    down_.cancel(ec);
+    up.cancel(ec);
+  }
+
+  // send_request's body: relayed downstream → upstream, chunk by chunk.
+  asio::awaitable<Pump> pump_request(const config::Listener& lc, Duplex& d,
+                                     bhttp::request_parser<bhttp::buffer_body>& req_parser,
+                                     bhttp::request<bhttp::buffer_body>& ureq,
+                                     bhttp::request_serializer<bhttp::buffer_body>& req_sr,
+                                     upstream::Stream& up, Exchange& x, const ListenerRuntime& lr) {
+    auto fail = [&](Pump p) {
+      if (!d.relay_done) stop_other_half(d, up);
+      return p;
+    };
+    while (!req_sr.is_done()) {
       if (!req_parser.is_done()) {
-        req_parser.get().body().data = relay_.data();
-        req_parser.get().body().size = relay_.size();
-        down_.expires_after(lc.idle_timeout);
+        req_parser.get().body().data = req_relay_.data();
+        req_parser.get().body().size = req_relay_.size();
+        down_dl_.read = after(lc.idle_timeout);
         auto [ec, n] = co_await bhttp::async_read_some(down_, dbuf_, req_parser, kTuple);
+        down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          if (ec == bhttp::error::body_limit) {
-            co_await refuse(lr, x, {413, "body_too_large", "request body exceeds max_request_body_bytes"});
-          } else if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) {
-            co_await refuse(lr, x, http::rejection_for_parse_error(ec));
-          } else {
-            x.flags = "downstream_disconnect";
-            finish(lr, x);
+          if (d.relay_done) co_return Pump::kCancelled;
+          if (ec == bhttp::error::body_limit || ec == bhttp::error::bad_chunk ||
+              ec == bhttp::error::bad_chunk_extension) {
+            d.refusal = http::rejection_for_parse_error(ec);
+            co_return fail(Pump::kRefused);
           }
-          co_return Outcome::kAbort;
+          co_return fail(Pump::kDownstreamGone);
         }
-        const auto got = relay_.size() - req_parser.get().body().size;
+        const auto got = req_relay_.size() - req_parser.get().body().size;
         x.bytes_in += got;
         lr.bytes_received->inc(got);
         if (got == 0 && !req_parser.is_done()) continue;  // e.g. only a chunk header arrived
-        ureq.body().data = relay_.data();
+        ureq.body().data = req_relay_.data();
         ureq.body().size = got;
         ureq.body().more = !req_parser.is_done();
       } else {
@@ -361,47 +399,55 @@ class HttpSession final : public Drainable {
         ureq.body().size = 0;
         ureq.body().more = false;
       }
-      set_upstream_deadline(up, deadline, lc.idle_timeout);
+      up_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write(up, req_sr, kTuple);
+      up_dl_.write = kNever;
       if (ec && ec != bhttp::error::need_buffer) {
-        ep.errors_reset_before_response->inc();
-        co_await reply(lr, x, 502, "upstream_reset_before_response",
-                       "upstream connection closed while the request body was sent", true);
-        co_return Outcome::kAbort;
+        if (d.relay_done) co_return Pump::kCancelled;
+        // The upstream stopped reading; it may still answer (e.g. its own
+        // 413), so the response half carries on.
+        co_return Pump::kUpstreamGone;
       }
     }
+    d.pump_done = true;
+    co_return Pump::kDone;
+  }
 
-    // read_response_head (1xx interim responses other than 101 are dropped).
-    std::optional<bhttp::response_parser<bhttp::buffer_body>> res_parser_slot;
+  // read_response_head → send_response: relayed upstream → downstream.
+  asio::awaitable<Relay> relay_response(const config::Listener& lc, Duplex& d, Exchange& x,
+                                        const ListenerRuntime& lr, upstream::Stream& up,
+                                        bhttp::verb method,
+                                        const std::optional<Clock::time_point>& deadline,
+                                        bool has_body, bool& upstream_keep_alive) {
+    auto done = [&](Relay r) {
+      d.relay_done = true;
+      if (!d.pump_done && !d.cancelled) stop_other_half(d, up);
+      return r;
+    };
+    auto up_read_deadline = [&] { return deadline ? *deadline : after(lc.idle_timeout); };
+
+    // 1xx interim responses other than 101 are dropped.
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> slot;
     for (;;) {
-      auto& res_parser = res_parser_slot.emplace();
-      res_parser.header_limit(lc.limits.max_response_header_bytes);
-      res_parser.body_limit(boost::none);
-      if (ureq.method() == bhttp::verb::head) res_parser.skip(true);
-      set_upstream_deadline(up, deadline, lc.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf_, res_parser, kTuple);
+      auto& p = slot.emplace();
+      p.header_limit(lc.limits.max_response_header_bytes);
+      p.body_limit(boost::none);
+      if (method == bhttp::verb::head) p.skip(true);
+      up_dl_.read = up_read_deadline();
+      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf_, p, kTuple);
+      up_dl_.read = kNever;
       if (ec) {
-        if (ec == beast::error::timeout) {
-          ep.timeouts->inc();
-          co_await reply(lr, x, 504, "upstream_timeout", "upstream did not respond within the route timeout", has_body);
-          if (has_body) co_return Outcome::kAbort;
-          co_return Outcome::kClose;
-        }
-        if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return Outcome::kRetry;
-        ep.errors_reset_before_response->inc();
-        co_await reply(lr, x, 502, is_disconnect(ec) ? "upstream_reset_before_response" : "upstream_invalid_response",
-                       is_disconnect(ec) ? "upstream connection closed or reset before a response"
-                                         : "upstream sent an invalid response: " + ec.message(),
-                       true);
-        co_return Outcome::kAbort;
+        if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
+        if (up_timed_out_) co_return done(Relay::kTimeout);
+        if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return done(Relay::kRetry);
+        co_return done(is_disconnect(ec) ? Relay::kUpstreamGone : Relay::kInvalid);
       }
-      const auto code = res_parser.get().result_int();
+      const auto code = p.get().result_int();
       if (code < 100 || code >= 200 || code == 101) break;
     }
-    auto& res_parser = *res_parser_slot;
+    auto& res_parser = *slot;
     auto& uhead = res_parser.get();
 
-    // send_response: head, then the body relayed from upstream.
     bhttp::response<bhttp::buffer_body> dres;
     dres.result(uhead.result_int());
     dres.reason(uhead.reason());
@@ -409,7 +455,8 @@ class HttpSession final : public Drainable {
     copy_fields(uhead.base(), dres.base());
     http::remove_hop_by_hop(dres.base());
     dres.set("x-request-id", x.request_id);
-    apply_header_rules(dres.base(), match_action_->response_headers_to_remove, match_action_->response_headers_to_add);
+    apply_header_rules(dres.base(), match_action_->response_headers_to_remove,
+                       match_action_->response_headers_to_add);
     const bool res_has_body = !res_parser.is_done();
     if (res_has_body && !res_parser.content_length()) {
       if (dres.version() == 11)
@@ -417,45 +464,40 @@ class HttpSession final : public Drainable {
       else
         keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
     }
+    // The request body is still arriving: this connection cannot be reused
+    // unless it all arrives, which the caller checks after both halves end.
     if (drain_) keep_alive_ = false;
     dres.keep_alive(keep_alive_);
     x.status = uhead.result_int();
+    d.response_started = true;
 
     bhttp::response_serializer<bhttp::buffer_body> res_sr{dres};
     dres.body().data = nullptr;
     dres.body().size = 0;
     dres.body().more = res_has_body;
-    down_.expires_after(lc.idle_timeout);
-    // Same as for the request: head and first body bytes in one write when
-    // the body is already buffered, else the head now (streaming responses
-    // must not wait for their first body byte).
+    // Head and first body bytes in one write when the body is already
+    // buffered; else the head now (streaming responses must not wait for
+    // their first body byte).
     if (!res_has_body || ubuf_.size() == 0) {
-      if (auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple); ec) {
-        x.flags = "downstream_disconnect";
-        finish(lr, x);
-        co_return Outcome::kAbort;
-      }
+      down_dl_.write = after(lc.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple);
+      down_dl_.write = kNever;
+      if (ec) co_return done(Relay::kDownstreamGone);
     }
     while (res_has_body && !res_sr.is_done()) {
       if (!res_parser.is_done()) {
-        uhead.body().data = relay_.data();
-        uhead.body().size = relay_.size();
-        set_upstream_deadline(up, deadline, lc.idle_timeout);
+        uhead.body().data = res_relay_.data();
+        uhead.body().size = res_relay_.size();
+        up_dl_.read = up_read_deadline();
         auto [ec, n] = co_await bhttp::async_read_some(up, ubuf_, res_parser, kTuple);
+        up_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          // The head is already downstream: abort this connection so the
-          // client sees a truncated message, never a wrong one.
-          if (ec == beast::error::timeout)
-            ep.timeouts->inc();
-          else
-            ep.errors_reset_mid_response->inc();
-          x.flags = ec == beast::error::timeout ? "upstream_timeout_mid_response" : "upstream_reset_mid_response";
-          finish(lr, x);
-          co_return Outcome::kAbort;
+          if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
+          co_return done(up_timed_out_ ? Relay::kTimeout : Relay::kAbortedMidResponse);
         }
-        const auto got = relay_.size() - uhead.body().size;
+        const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
-        dres.body().data = relay_.data();
+        dres.body().data = res_relay_.data();
         dres.body().size = got;
         dres.body().more = !res_parser.is_done();
         x.bytes_out += got;
@@ -465,17 +507,116 @@ class HttpSession final : public Drainable {
         dres.body().size = 0;
         dres.body().more = false;
       }
-      down_.expires_after(lc.idle_timeout);
+      down_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write(down_, res_sr, kTuple);
+      down_dl_.write = kNever;
       if (ec && ec != bhttp::error::need_buffer) {
+        if (d.cancelled && !down_timed_out_) co_return done(Relay::kCancelled);
+        co_return done(Relay::kDownstreamGone);
+      }
+    }
+    upstream_keep_alive = res_parser.is_done() && uhead.keep_alive();
+    co_return done(Relay::kComplete);
+  }
+
+  // One attempt at one upstream connection: the request head, then the
+  // request body and the response at the same time (full duplex: an
+  // upstream may answer while it still reads, as gRPC and echo services do).
+  asio::awaitable<Outcome> exchange(const ListenerRuntime& lr, Exchange& x,
+                                    bhttp::request_parser<bhttp::buffer_body>& req_parser,
+                                    bhttp::request<bhttp::buffer_body>& ureq, upstream::Stream& up,
+                                    const EndpointRuntime& ep,
+                                    const std::optional<Clock::time_point>& deadline, bool has_body,
+                                    bool expect_continue) {
+    const auto& lc = *lr.config;
+    if (expect_continue && has_body) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      down_dl_.write = after(lc.idle_timeout);
+      auto [ec, n] = co_await asio::async_write(down_, asio::buffer(kContinue), kTuple);
+      down_dl_.write = kNever;
+      if (ec) {
         x.flags = "downstream_disconnect";
         finish(lr, x);
         co_return Outcome::kAbort;
       }
     }
-    finish(lr, x);
-    if (!res_parser.is_done()) co_return Outcome::kClose;
-    co_return uhead.keep_alive() ? Outcome::kPool : Outcome::kClose;
+    bhttp::request_serializer<bhttp::buffer_body> req_sr{ureq};
+    ureq.body().data = nullptr;
+    ureq.body().size = 0;
+    ureq.body().more = has_body;
+    // Head alone now, unless body bytes came with it: then both in one write.
+    if (!has_body || dbuf_.size() == 0) {
+      up_dl_.write = after(lc.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple);
+      up_dl_.write = kNever;
+      if (ec) co_return Outcome::kRetry;
+    }
+
+    Duplex d;
+    d.pump_done = !has_body;
+    bool upstream_keep_alive = false;
+    Pump pumped = Pump::kDone;
+    Relay relayed;
+    if (has_body) {
+      std::tie(pumped, relayed) = co_await (
+          pump_request(lc, d, req_parser, ureq, req_sr, up, x, lr) &&
+          relay_response(lc, d, x, lr, up, ureq.method(), deadline, has_body, upstream_keep_alive));
+    } else {
+      relayed = co_await relay_response(lc, d, x, lr, up, ureq.method(), deadline, has_body,
+                                        upstream_keep_alive);
+    }
+    // An unread remainder of the request body makes the downstream
+    // connection unusable for another request.
+    if (pumped != Pump::kDone) keep_alive_ = false;
+
+    switch (relayed) {
+      case Relay::kComplete:
+        finish(lr, x);
+        co_return upstream_keep_alive && pumped == Pump::kDone ? Outcome::kPool : Outcome::kClose;
+      case Relay::kRetry:
+        co_return Outcome::kRetry;
+      case Relay::kTimeout:
+        ep.timeouts->inc();
+        if (d.response_started) {
+          x.flags = "upstream_timeout_mid_response";
+          finish(lr, x);
+          co_return Outcome::kAbort;
+        }
+        co_await reply(lr, x, 504, "upstream_timeout", "upstream did not respond within the route timeout", !keep_alive_);
+        co_return keep_alive_ ? Outcome::kClose : Outcome::kAbort;
+      case Relay::kUpstreamGone:
+      case Relay::kInvalid: {
+        ep.errors_reset_before_response->inc();
+        const bool gone = relayed == Relay::kUpstreamGone;
+        const std::string detail = gone ? "upstream connection closed or reset before a response"
+                                        : "upstream sent an invalid response head";
+        co_await reply(lr, x, 502, gone ? "upstream_reset_before_response" : "upstream_invalid_response",
+                       detail, true);
+        co_return Outcome::kAbort;
+      }
+      case Relay::kAbortedMidResponse:
+        // The head is already downstream: abort this connection so the
+        // client sees a truncated message, never a wrong one.
+        ep.errors_reset_mid_response->inc();
+        x.flags = "upstream_reset_mid_response";
+        finish(lr, x);
+        co_return Outcome::kAbort;
+      case Relay::kDownstreamGone:
+        x.flags = "downstream_disconnect";
+        finish(lr, x);
+        co_return Outcome::kAbort;
+      case Relay::kCancelled:
+        break;
+    }
+    // The request half stopped the exchange before any response.
+    if (pumped == Pump::kRefused && d.refusal && !d.response_started) {
+      const auto rej = *d.refusal;
+      co_await refuse(lr, x, rej);
+    } else {
+      x.flags = "downstream_disconnect";
+      finish(lr, x);
+    }
+    co_return Outcome::kAbort;
   }
 
   // A response the proxy generates itself.
@@ -491,8 +632,9 @@ class HttpSession final : public Drainable {
     x.status = status;
     x.flags = flag;
     x.bytes_out += res.body().size();
-    down_.expires_after(lr.config->idle_timeout);
+    down_dl_.write = after(lr.config->idle_timeout);
     co_await bhttp::async_write(down_, res, kTuple);
+    down_dl_.write = kNever;
     finish(lr, x);
   }
 
@@ -522,13 +664,23 @@ class HttpSession final : public Drainable {
   }
 
   Worker& w_;
-  beast::tcp_stream down_;
+  tcp::socket down_;
+  struct Deadlines {
+    Clock::time_point read = Clock::time_point::max();
+    Clock::time_point write = Clock::time_point::max();
+    Clock::time_point next() const { return std::min(read, write); }
+  };
+  Deadlines down_dl_, up_dl_;
+  tcp::socket* up_sock_ = nullptr;  // non-owning: the upstream socket of the exchange in flight
+  bool down_timed_out_ = false;
+  bool up_timed_out_ = false;
   std::string listener_;
   std::string client_ip_, client_;
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;
-  std::array<char, kRelayBuffer> relay_{};
+  std::array<char, kRelayBuffer> req_relay_{};
+  std::array<char, kRelayBuffer> res_relay_{};
   const config::RouteAction* match_action_ = nullptr;
   bool idle_ = true;
   bool drain_ = false;

@@ -23,7 +23,7 @@ namespace {
 
 // Registers the connection for drain: a TCP stream has no request boundary,
 // so it is left to finish (or hit drain_timeout) like an in-flight request.
-class TcpConnection final : public Drainable {
+class TcpConnection final : public LiveSession {
  public:
   explicit TcpConnection(Worker& w) : w_(w) {
     w_.add_session(this);
@@ -36,6 +36,7 @@ class TcpConnection final : public Drainable {
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
   void on_drain() override {}
+  void on_tick(std::chrono::steady_clock::time_point) override {}  // splice has its own idle watchdog
 
  private:
   Worker& w_;

@@ -33,6 +33,7 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
+  start_ticking();
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(*ioc_);
     ioc_->run();
@@ -103,8 +104,8 @@ std::string Worker::new_request_id() {
                      hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
 }
 
-void Worker::add_session(Drainable* s) { sessions_.insert(s); }
-void Worker::remove_session(Drainable* s) { sessions_.erase(s); }
+void Worker::add_session(LiveSession* s) { sessions_.insert(s); }
+void Worker::remove_session(LiveSession* s) { sessions_.erase(s); }
 
 void Worker::adopt_listener(const std::string& name, int fd, bool v6) {
   asio::post(*ioc_, [this, name, fd, v6] {
@@ -139,11 +140,29 @@ void Worker::begin_drain() {
     for (auto& [name, slot] : listeners_) slot->acceptor.close(ec);
     listeners_.clear();
     // on_drain may end a session, which removes itself: iterate over a copy.
-    std::vector<Drainable*> live(sessions_.begin(), sessions_.end());
+    std::vector<LiveSession*> live(sessions_.begin(), sessions_.end());
     for (auto* s : live)
       if (sessions_.count(s)) s->on_drain();
     for (auto& [key, st] : endpoints_) st->pool.clear();
   });
+}
+
+void Worker::start_ticking() {
+  asio::co_spawn(
+      *ioc_,
+      [this]() -> asio::awaitable<void> {
+        asio::steady_timer timer(*ioc_);
+        auto next = std::chrono::steady_clock::now();
+        for (;;) {
+          next += kTick;
+          timer.expires_at(next);
+          auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec) co_return;
+          const auto now = std::chrono::steady_clock::now();
+          for (auto* s : sessions_) s->on_tick(now);
+        }
+      },
+      asio::detached);
 }
 
 void Worker::start_accepting(ListenerSlot& slot) {

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,14 +38,21 @@ struct Pick {
   const EndpointRuntime* runtime;  // valid while the caller holds the snapshot
 };
 
-// Something the worker can ask to wind down when draining (a live session).
-class Drainable {
+// A live downstream connection, as the worker sees it: told when the worker
+// drains, and ticked every kTick to enforce its timeouts. One coarse per-worker
+// tick replaces a timer per I/O operation (which cost a timerfd update per
+// request); timeouts are therefore precise to about kTick.
+class LiveSession {
  public:
   virtual void on_drain() = 0;
+  // Must not add or remove sessions (it may shut sockets down).
+  virtual void on_tick(std::chrono::steady_clock::time_point now) = 0;
 
  protected:
-  ~Drainable() = default;
+  ~LiveSession() = default;
 };
+
+inline constexpr std::chrono::milliseconds kTick{50};
 
 class Worker {
  public:
@@ -75,8 +83,8 @@ class Worker {
   bool draining() const { return draining_; }
   std::optional<Pick> pick(std::string_view cluster);
   std::string new_request_id();
-  void add_session(Drainable* s);
-  void remove_session(Drainable* s);
+  void add_session(LiveSession* s);
+  void remove_session(LiveSession* s);
   void connection_opened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { active_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -91,6 +99,7 @@ class Worker {
 
   void apply(std::shared_ptr<const Snapshot> snap);
   void start_accepting(ListenerSlot& slot);
+  void start_ticking();
 
   std::size_t index_;
   // A pointer so that ~Worker can destroy it (and the coroutine frames it
@@ -103,7 +112,7 @@ class Worker {
   std::map<std::string, std::unique_ptr<ListenerSlot>, std::less<>> listeners_;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints_;
   std::unordered_map<std::string, ClusterState> clusters_;
-  std::unordered_set<Drainable*> sessions_;  // non-owning: sessions remove themselves
+  std::unordered_set<LiveSession*> sessions_;  // non-owning: sessions remove themselves
   bool draining_ = false;
   std::mt19937_64 rng_;
 };

@@ -12,7 +12,7 @@ constexpr auto kPeekAfter = std::chrono::milliseconds(200);
 // An idle HTTP/1.1 connection must have nothing to read: EOF means the peer
 // closed it, bytes mean it sent something unsolicited. Either way, drop it.
 bool still_idle(Stream& s) {
-  auto& sock = s.socket();
+  auto& sock = s;
   if (!sock.is_open()) return false;
   char byte;
   const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -41,13 +41,12 @@ std::optional<Stream> ConnectionPool::take_idle() {
 }
 
 void ConnectionPool::put_idle(Stream stream) {
-  if (!stream.socket().is_open()) return;
+  if (!stream.is_open()) return;
   if (max_idle_ == 0) {
     if (open_) open_->sub();
     return;
   }
   if (idle_.size() >= max_idle_) drop_front();
-  stream.expires_never();
   idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
 }
 

@@ -4,7 +4,7 @@
 // checkout rather than handed to a request.
 #pragma once
 
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace aegis::upstream {
 
-using Stream = boost::beast::tcp_stream;
+using Stream = boost::asio::ip::tcp::socket;
 
 class ConnectionPool {
  public:
