@@ -39,27 +39,22 @@ namespace {
 struct Exchange {
   std::chrono::system_clock::time_point wall_start = std::chrono::system_clock::now();
   Clock::time_point start = Clock::now();
-  std::string method, authority, path, request_id, upstream, protocol = "HTTP/1.1";
+  // Views into the request head (alive for the whole exchange), the
+  // snapshot, or rid_buf: no copies on the request path.
+  std::string_view method, authority, path, request_id, upstream, protocol = "HTTP/1.1";
+  std::array<char, 36> rid_buf{};
   std::string_view flags;
   unsigned status = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
 };
 
-std::string origin_form(std::string_view target) {
+std::string_view origin_form(std::string_view target) {
   // absolute-form (http://host/path) is forwarded as origin-form (/path).
+  if (target.empty() || target.front() == '/') return target;
   const auto scheme = target.find("://");
-  if (scheme == std::string_view::npos || target.front() == '/') return std::string(target);
+  if (scheme == std::string_view::npos) return target;
   const auto slash = target.find('/', scheme + 3);
-  return slash == std::string_view::npos ? std::string("/") : std::string(target.substr(slash));
-}
-
-void copy_fields(const bhttp::fields& from, bhttp::fields& to) {
-  for (const auto& f : from) {
-    if (f.name() != bhttp::field::unknown)
-      to.insert(f.name(), f.value());
-    else
-      to.insert(f.name_string(), f.value());
-  }
+  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
 }
 
 void apply_header_rules(bhttp::fields& fields, const std::vector<std::string>& remove,
@@ -184,9 +179,9 @@ class HttpSession final : public LiveSession {
       co_return false;
     }
     auto& head = req_parser.get();
-    x.method = std::string(head.method_string());
-    x.path = std::string(head.target());
-    x.authority = std::string(http::request_authority(head));
+    x.method = head.method_string();
+    x.path = head.target();
+    x.authority = http::request_authority(head);
     x.protocol = head.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
     const bool has_body = !req_parser.is_done();
     keep_alive_ = head.keep_alive() && !drain_;
@@ -197,9 +192,9 @@ class HttpSession final : public LiveSession {
       co_return false;
     }
     if (auto it = head.find("x-request-id"); it != head.end() && !it->value().empty() && it->value().size() <= 128)
-      x.request_id = std::string(it->value());
+      x.request_id = it->value();
     else
-      x.request_id = w_.new_request_id();
+      x.request_id = w_.new_request_id(x.rid_buf);
 
     // Phase: route.
     const auto target = origin_form(head.target());
@@ -223,21 +218,36 @@ class HttpSession final : public LiveSession {
     }
     req_parser.body_limit(body_limit);
 
-    // Upstream request head: a copy without hop-by-hop fields, plus forwarding headers.
-    bhttp::request<bhttp::buffer_body> ureq;
-    ureq.method(head.method());
-    ureq.target(target);
-    ureq.version(11);
-    copy_fields(head.base(), ureq.base());
+    // Upstream request head: the parsed head itself, rewritten in place (no
+    // copy of its fields): origin-form target, HTTP/1.1, hop-by-hop fields
+    // out, forwarding headers in, the route's header rules. What the access
+    // log needs from the original head is kept in per-session buffers first.
+    auth_buf_.assign(x.authority);
+    x.authority = auth_buf_;
+    path_buf_.assign(x.path);
+    x.path = path_buf_;
+    const bool generated_id = x.request_id.data() == x.rid_buf.data();
+    if (!generated_id) {
+      rid_str_.assign(x.request_id);
+      x.request_id = rid_str_;
+    }
     const bool expect_continue = beast::iequals(head[bhttp::field::expect], "100-continue");
-    http::remove_hop_by_hop(ureq.base());
-    http::set_forwarding_headers(ureq.base(), client_ip_, "http", lc.xff_trust_downstream);
-    ureq.set("x-request-id", x.request_id);
-    apply_header_rules(ureq.base(), action.request_headers_to_remove, action.request_headers_to_add);
-    if (req_parser.chunked())
-      ureq.chunked(true);
-    else if (auto cl = req_parser.content_length())
-      ureq.content_length(*cl);
+    const bool chunked = req_parser.chunked();
+    const auto content_length = req_parser.content_length();
+    if (target != head.target()) {
+      const std::string origin(target);  // target views the storage it replaces
+      head.target(origin);
+    }
+    head.version(11);
+    http::remove_hop_by_hop(head.base());
+    http::set_forwarding_headers(head.base(), client_ip_, "http", lc.xff_trust_downstream);
+    if (generated_id) head.set("x-request-id", x.request_id);
+    apply_header_rules(head.base(), action.request_headers_to_remove, action.request_headers_to_add);
+    if (chunked)
+      head.chunked(true);
+    else if (content_length)
+      head.content_length(*content_length);
+    auto& ureq = head;
 
     const auto* cluster = snap_->find_cluster(action.cluster);
     const auto deadline = action.timeout.count() > 0 ? std::optional(Clock::now() + action.timeout) : std::nullopt;
@@ -254,7 +264,7 @@ class HttpSession final : public LiveSession {
       const auto& ep = *pick->runtime;
       x.upstream = ep.name;
       bool reused = false;
-      std::optional<upstream::Stream> up = pick->state->pool.take_idle();
+      std::optional<upstream::Stream> up = pick->state->pool.take_idle(/*check_liveness=*/has_body);
       if (up) {
         reused = true;
       } else {
@@ -379,12 +389,14 @@ class HttpSession final : public LiveSession {
         auto [ec, n] = co_await bhttp::async_read_some(down_, dbuf_, req_parser, kTuple);
         down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          if (d.relay_done) co_return Pump::kCancelled;
+          // A body that breaks a rule is the client's fault even when the
+          // upstream half failed at the same moment: it decides the answer.
           if (ec == bhttp::error::body_limit || ec == bhttp::error::bad_chunk ||
               ec == bhttp::error::bad_chunk_extension) {
             d.refusal = http::rejection_for_parse_error(ec);
             co_return fail(Pump::kRefused);
           }
+          if (d.relay_done) co_return Pump::kCancelled;
           co_return fail(Pump::kDownstreamGone);
         }
         const auto got = req_relay_.size() - req_parser.get().body().size;
@@ -448,33 +460,30 @@ class HttpSession final : public LiveSession {
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
 
-    bhttp::response<bhttp::buffer_body> dres;
-    dres.result(uhead.result_int());
-    dres.reason(uhead.reason());
-    dres.version(x.protocol == "HTTP/1.0" ? 10 : 11);
-    copy_fields(uhead.base(), dres.base());
-    http::remove_hop_by_hop(dres.base());
-    dres.set("x-request-id", x.request_id);
-    apply_header_rules(dres.base(), match_action_->response_headers_to_remove,
-                       match_action_->response_headers_to_add);
+    // The parsed response head is rewritten in place and serialized as is.
+    const bool upstream_wants_keep_alive = uhead.keep_alive();
     const bool res_has_body = !res_parser.is_done();
-    if (res_has_body && !res_parser.content_length()) {
-      if (dres.version() == 11)
-        dres.chunked(true);
+    const bool res_sized = res_parser.content_length().has_value();
+    uhead.version(x.protocol == "HTTP/1.0" ? 10 : 11);
+    http::remove_hop_by_hop(uhead.base());
+    uhead.set("x-request-id", x.request_id);
+    apply_header_rules(uhead.base(), match_action_->response_headers_to_remove,
+                       match_action_->response_headers_to_add);
+    if (res_has_body && !res_sized) {
+      if (uhead.version() == 11)
+        uhead.chunked(true);
       else
         keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
     }
-    // The request body is still arriving: this connection cannot be reused
-    // unless it all arrives, which the caller checks after both halves end.
     if (drain_) keep_alive_ = false;
-    dres.keep_alive(keep_alive_);
+    uhead.keep_alive(keep_alive_);
     x.status = uhead.result_int();
     d.response_started = true;
 
-    bhttp::response_serializer<bhttp::buffer_body> res_sr{dres};
-    dres.body().data = nullptr;
-    dres.body().size = 0;
-    dres.body().more = res_has_body;
+    bhttp::response_serializer<bhttp::buffer_body> res_sr{uhead};
+    uhead.body().data = nullptr;
+    uhead.body().size = 0;
+    uhead.body().more = res_has_body;
     // Head and first body bytes in one write when the body is already
     // buffered; else the head now (streaming responses must not wait for
     // their first body byte).
@@ -497,15 +506,15 @@ class HttpSession final : public LiveSession {
         }
         const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
-        dres.body().data = res_relay_.data();
-        dres.body().size = got;
-        dres.body().more = !res_parser.is_done();
+        uhead.body().data = res_relay_.data();
+        uhead.body().size = got;
+        uhead.body().more = !res_parser.is_done();
         x.bytes_out += got;
         lr.bytes_sent->inc(got);
       } else {
-        dres.body().data = nullptr;
-        dres.body().size = 0;
-        dres.body().more = false;
+        uhead.body().data = nullptr;
+        uhead.body().size = 0;
+        uhead.body().more = false;
       }
       down_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write(down_, res_sr, kTuple);
@@ -515,7 +524,7 @@ class HttpSession final : public LiveSession {
         co_return done(Relay::kDownstreamGone);
       }
     }
-    upstream_keep_alive = res_parser.is_done() && uhead.keep_alive();
+    upstream_keep_alive = res_parser.is_done() && upstream_wants_keep_alive;
     co_return done(Relay::kComplete);
   }
 
@@ -569,6 +578,11 @@ class HttpSession final : public LiveSession {
     // connection unusable for another request.
     if (pumped != Pump::kDone) keep_alive_ = false;
 
+    if (d.refusal && !d.response_started) {
+      const auto rej = *d.refusal;
+      co_await refuse(lr, x, rej);
+      co_return Outcome::kAbort;
+    }
     switch (relayed) {
       case Relay::kComplete:
         finish(lr, x);
@@ -608,14 +622,9 @@ class HttpSession final : public LiveSession {
       case Relay::kCancelled:
         break;
     }
-    // The request half stopped the exchange before any response.
-    if (pumped == Pump::kRefused && d.refusal && !d.response_started) {
-      const auto rej = *d.refusal;
-      co_await refuse(lr, x, rej);
-    } else {
-      x.flags = "downstream_disconnect";
-      finish(lr, x);
-    }
+    // The request half stopped the exchange: the client went away.
+    x.flags = "downstream_disconnect";
+    finish(lr, x);
     co_return Outcome::kAbort;
   }
 
@@ -676,6 +685,7 @@ class HttpSession final : public LiveSession {
   bool up_timed_out_ = false;
   std::string listener_;
   std::string client_ip_, client_;
+  std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;

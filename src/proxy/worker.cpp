@@ -51,7 +51,7 @@ void Worker::publish(std::shared_ptr<const Snapshot> snap) {
 }
 
 void Worker::apply(std::shared_ptr<const Snapshot> snap) {
-  std::unordered_map<std::string, ClusterState> clusters;
+  decltype(clusters_) clusters;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints;
   for (const auto& c : snap->clusters) {
     ClusterState cs{&c, upstream::make_lb_policy(c.config->lb_policy, rng_()), {}, {}};
@@ -82,7 +82,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
 }
 
 std::optional<Pick> Worker::pick(std::string_view cluster) {
-  auto it = clusters_.find(std::string(cluster));
+  auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
   const auto max_conn = cs.runtime->config->max_connections;
@@ -96,12 +96,25 @@ std::optional<Pick> Worker::pick(std::string_view cluster) {
   return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx]};
 }
 
-std::string Worker::new_request_id() {
-  // UUID version 4 (random), RFC 9562.
+std::string_view Worker::new_request_id(std::array<char, 36>& out) {
+  // UUID version 4 (random), RFC 9562: 8-4-4-4-12 lower-case hex digits.
+  static constexpr char kHex[] = "0123456789abcdef";
   const std::uint64_t hi = (rng_() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
   const std::uint64_t lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
-                     hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
+  std::size_t pos = 0;
+  auto put = [&](std::uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) out[pos++] = kHex[(v >> (4 * i)) & 0xf];
+  };
+  put(hi >> 32, 8);
+  out[pos++] = '-';
+  put(hi >> 16, 4);
+  out[pos++] = '-';
+  put(hi, 4);
+  out[pos++] = '-';
+  put(lo >> 48, 4);
+  out[pos++] = '-';
+  put(lo, 12);
+  return {out.data(), out.size()};
 }
 
 void Worker::add_session(LiveSession* s) { sessions_.insert(s); }

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -82,7 +83,8 @@ class Worker {
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
   std::optional<Pick> pick(std::string_view cluster);
-  std::string new_request_id();
+  // Writes a random (version 4) UUID into `out` and returns a view of it.
+  std::string_view new_request_id(std::array<char, 36>& out);
   void add_session(LiveSession* s);
   void remove_session(LiveSession* s);
   void connection_opened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }
@@ -104,14 +106,21 @@ class Worker {
   std::size_t index_;
   // A pointer so that ~Worker can destroy it (and the coroutine frames it
   // holds) while the state those frames touch is still alive.
-  std::unique_ptr<boost::asio::io_context> ioc_ = std::make_unique<boost::asio::io_context>(1);
+  // Only this worker's thread touches its sockets, so the reactor needs no
+  // per-socket locks; posting from other threads stays safe.
+  std::unique_ptr<boost::asio::io_context> ioc_ =
+      std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   std::thread thread_;
   std::atomic<std::size_t> active_connections_{0};
 
   std::shared_ptr<const Snapshot> snap_;
   std::map<std::string, std::unique_ptr<ListenerSlot>, std::less<>> listeners_;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints_;
-  std::unordered_map<std::string, ClusterState> clusters_;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, ClusterState, NameHash, std::equal_to<>> clusters_;
   std::unordered_set<LiveSession*> sessions_;  // non-owning: sessions remove themselves
   bool draining_ = false;
   std::mt19937_64 rng_;

@@ -20,7 +20,7 @@ bool still_idle(Stream& s) {
 }
 }  // namespace
 
-std::optional<Stream> ConnectionPool::take_idle() {
+std::optional<Stream> ConnectionPool::take_idle(bool check_liveness) {
   const auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     Idle idle = std::move(idle_.back());
@@ -32,9 +32,11 @@ std::optional<Stream> ConnectionPool::take_idle() {
       return std::nullopt;
     }
     // A connection used moments ago is almost surely alive; peeking costs a
-    // syscall per request, so only older ones are checked. A dead one that
-    // slips through is retried by the session on a fresh connection.
-    if (now - idle.since < kPeekAfter || still_idle(idle.stream)) return std::move(idle.stream);
+    // syscall per request, so only older ones are checked unless asked. A
+    // dead one that slips through is retried by the session on a fresh
+    // connection when the request has no body.
+    if ((!check_liveness && now - idle.since < kPeekAfter) || still_idle(idle.stream))
+      return std::move(idle.stream);
     if (open_) open_->sub();
   }
   return std::nullopt;

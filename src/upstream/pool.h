@@ -28,8 +28,11 @@ class ConnectionPool {
   ConnectionPool(ConnectionPool&&) = default;
   ConnectionPool& operator=(ConnectionPool&&) = delete;
 
-  // An idle connection that still looks open, or nullopt.
-  std::optional<Stream> take_idle();
+  // An idle connection that still looks open, or nullopt. A connection used
+  // moments ago is handed out without a liveness check (a syscall) unless
+  // `check_liveness`: callers that cannot retry (a request body is already
+  // being read) ask for it.
+  std::optional<Stream> take_idle(bool check_liveness = false);
   // Returns a connection after a complete response; dropped if the pool is full.
   void put_idle(Stream stream);
   void set_limits(std::size_t max_idle, std::chrono::milliseconds idle_timeout);
