@@ -1,8 +1,12 @@
 #include "tls/openssl_info.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 
@@ -45,11 +49,34 @@ std::vector<std::string> tls13_groups() {
 
 std::vector<std::string> signature_algorithms() {
   init_openssl();
-  // Provider-backed algorithms (ML-DSA) are registered when a context is made.
+  // Making a context activates the default provider.
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_method()));
-  std::unique_ptr<char, OpensslFree> list(SSL_get1_builtin_sigalgs(nullptr));
-  if (!list) return {};
-  return split(list.get(), ':');
+  std::vector<std::string> out;
+  if (std::unique_ptr<char, OpensslFree> list(SSL_get1_builtin_sigalgs(nullptr)); list)
+    out = split(list.get(), ':');
+  // Algorithms that providers add to TLS (ML-DSA in the default provider)
+  // are announced as "TLS-SIGALG" capabilities, not in the built-in table.
+  OSSL_PROVIDER_do_all(
+      nullptr,
+      [](OSSL_PROVIDER* prov, void* arg) -> int {
+        OSSL_PROVIDER_get_capabilities(
+            prov, "TLS-SIGALG",
+            [](const OSSL_PARAM params[], void* a) -> int {
+              // The IANA name is what `openssl list` and TLS metrics show (mldsa65).
+              const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_SIGALG_IANA_NAME);
+              if (!p) p = OSSL_PARAM_locate_const(params, OSSL_CAPABILITY_TLS_SIGALG_NAME);
+              const char* name = nullptr;
+              if (p && OSSL_PARAM_get_utf8_string_ptr(p, &name) && name) {
+                auto& v = *static_cast<std::vector<std::string>*>(a);
+                if (std::find(v.begin(), v.end(), name) == v.end()) v.emplace_back(name);
+              }
+              return 1;
+            },
+            arg);
+        return 1;
+      },
+      &out);
+  return out;
 }
 
 }  // namespace aegis::tls
