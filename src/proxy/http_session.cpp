@@ -17,6 +17,7 @@
 #include <tuple>
 #include <chrono>
 
+#include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
@@ -160,7 +161,7 @@ class HttpSession final : public LiveSession {
     x.start = Clock::now();
     x.wall_start = std::chrono::system_clock::now();
     down_dl_.read = after(lc.request_headers_timeout);
-    auto [head_ec, head_bytes] = co_await bhttp::async_read_header(down_, dbuf_, req_parser, kTuple);
+    auto [head_ec, head_bytes] = co_await http::read_header(down_, dbuf_, req_parser);
     down_dl_.read = kNever;
     if (auto ec = head_ec; ec) {
       if (down_timed_out_) {
@@ -383,10 +384,13 @@ class HttpSession final : public LiveSession {
     };
     while (!req_sr.is_done()) {
       if (!req_parser.is_done()) {
+        // The other half may have ended while this one ran without waiting
+        // (bytes already buffered): then there is nothing pending to cancel.
+        if (d.relay_done) co_return Pump::kCancelled;
         req_parser.get().body().data = req_relay_.data();
         req_parser.get().body().size = req_relay_.size();
         down_dl_.read = after(lc.idle_timeout);
-        auto [ec, n] = co_await bhttp::async_read_some(down_, dbuf_, req_parser, kTuple);
+        auto [ec, n] = co_await http::read_some(down_, dbuf_, req_parser);
         down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           // A body that breaks a rule is the client's fault even when the
@@ -411,6 +415,7 @@ class HttpSession final : public LiveSession {
         ureq.body().size = 0;
         ureq.body().more = false;
       }
+      if (d.relay_done) co_return Pump::kCancelled;
       up_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write(up, req_sr, kTuple);
       up_dl_.write = kNever;
@@ -445,8 +450,9 @@ class HttpSession final : public LiveSession {
       p.header_limit(lc.limits.max_response_header_bytes);
       p.body_limit(boost::none);
       if (method == bhttp::verb::head) p.skip(true);
+      if (d.cancelled) co_return done(Relay::kCancelled);
       up_dl_.read = up_read_deadline();
-      auto [ec, n] = co_await bhttp::async_read_header(up, ubuf_, p, kTuple);
+      auto [ec, n] = co_await http::read_header(up, ubuf_, p);
       up_dl_.read = kNever;
       if (ec) {
         if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
@@ -487,6 +493,7 @@ class HttpSession final : public LiveSession {
     // Head and first body bytes in one write when the body is already
     // buffered; else the head now (streaming responses must not wait for
     // their first body byte).
+    if (d.cancelled) co_return done(Relay::kCancelled);
     if (!res_has_body || ubuf_.size() == 0) {
       down_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple);
@@ -497,8 +504,9 @@ class HttpSession final : public LiveSession {
       if (!res_parser.is_done()) {
         uhead.body().data = res_relay_.data();
         uhead.body().size = res_relay_.size();
+        if (d.cancelled) co_return done(Relay::kCancelled);
         up_dl_.read = up_read_deadline();
-        auto [ec, n] = co_await bhttp::async_read_some(up, ubuf_, res_parser, kTuple);
+        auto [ec, n] = co_await http::read_some(up, ubuf_, res_parser);
         up_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
@@ -516,6 +524,7 @@ class HttpSession final : public LiveSession {
         uhead.body().size = 0;
         uhead.body().more = false;
       }
+      if (d.cancelled) co_return done(Relay::kCancelled);
       down_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await bhttp::async_write(down_, res_sr, kTuple);
       down_dl_.write = kNever;

@@ -1,0 +1,71 @@
+// Reading HTTP/1.1 messages into a Beast parser from a stream, as Beast's
+// async_read_some/async_read_header do, minus their detour through the
+// executor when the buffer already holds what is needed: bytes already read
+// are parsed in place, and the stream is read only when the parser needs
+// more. On a keep-alive proxy path that is one fewer queued completion per
+// read, per direction, per request.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <cstddef>
+#include <utility>
+
+namespace aegis::http {
+
+using ReadResult = std::pair<boost::system::error_code, std::size_t>;
+
+// Parses until the parser stops asking for more bytes: success (some
+// progress: the header completed, body bytes were stored, the message ended),
+// need_buffer (body buffer full), or an error. Returns the bytes consumed.
+template <class Stream, bool isRequest>
+boost::asio::awaitable<ReadResult> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
+                                             boost::beast::http::basic_parser<isRequest>& parser) {
+  namespace bhttp = boost::beast::http;
+  std::size_t consumed = 0;
+  boost::system::error_code ec;
+  for (;;) {
+    if (buffer.size() != 0) {
+      const auto used = parser.put(buffer.data(), ec);
+      consumed += used;
+      buffer.consume(used);
+      if (ec != bhttp::error::need_more) co_return ReadResult{ec, consumed};
+    }
+    const auto size = boost::beast::read_size(buffer, 65536);
+    if (size == 0) co_return ReadResult{bhttp::error::buffer_overflow, consumed};
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(size),
+                                                    boost::asio::as_tuple(boost::asio::use_awaitable));
+    buffer.commit(n);
+    if (rec == boost::asio::error::eof) {
+      if (parser.got_some()) {
+        // A message delimited by the close of the connection ends here.
+        ec = {};
+        parser.put_eof(ec);
+        co_return ReadResult{ec, consumed};
+      }
+      co_return ReadResult{bhttp::error::end_of_stream, consumed};
+    }
+    if (rec) co_return ReadResult{rec, consumed};
+  }
+}
+
+// Reads until the message head is complete.
+template <class Stream, bool isRequest>
+boost::asio::awaitable<ReadResult> read_header(Stream& stream, boost::beast::flat_buffer& buffer,
+                                               boost::beast::http::basic_parser<isRequest>& parser) {
+  std::size_t consumed = 0;
+  while (!parser.is_header_done()) {
+    auto [ec, n] = co_await read_some(stream, buffer, parser);
+    consumed += n;
+    if (ec) co_return ReadResult{ec, consumed};
+  }
+  co_return ReadResult{boost::system::error_code{}, consumed};
+}
+
+}  // namespace aegis::http
