@@ -17,6 +17,9 @@ struct FramingCase {
   bool rejected_at_head;  // detectable before any body byte: nothing may reach the upstream
 };
 
+// Test listings show the case name, not the bytes of the struct.
+void PrintTo(const FramingCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<FramingCase> framing_cases() {
   const std::string post = "POST /sha256 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   return {
