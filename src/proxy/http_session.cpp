@@ -417,7 +417,7 @@ class HttpSession final : public LiveSession {
       }
       if (d.relay_done) co_return Pump::kCancelled;
       up_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_write(up, req_sr, kTuple);
+      auto ec = co_await http::write_flat(up, req_sr, up_wbuf_);
       up_dl_.write = kNever;
       if (ec && ec != bhttp::error::need_buffer) {
         if (d.relay_done) co_return Pump::kCancelled;
@@ -496,7 +496,7 @@ class HttpSession final : public LiveSession {
     if (d.cancelled) co_return done(Relay::kCancelled);
     if (!res_has_body || ubuf_.size() == 0) {
       down_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_write_header(down_, res_sr, kTuple);
+      auto ec = co_await http::write_flat(down_, res_sr, down_wbuf_, /*header_only=*/true);
       down_dl_.write = kNever;
       if (ec) co_return done(Relay::kDownstreamGone);
     }
@@ -526,7 +526,7 @@ class HttpSession final : public LiveSession {
       }
       if (d.cancelled) co_return done(Relay::kCancelled);
       down_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_write(down_, res_sr, kTuple);
+      auto ec = co_await http::write_flat(down_, res_sr, down_wbuf_);
       down_dl_.write = kNever;
       if (ec && ec != bhttp::error::need_buffer) {
         if (d.cancelled && !down_timed_out_) co_return done(Relay::kCancelled);
@@ -565,7 +565,7 @@ class HttpSession final : public LiveSession {
     // Head alone now, unless body bytes came with it: then both in one write.
     if (!has_body || dbuf_.size() == 0) {
       up_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_write_header(up, req_sr, kTuple);
+      auto ec = co_await http::write_flat(up, req_sr, up_wbuf_, /*header_only=*/true);
       up_dl_.write = kNever;
       if (ec) co_return Outcome::kRetry;
     }
@@ -698,6 +698,7 @@ class HttpSession final : public LiveSession {
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;
+  beast::flat_buffer up_wbuf_, down_wbuf_;  // write scratch, one per direction (both run at once)
   std::array<char, kRelayBuffer> req_relay_{};
   std::array<char, kRelayBuffer> res_relay_{};
   const config::RouteAction* match_action_ = nullptr;
