@@ -72,55 +72,49 @@ boost::asio::awaitable<ReadResult> read_header(Stream& stream, boost::beast::fla
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <string_view>
+
+#include "http/h1_writer.h"
 
 namespace aegis::http {
 
-// Writes what `serializer` has ready, the head and whatever body bytes are
-// set, up to the point where it needs more body (need_buffer, as Beast's
-// async_write reports it) or is done. Small messages go out as ONE
-// contiguous buffer: a serialized head is a dozen small pieces, and copying
-// them costs far less than handing the kernel a dozen-piece iovec per
-// message. Pieces larger than kFlatLimit (bulk body data) are written in
-// place by Beast instead of being copied. `header_only` stops after the head.
+// Pieces up to this size are copied next to what `pending` already holds
+// (typically a message head) and go out in one contiguous write; larger ones
+// (bulk body data) are written in place, gathered with the framing.
 inline constexpr std::size_t kFlatLimit = 4096;
 
-template <class Stream, bool isRequest, class Body, class Fields>
-boost::asio::awaitable<boost::system::error_code> write_flat(
-    Stream& stream, boost::beast::http::serializer<isRequest, Body, Fields>& serializer,
-    boost::beast::flat_buffer& scratch, bool header_only = false) {
-  namespace bhttp = boost::beast::http;
+// Writes `pending` (may be empty, e.g. a head written earlier) followed by
+// `data` framed by `framer`, and the end of the body if `last`, in one
+// write. Clears `pending`.
+template <class Stream>
+boost::asio::awaitable<boost::system::error_code> write_body_piece(
+    Stream& stream, boost::beast::flat_buffer& pending, const BodyFramer& framer,
+    std::string_view data, bool last) {
   constexpr auto kTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
-  scratch.clear();
   boost::system::error_code ec;
-  bool too_big = false;
-  if (header_only) serializer.split(true);
-  while (!serializer.is_done() && !(header_only && serializer.is_header_done())) {
-    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      const auto n = boost::asio::buffer_size(buffers);
-      if (scratch.size() + n > kFlatLimit) {
-        too_big = true;  // left in the serializer for the gathered write below
-        return;
-      }
-      boost::asio::buffer_copy(scratch.prepare(n), buffers);
-      scratch.commit(n);
-      serializer.consume(n);
-    });
-    if (ec || too_big) break;  // need_buffer: the body set so far is taken
+  if (data.size() <= kFlatLimit) {
+    framer.append(pending, data);
+    if (last) framer.append_end(pending);
+    if (pending.size() != 0) {
+      auto [wec, n] = co_await boost::asio::async_write(stream, pending.data(), kTuple);
+      ec = wec;
+    }
+  } else {
+    char scratch[24];
+    const auto line = framer.size_line(data.size(), scratch);
+    const std::string_view tail =
+        last ? (framer.chunked() ? std::string_view("\r\n0\r\n\r\n") : std::string_view())
+             : framer.chunk_end();
+    const std::array<boost::asio::const_buffer, 4> pieces{
+        boost::asio::const_buffer(pending.data()), boost::asio::buffer(line.data(), line.size()),
+        boost::asio::buffer(data.data(), data.size()), boost::asio::buffer(tail.data(), tail.size())};
+    auto [wec, n] = co_await boost::asio::async_write(stream, pieces, kTuple);
+    ec = wec;
   }
-  if (ec && ec != bhttp::error::need_buffer) co_return ec;
-  if (scratch.size() != 0) {
-    auto [wec, n] = co_await boost::asio::async_write(stream, scratch.data(), kTuple);
-    if (wec) co_return wec;
-  }
-  if (too_big) {
-    auto [wec, n] = header_only ? co_await bhttp::async_write_header(stream, serializer, kTuple)
-                                : co_await bhttp::async_write(stream, serializer, kTuple);
-    co_return wec;
-  }
-  co_return ec;  // success, or need_buffer like Beast's async_write
+  pending.clear();
+  co_return ec;
 }
 
 }  // namespace aegis::http

@@ -19,6 +19,7 @@
 
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
+#include "http/h1_writer.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
 #include "proxy/worker.h"
@@ -375,14 +376,14 @@ class HttpSession final : public LiveSession {
   // send_request's body: relayed downstream → upstream, chunk by chunk.
   asio::awaitable<Pump> pump_request(const config::Listener& lc, Duplex& d,
                                      bhttp::request_parser<bhttp::buffer_body>& req_parser,
-                                     bhttp::request<bhttp::buffer_body>& ureq,
-                                     bhttp::request_serializer<bhttp::buffer_body>& req_sr,
-                                     upstream::Stream& up, Exchange& x, const ListenerRuntime& lr) {
+                                     const http::BodyFramer& framer, upstream::Stream& up,
+                                     Exchange& x, const ListenerRuntime& lr) {
     auto fail = [&](Pump p) {
       if (!d.relay_done) stop_other_half(d, up);
       return p;
     };
-    while (!req_sr.is_done()) {
+    for (;;) {
+      std::string_view data;
       if (!req_parser.is_done()) {
         // The other half may have ended while this one ran without waiting
         // (bytes already buffered): then there is nothing pending to cancel.
@@ -407,24 +408,21 @@ class HttpSession final : public LiveSession {
         x.bytes_in += got;
         lr.bytes_received->inc(got);
         if (got == 0 && !req_parser.is_done()) continue;  // e.g. only a chunk header arrived
-        ureq.body().data = req_relay_.data();
-        ureq.body().size = got;
-        ureq.body().more = !req_parser.is_done();
-      } else {
-        ureq.body().data = nullptr;
-        ureq.body().size = 0;
-        ureq.body().more = false;
+        data = std::string_view(req_relay_.data(), got);
       }
+      const bool last = req_parser.is_done();
       if (d.relay_done) co_return Pump::kCancelled;
       up_dl_.write = after(lc.idle_timeout);
-      auto ec = co_await http::write_flat(up, req_sr, up_wbuf_);
+      // The first piece carries the request head too when it was held back.
+      auto ec = co_await http::write_body_piece(up, up_wbuf_, framer, data, last);
       up_dl_.write = kNever;
-      if (ec && ec != bhttp::error::need_buffer) {
+      if (ec) {
         if (d.relay_done) co_return Pump::kCancelled;
         // The upstream stopped reading; it may still answer (e.g. its own
         // 413), so the response half carries on.
         co_return Pump::kUpstreamGone;
       }
+      if (last) break;
     }
     d.pump_done = true;
     co_return Pump::kDone;
@@ -486,21 +484,22 @@ class HttpSession final : public LiveSession {
     x.status = uhead.result_int();
     d.response_started = true;
 
-    bhttp::response_serializer<bhttp::buffer_body> res_sr{uhead};
-    uhead.body().data = nullptr;
-    uhead.body().size = 0;
-    uhead.body().more = res_has_body;
+    const http::BodyFramer framer(res_has_body && uhead.chunked());
+    down_wbuf_.clear();
+    http::append_head(down_wbuf_, uhead);
     // Head and first body bytes in one write when the body is already
     // buffered; else the head now (streaming responses must not wait for
     // their first body byte).
     if (d.cancelled) co_return done(Relay::kCancelled);
     if (!res_has_body || ubuf_.size() == 0) {
       down_dl_.write = after(lc.idle_timeout);
-      auto ec = co_await http::write_flat(down_, res_sr, down_wbuf_, /*header_only=*/true);
+      auto [ec, n] = co_await asio::async_write(down_, down_wbuf_.data(), kTuple);
       down_dl_.write = kNever;
+      down_wbuf_.clear();
       if (ec) co_return done(Relay::kDownstreamGone);
     }
-    while (res_has_body && !res_sr.is_done()) {
+    while (res_has_body) {
+      std::string_view data;
       if (!res_parser.is_done()) {
         uhead.body().data = res_relay_.data();
         uhead.body().size = res_relay_.size();
@@ -514,24 +513,20 @@ class HttpSession final : public LiveSession {
         }
         const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
-        uhead.body().data = res_relay_.data();
-        uhead.body().size = got;
-        uhead.body().more = !res_parser.is_done();
+        data = std::string_view(res_relay_.data(), got);
         x.bytes_out += got;
         lr.bytes_sent->inc(got);
-      } else {
-        uhead.body().data = nullptr;
-        uhead.body().size = 0;
-        uhead.body().more = false;
       }
+      const bool last = res_parser.is_done();
       if (d.cancelled) co_return done(Relay::kCancelled);
       down_dl_.write = after(lc.idle_timeout);
-      auto ec = co_await http::write_flat(down_, res_sr, down_wbuf_);
+      auto ec = co_await http::write_body_piece(down_, down_wbuf_, framer, data, last);
       down_dl_.write = kNever;
-      if (ec && ec != bhttp::error::need_buffer) {
+      if (ec) {
         if (d.cancelled && !down_timed_out_) co_return done(Relay::kCancelled);
         co_return done(Relay::kDownstreamGone);
       }
+      if (last) break;
     }
     upstream_keep_alive = res_parser.is_done() && upstream_wants_keep_alive;
     co_return done(Relay::kComplete);
@@ -558,15 +553,15 @@ class HttpSession final : public LiveSession {
         co_return Outcome::kAbort;
       }
     }
-    bhttp::request_serializer<bhttp::buffer_body> req_sr{ureq};
-    ureq.body().data = nullptr;
-    ureq.body().size = 0;
-    ureq.body().more = has_body;
+    const http::BodyFramer framer(has_body && ureq.chunked());
+    up_wbuf_.clear();
+    http::append_head(up_wbuf_, ureq);
     // Head alone now, unless body bytes came with it: then both in one write.
     if (!has_body || dbuf_.size() == 0) {
       up_dl_.write = after(lc.idle_timeout);
-      auto ec = co_await http::write_flat(up, req_sr, up_wbuf_, /*header_only=*/true);
+      auto [ec, n] = co_await asio::async_write(up, up_wbuf_.data(), kTuple);
       up_dl_.write = kNever;
+      up_wbuf_.clear();
       if (ec) co_return Outcome::kRetry;
     }
 
@@ -577,7 +572,7 @@ class HttpSession final : public LiveSession {
     Relay relayed;
     if (has_body) {
       std::tie(pumped, relayed) = co_await (
-          pump_request(lc, d, req_parser, ureq, req_sr, up, x, lr) &&
+          pump_request(lc, d, req_parser, framer, up, x, lr) &&
           relay_response(lc, d, x, lr, up, ureq.method(), deadline, has_body, upstream_keep_alive));
     } else {
       relayed = co_await relay_response(lc, d, x, lr, up, ureq.method(), deadline, has_body,
