@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <charconv>
 #include <tuple>
 #include <chrono>
 
@@ -245,10 +246,16 @@ class HttpSession final : public LiveSession {
     http::set_forwarding_headers(head.base(), client_ip_, "http", lc.xff_trust_downstream);
     if (generated_id) head.set("x-request-id", x.request_id);
     apply_header_rules(head.base(), action.request_headers_to_remove, action.request_headers_to_add);
-    if (chunked)
-      head.chunked(true);
-    else if (content_length)
-      head.content_length(*content_length);
+    // Framing fields were hop-by-hop or are still the client's own
+    // Content-Length; set them directly (Beast's setters re-parse token lists).
+    if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
+    // Content-Length is re-written from the parsed value: "5, 5" or "05"
+    // (which Beast accepts) must reach the upstream as "5".
+    if (content_length) {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
+      head.set(bhttp::field::content_length, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    }
     auto& ureq = head;
 
     const auto* cluster = snap_->find_cluster(action.cluster);
@@ -473,18 +480,26 @@ class HttpSession final : public LiveSession {
     uhead.set("x-request-id", x.request_id);
     apply_header_rules(uhead.base(), match_action_->response_headers_to_remove,
                        match_action_->response_headers_to_add);
+    bool res_chunked = false;
     if (res_has_body && !res_sized) {
-      if (uhead.version() == 11)
-        uhead.chunked(true);
-      else
+      if (uhead.version() == 11) {
+        uhead.set(bhttp::field::transfer_encoding, "chunked");
+        res_chunked = true;
+      } else {
         keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
+      }
     }
     if (drain_) keep_alive_ = false;
-    uhead.keep_alive(keep_alive_);
+    // Connection was removed with the other hop-by-hop fields: say only what
+    // differs from the version's default.
+    if (uhead.version() == 11 && !keep_alive_)
+      uhead.set(bhttp::field::connection, "close");
+    else if (uhead.version() == 10 && keep_alive_)
+      uhead.set(bhttp::field::connection, "keep-alive");
     x.status = uhead.result_int();
     d.response_started = true;
 
-    const http::BodyFramer framer(res_has_body && uhead.chunked());
+    const http::BodyFramer framer(res_chunked);
     down_wbuf_.clear();
     http::append_head(down_wbuf_, uhead);
     // Head and first body bytes in one write when the body is already
@@ -553,7 +568,7 @@ class HttpSession final : public LiveSession {
         co_return Outcome::kAbort;
       }
     }
-    const http::BodyFramer framer(has_body && ureq.chunked());
+    const http::BodyFramer framer(has_body && req_parser.chunked());
     up_wbuf_.clear();
     http::append_head(up_wbuf_, ureq);
     // Head alone now, unless body bytes came with it: then both in one write.
