@@ -74,6 +74,7 @@ boost::asio::awaitable<ReadResult> read_header(Stream& stream, boost::beast::fla
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <string>
 #include <string_view>
 
 #include "http/h1_writer.h"
@@ -90,7 +91,7 @@ inline constexpr std::size_t kFlatLimit = 4096;
 // write. Clears `pending`.
 template <class Stream>
 boost::asio::awaitable<boost::system::error_code> write_body_piece(
-    Stream& stream, boost::beast::flat_buffer& pending, const BodyFramer& framer,
+    Stream& stream, std::string& pending, const BodyFramer& framer,
     std::string_view data, bool last) {
   constexpr auto kTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
   boost::system::error_code ec;
@@ -98,7 +99,7 @@ boost::asio::awaitable<boost::system::error_code> write_body_piece(
     framer.append(pending, data);
     if (last) framer.append_end(pending);
     if (pending.size() != 0) {
-      auto [wec, n] = co_await boost::asio::async_write(stream, pending.data(), kTuple);
+      auto [wec, n] = co_await boost::asio::async_write(stream, boost::asio::buffer(pending), kTuple);
       ec = wec;
     }
   } else {
@@ -108,7 +109,7 @@ boost::asio::awaitable<boost::system::error_code> write_body_piece(
         last ? (framer.chunked() ? std::string_view("\r\n0\r\n\r\n") : std::string_view())
              : framer.chunk_end();
     const std::array<boost::asio::const_buffer, 4> pieces{
-        boost::asio::const_buffer(pending.data()), boost::asio::buffer(line.data(), line.size()),
+        boost::asio::buffer(pending), boost::asio::buffer(line.data(), line.size()),
         boost::asio::buffer(data.data(), data.size()), boost::asio::buffer(tail.data(), tail.size())};
     auto [wec, n] = co_await boost::asio::async_write(stream, pieces, kTuple);
     ec = wec;

@@ -7,6 +7,8 @@
 
 namespace aegis::http {
 
+namespace beast = boost::beast;
+
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -107,18 +109,30 @@ Rejection rejection_for_parse_error(const boost::system::error_code& ec) {
 }
 
 void remove_hop_by_hop(bhttp::fields& fields) {
-  // Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  // One pass, erasing by position (no name lookups); fields named by
+  // Connection (RFC 9110 §7.6.1) are collected on the way and erased after.
   std::vector<std::string> named;
-  for (const auto& f : fields) {
-    if (f.name() != bhttp::field::connection) continue;
-    for (auto token : bhttp::token_list{f.value()}) named.emplace_back(token);
+  for (auto it = fields.begin(); it != fields.end();) {
+    switch (it->name()) {
+      case bhttp::field::connection:
+        for (auto token : bhttp::token_list{it->value()})
+          if (!beast::iequals(token, "close") && !beast::iequals(token, "keep-alive"))
+            named.emplace_back(token);
+        [[fallthrough]];
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::upgrade:
+      case bhttp::field::expect:
+        it = fields.erase(it);
+        break;
+      default:
+        ++it;
+    }
   }
   for (const auto& n : named) fields.erase(n);
-  static constexpr std::array kHopByHop = {
-      bhttp::field::connection, bhttp::field::keep_alive, bhttp::field::proxy_connection,
-      bhttp::field::te,         bhttp::field::trailer,    bhttp::field::transfer_encoding,
-      bhttp::field::upgrade,    bhttp::field::expect};
-  for (auto f : kHopByHop) fields.erase(f);
 }
 
 void set_forwarding_headers(bhttp::fields& fields, std::string_view client_ip,

@@ -1,24 +1,16 @@
 #include "http/h1_writer.h"
 
-#include <boost/asio/buffer.hpp>
-
 #include <charconv>
-#include <cstring>
 
 namespace aegis::http {
 
 namespace {
 
-void put(boost::beast::flat_buffer& out, std::string_view s) {
-  if (s.empty()) return;
-  auto mb = out.prepare(s.size());
-  std::memcpy(mb.data(), s.data(), s.size());
-  out.commit(s.size());
-}
+void put(std::string& out, std::string_view s) { out.append(s); }
 
 std::string_view version_text(unsigned v) { return v == 10 ? "HTTP/1.0" : "HTTP/1.1"; }
 
-void append_fields(boost::beast::flat_buffer& out, const boost::beast::http::fields& fields) {
+void append_fields(std::string& out, const boost::beast::http::fields& fields) {
   for (const auto& f : fields) {
     put(out, f.name_string());
     put(out, ": ");
@@ -30,7 +22,7 @@ void append_fields(boost::beast::flat_buffer& out, const boost::beast::http::fie
 
 }  // namespace
 
-void append_head(boost::beast::flat_buffer& out, const boost::beast::http::request_header<>& head) {
+void append_head(std::string& out, const boost::beast::http::request_header<>& head) {
   put(out, head.method_string());
   put(out, " ");
   put(out, head.target());
@@ -40,7 +32,7 @@ void append_head(boost::beast::flat_buffer& out, const boost::beast::http::reque
   append_fields(out, head);
 }
 
-void append_head(boost::beast::flat_buffer& out, const boost::beast::http::response_header<>& head) {
+void append_head(std::string& out, const boost::beast::http::response_header<>& head) {
   char code[4];
   const unsigned status = head.result_int();
   code[0] = static_cast<char>('0' + status / 100 % 10);
@@ -63,7 +55,7 @@ std::string_view BodyFramer::size_line(std::size_t n, char (&scratch)[24]) const
   return {scratch, static_cast<std::size_t>(end - scratch)};
 }
 
-void BodyFramer::append(boost::beast::flat_buffer& out, std::string_view data) const {
+void BodyFramer::append(std::string& out, std::string_view data) const {
   if (data.empty()) return;
   char scratch[24];
   put(out, size_line(data.size(), scratch));
@@ -71,7 +63,7 @@ void BodyFramer::append(boost::beast::flat_buffer& out, std::string_view data) c
   put(out, chunk_end());
 }
 
-void BodyFramer::append_end(boost::beast::flat_buffer& out) const {
+void BodyFramer::append_end(std::string& out) const {
   if (chunked_) put(out, "0\r\n\r\n");
 }
 

@@ -5,18 +5,18 @@
 // buffer-sequence machinery cost more than the copy itself.
 #pragma once
 
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace aegis::http {
 
 // "METHOD target HTTP/1.x\r\n" + fields + "\r\n"
-void append_head(boost::beast::flat_buffer& out, const boost::beast::http::request_header<>& head);
+void append_head(std::string& out, const boost::beast::http::request_header<>& head);
 // "HTTP/1.x code reason\r\n" + fields + "\r\n"
-void append_head(boost::beast::flat_buffer& out, const boost::beast::http::response_header<>& head);
+void append_head(std::string& out, const boost::beast::http::response_header<>& head);
 
 // How body bytes go on the wire for one message.
 class BodyFramer {
@@ -24,9 +24,9 @@ class BodyFramer {
   explicit BodyFramer(bool chunked) : chunked_(chunked) {}
   bool chunked() const { return chunked_; }
   // Appends `data` (chunked: as one chunk; empty data appends nothing).
-  void append(boost::beast::flat_buffer& out, std::string_view data) const;
+  void append(std::string& out, std::string_view data) const;
   // Appends the end of the body (chunked: the last chunk; else nothing).
-  void append_end(boost::beast::flat_buffer& out) const;
+  void append_end(std::string& out) const;
   // For data too large to copy: the chunk-size line (empty when not chunked)
   // to write before `data`, and the CRLF to write after it.
   std::string_view size_line(std::size_t n, char (&scratch)[24]) const;

@@ -508,7 +508,7 @@ class HttpSession final : public LiveSession {
     if (d.cancelled) co_return done(Relay::kCancelled);
     if (!res_has_body || ubuf_.size() == 0) {
       down_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await asio::async_write(down_, down_wbuf_.data(), kTuple);
+      auto [ec, n] = co_await asio::async_write(down_, asio::buffer(down_wbuf_), kTuple);
       down_dl_.write = kNever;
       down_wbuf_.clear();
       if (ec) co_return done(Relay::kDownstreamGone);
@@ -574,7 +574,7 @@ class HttpSession final : public LiveSession {
     // Head alone now, unless body bytes came with it: then both in one write.
     if (!has_body || dbuf_.size() == 0) {
       up_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await asio::async_write(up, up_wbuf_.data(), kTuple);
+      auto [ec, n] = co_await asio::async_write(up, asio::buffer(up_wbuf_), kTuple);
       up_dl_.write = kNever;
       up_wbuf_.clear();
       if (ec) co_return Outcome::kRetry;
@@ -708,7 +708,7 @@ class HttpSession final : public LiveSession {
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;
-  beast::flat_buffer up_wbuf_, down_wbuf_;  // write scratch, one per direction (both run at once)
+  std::string up_wbuf_, down_wbuf_;  // write scratch, one per direction (both run at once)
   std::array<char, kRelayBuffer> req_relay_{};
   std::array<char, kRelayBuffer> res_relay_{};
   const config::RouteAction* match_action_ = nullptr;
