@@ -21,6 +21,19 @@ namespace aegis::http {
 
 using ReadResult = std::pair<boost::system::error_code, std::size_t>;
 
+// Parses what `buffer` already holds, without I/O and without a coroutine
+// frame: the fast path when a whole head or body piece arrived with an
+// earlier read. need_more means the caller must read (read_some/read_header).
+template <bool isRequest>
+ReadResult parse_buffered(boost::beast::flat_buffer& buffer,
+                          boost::beast::http::basic_parser<isRequest>& parser) {
+  if (buffer.size() == 0) return {boost::beast::http::error::need_more, 0};
+  boost::system::error_code ec;
+  const auto used = parser.put(buffer.data(), ec);
+  buffer.consume(used);
+  return {ec, used};
+}
+
 // Parses until the parser stops asking for more bytes: success (some
 // progress: the header completed, body bytes were stored, the message ended),
 // need_buffer (body buffer full), or an error. Returns the bytes consumed.

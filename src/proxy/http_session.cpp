@@ -163,7 +163,12 @@ class HttpSession final : public LiveSession {
     x.start = Clock::now();
     x.wall_start = std::chrono::system_clock::now();
     down_dl_.read = after(lc.request_headers_timeout);
-    auto [head_ec, head_bytes] = co_await http::read_header(down_, dbuf_, req_parser);
+    auto [head_ec, head_bytes] = http::parse_buffered(dbuf_, req_parser);
+    if (head_ec == bhttp::error::need_more) {
+      auto [ec, n] = co_await http::read_header(down_, dbuf_, req_parser);
+      head_ec = ec;
+      head_bytes += n;
+    }
     down_dl_.read = kNever;
     if (auto ec = head_ec; ec) {
       if (down_timed_out_) {
@@ -398,7 +403,8 @@ class HttpSession final : public LiveSession {
         req_parser.get().body().data = req_relay_.data();
         req_parser.get().body().size = req_relay_.size();
         down_dl_.read = after(lc.idle_timeout);
-        auto [ec, n] = co_await http::read_some(down_, dbuf_, req_parser);
+        auto [ec, n] = http::parse_buffered(dbuf_, req_parser);
+        if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(down_, dbuf_, req_parser);
         down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           // A body that breaks a rule is the client's fault even when the
@@ -457,7 +463,8 @@ class HttpSession final : public LiveSession {
       if (method == bhttp::verb::head) p.skip(true);
       if (d.cancelled) co_return done(Relay::kCancelled);
       up_dl_.read = up_read_deadline();
-      auto [ec, n] = co_await http::read_header(up, ubuf_, p);
+      auto [ec, n] = http::parse_buffered(ubuf_, p);
+      if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_header(up, ubuf_, p);
       up_dl_.read = kNever;
       if (ec) {
         if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
@@ -520,7 +527,8 @@ class HttpSession final : public LiveSession {
         uhead.body().size = res_relay_.size();
         if (d.cancelled) co_return done(Relay::kCancelled);
         up_dl_.read = up_read_deadline();
-        auto [ec, n] = co_await http::read_some(up, ubuf_, res_parser);
+        auto [ec, n] = http::parse_buffered(ubuf_, res_parser);
+        if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(up, ubuf_, res_parser);
         up_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
