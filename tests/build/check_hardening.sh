@@ -19,5 +19,5 @@ check "stack protector"               sh -c "readelf -sW --dyn-syms '$bin' | gre
 if [ -z "$sanitize" ]; then
   check "_FORTIFY_SOURCE checked calls" sh -c "readelf -sW --dyn-syms '$bin' | grep -Eq '__[a-z_]+_chk@'"
 fi
-if [ "$fail" -ne 0 ]; then echo "1 failed"; exit 1; fi
+if [ "$fail" -ne 0 ]; then echo "hardening: some checks failed (see FAIL lines)"; exit 1; fi
 echo "hardening: all checks passed"
