@@ -25,6 +25,7 @@ PACKAGES=(
   libboost1.81-dev libnghttp2-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
+  libjemalloc-dev
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
 )
 missing=()
