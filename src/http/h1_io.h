@@ -37,8 +37,15 @@ ReadResult parse_buffered(boost::beast::flat_buffer& buffer,
 // Parses until the parser stops asking for more bytes: success (some
 // progress: the header completed, body bytes were stored, the message ended),
 // need_buffer (body buffer full), or an error. Returns the bytes consumed.
+template <class Stream>
+using TaskFor = boost::asio::awaitable<ReadResult, typename Stream::executor_type>;
+template <class Stream>
+constexpr auto await_token() {
+  return boost::asio::as_tuple(boost::asio::use_awaitable_t<typename Stream::executor_type>{});
+}
+
 template <class Stream, bool isRequest>
-boost::asio::awaitable<ReadResult> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
+TaskFor<Stream> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
                                              boost::beast::http::basic_parser<isRequest>& parser) {
   namespace bhttp = boost::beast::http;
   std::size_t consumed = 0;
@@ -52,8 +59,7 @@ boost::asio::awaitable<ReadResult> read_some(Stream& stream, boost::beast::flat_
     }
     const auto size = boost::beast::read_size(buffer, 65536);
     if (size == 0) co_return ReadResult{bhttp::error::buffer_overflow, consumed};
-    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(size),
-                                                    boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(size), await_token<Stream>());
     buffer.commit(n);
     if (rec == boost::asio::error::eof) {
       if (parser.got_some()) {
@@ -70,7 +76,7 @@ boost::asio::awaitable<ReadResult> read_some(Stream& stream, boost::beast::flat_
 
 // Reads until the message head is complete.
 template <class Stream, bool isRequest>
-boost::asio::awaitable<ReadResult> read_header(Stream& stream, boost::beast::flat_buffer& buffer,
+TaskFor<Stream> read_header(Stream& stream, boost::beast::flat_buffer& buffer,
                                                boost::beast::http::basic_parser<isRequest>& parser) {
   std::size_t consumed = 0;
   while (!parser.is_header_done()) {
@@ -103,10 +109,10 @@ inline constexpr std::size_t kFlatLimit = 4096;
 // `data` framed by `framer`, and the end of the body if `last`, in one
 // write. Clears `pending`.
 template <class Stream>
-boost::asio::awaitable<boost::system::error_code> write_body_piece(
+boost::asio::awaitable<boost::system::error_code, typename Stream::executor_type> write_body_piece(
     Stream& stream, std::string& pending, const BodyFramer& framer,
     std::string_view data, bool last) {
-  constexpr auto kTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+  constexpr auto kTuple = await_token<Stream>();
   boost::system::error_code ec;
   if (data.size() <= kFlatLimit) {
     framer.append(pending, data);

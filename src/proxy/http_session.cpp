@@ -32,7 +32,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto kTuple = core::kAwait;
 using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 
@@ -74,7 +74,7 @@ bool is_disconnect(const boost::system::error_code& ec) {
 
 class HttpSession final : public LiveSession {
  public:
-  HttpSession(Worker& w, tcp::socket sock, std::string listener)
+  HttpSession(Worker& w, core::Socket sock, std::string listener)
       : w_(w), down_(std::move(sock)), listener_(std::move(listener)) {
     boost::system::error_code ec;
     const auto ep = down_.remote_endpoint(ec);
@@ -118,7 +118,7 @@ class HttpSession final : public LiveSession {
     }
   }
 
-  asio::awaitable<void> run() {
+  core::Task<void> run() {
     const ListenerRuntime* lr = nullptr;
     if (auto s = w_.snapshot(); s && (lr = s->find_listener(listener_))) {
       lr->connections->inc();
@@ -139,7 +139,7 @@ class HttpSession final : public LiveSession {
 
  private:
   // Serves one request; returns whether the connection stays open.
-  asio::awaitable<bool> serve_one(const ListenerRuntime& lr) {
+  core::Task<bool> serve_one(const ListenerRuntime& lr) {
     const auto& lc = *lr.config;
     Exchange x;
     finished_ = false;
@@ -386,7 +386,7 @@ class HttpSession final : public LiveSession {
   }
 
   // send_request's body: relayed downstream → upstream, chunk by chunk.
-  asio::awaitable<Pump> pump_request(const config::Listener& lc, Duplex& d,
+  core::Task<Pump> pump_request(const config::Listener& lc, Duplex& d,
                                      bhttp::request_parser<bhttp::buffer_body>& req_parser,
                                      const http::BodyFramer& framer, upstream::Stream& up,
                                      Exchange& x, const ListenerRuntime& lr) {
@@ -442,7 +442,7 @@ class HttpSession final : public LiveSession {
   }
 
   // read_response_head → send_response: relayed upstream → downstream.
-  asio::awaitable<Relay> relay_response(const config::Listener& lc, Duplex& d, Exchange& x,
+  core::Task<Relay> relay_response(const config::Listener& lc, Duplex& d, Exchange& x,
                                         const ListenerRuntime& lr, upstream::Stream& up,
                                         bhttp::verb method,
                                         const std::optional<Clock::time_point>& deadline,
@@ -558,7 +558,7 @@ class HttpSession final : public LiveSession {
   // One attempt at one upstream connection: the request head, then the
   // request body and the response at the same time (full duplex: an
   // upstream may answer while it still reads, as gRPC and echo services do).
-  asio::awaitable<Outcome> exchange(const ListenerRuntime& lr, Exchange& x,
+  core::Task<Outcome> exchange(const ListenerRuntime& lr, Exchange& x,
                                     bhttp::request_parser<bhttp::buffer_body>& req_parser,
                                     bhttp::request<bhttp::buffer_body>& ureq, upstream::Stream& up,
                                     const EndpointRuntime& ep,
@@ -656,7 +656,7 @@ class HttpSession final : public LiveSession {
   }
 
   // A response the proxy generates itself.
-  asio::awaitable<void> reply(const ListenerRuntime& lr, Exchange& x, unsigned status,
+  core::Task<void> reply(const ListenerRuntime& lr, Exchange& x, unsigned status,
                               std::string_view flag, std::string_view detail, bool close) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
     res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
@@ -674,7 +674,7 @@ class HttpSession final : public LiveSession {
     finish(lr, x);
   }
 
-  asio::awaitable<void> refuse(const ListenerRuntime& lr, Exchange& x, const http::Rejection& rej) {
+  core::Task<void> refuse(const ListenerRuntime& lr, Exchange& x, const http::Rejection& rej) {
     lr.malformed(rej.reason)->inc();
     co_await reply(lr, x, rej.status, rej.reason, rej.detail, true);
   }
@@ -700,14 +700,14 @@ class HttpSession final : public LiveSession {
   }
 
   Worker& w_;
-  tcp::socket down_;
+  core::Socket down_;
   struct Deadlines {
     Clock::time_point read = Clock::time_point::max();
     Clock::time_point write = Clock::time_point::max();
     Clock::time_point next() const { return std::min(read, write); }
   };
   Deadlines down_dl_, up_dl_;
-  tcp::socket* up_sock_ = nullptr;  // non-owning: the upstream socket of the exchange in flight
+  core::Socket* up_sock_ = nullptr;  // non-owning: the upstream socket of the exchange in flight
   bool down_timed_out_ = false;
   bool up_timed_out_ = false;
   std::string listener_;
@@ -728,7 +728,7 @@ class HttpSession final : public LiveSession {
 
 }  // namespace
 
-asio::awaitable<void> serve_http(Worker& worker, tcp::socket socket, std::string listener) {
+core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string listener) {
   auto session = std::make_unique<HttpSession>(worker, std::move(socket), std::move(listener));
   co_await session->run();
 }

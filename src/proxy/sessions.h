@@ -6,13 +6,14 @@
 
 #include <string>
 
+#include "core/io.h"
+
 namespace aegis::proxy {
 
 class Worker;
 
 // HTTP/1.1 reverse proxy: accept → codec → router → upstream pick → pool.
-boost::asio::awaitable<void> serve_http(Worker& worker, boost::asio::ip::tcp::socket socket,
-                                        std::string listener);
+core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string listener);
 // L4 TCP proxy: accept → upstream pick → connect → splice.
 boost::asio::awaitable<void> serve_tcp(Worker& worker, boost::asio::ip::tcp::socket socket,
                                        std::string listener);

@@ -186,7 +186,9 @@ void Worker::start_accepting(ListenerSlot& slot) {
       [this, &slot]() -> asio::awaitable<void> {
         const std::string name = slot.name;
         for (;;) {
-          auto [ec, sock] = co_await slot.acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+          // Accepted onto this worker's io_context with its concrete executor
+          // type (core::Socket): the HTTP path never pays for type erasure.
+          auto [ec, sock] = co_await slot.acceptor.async_accept(*ioc_, asio::as_tuple(asio::use_awaitable));
           if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
           if (ec) {
             // EMFILE and friends: back off briefly instead of spinning.
@@ -201,10 +203,16 @@ void Worker::start_accepting(ListenerSlot& slot) {
           if (!lr) continue;  // listener removed by a reload in flight: drop
           boost::system::error_code ignored;
           sock.set_option(tcp::no_delay(true), ignored);
-          if (lr->config->protocol == config::ListenerProtocol::kHttp)
+          if (lr->config->protocol == config::ListenerProtocol::kHttp) {
             asio::co_spawn(*ioc_, serve_http(*this, std::move(sock), name), asio::detached);
-          else
-            asio::co_spawn(*ioc_, serve_tcp(*this, std::move(sock), name), asio::detached);
+          } else {
+            // The L4 relay (net::splice) works on plain tcp::socket.
+            const auto protocol = sock.local_endpoint(ignored).protocol();
+            tcp::socket plain(*ioc_);
+            plain.assign(protocol, sock.release(ignored), ignored);
+            if (ignored) continue;
+            asio::co_spawn(*ioc_, serve_tcp(*this, std::move(plain), name), asio::detached);
+          }
         }
       },
       asio::detached);

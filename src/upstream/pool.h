@@ -4,7 +4,7 @@
 // checkout rather than handed to a request.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
+#include "core/io.h"
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace aegis::upstream {
 
-using Stream = boost::asio::ip::tcp::socket;
+using Stream = core::Socket;
 
 class ConnectionPool {
  public:
