@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include "pattern.h"
+#include "sha256.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -118,30 +119,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-      throw std::runtime_error("EVP sha256 init failed");
-    }
-  }
-  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string hex() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md.data(), &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out.push_back(kHex[md[i] >> 4U]);
-      out.push_back(kHex[md[i] & 15U]);
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 //   GET  /stats          JSON {connections, requests, inflight} (tests ask directly)
 // --tcp mode: greets "HELLO <serial>\n", reads until EOF, answers
 // "<hex sha256> <length>\n" and closes (exercises a half-close aware relay).
+#include "sha256.h"
 #include "pattern.h"
 
 #include <boost/asio.hpp>
@@ -45,6 +46,8 @@
 
 namespace {
 
+using aegis::itest::Sha256;
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -62,31 +65,6 @@ ServerStats g_stats;  // single-threaded server: plain integers are enough
 
 constexpr std::size_t kChunk = 256 * 1024;
 
-// RAII over an OpenSSL SHA-256 digest context.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-      throw std::runtime_error("EVP sha256 init failed");
-    }
-  }
-  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string hex() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md.data(), &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out.push_back(kHex[md[i] >> 4U]);
-      out.push_back(kHex[md[i] & 15U]);
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 std::string pattern_sha256(std::uint64_t n) {
   static std::map<std::uint64_t, std::string> cache;
