@@ -6,8 +6,10 @@ add_link_options(-pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 
 # _FORTIFY_SOURCE needs optimisation and fights with sanitizers' interceptors.
+set(AEGIS_FORTIFY OFF)
 if(NOT AEGIS_SANITIZE AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   add_compile_options(-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3)
+  set(AEGIS_FORTIFY ON)
 endif()
 
 if(AEGIS_SANITIZE)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks that the built binary carries the hardening the build promises:
 # PIE, full RELRO (relro + BIND_NOW), a non-executable stack, stack
-# protector, and (outside sanitizer builds) _FORTIFY_SOURCE checked calls.
-# Usage: check_hardening.sh BINARY [SANITIZERS]
+# protector, and (where the build applies it: optimised, no sanitizers)
+# _FORTIFY_SOURCE checked calls.
+# Usage: check_hardening.sh BINARY fortify|no-fortify
 set -euo pipefail
 bin=$1
-sanitize=${2:-}
+fortify=${2:-fortify}
 fail=0
 check() {  # description, command...
   local what=$1; shift
@@ -16,7 +17,7 @@ check "RELRO segment"                 sh -c "readelf -lW '$bin' | grep -q GNU_RE
 check "BIND_NOW (full RELRO)"         sh -c "readelf -d '$bin' | grep -Eq 'BIND_NOW|FLAGS_1.*NOW'"
 check "non-executable stack"          sh -c "readelf -lW '$bin' | grep GNU_STACK | grep -qv RWE"
 check "stack protector"               sh -c "readelf -sW --dyn-syms '$bin' | grep -q __stack_chk_fail"
-if [ -z "$sanitize" ]; then
+if [ "$fortify" = fortify ]; then
   check "_FORTIFY_SOURCE checked calls" sh -c "readelf -sW --dyn-syms '$bin' | grep -Eq '__[a-z_]+_chk@'"
 fi
 if [ "$fail" -ne 0 ]; then echo "hardening: some checks failed (see FAIL lines)"; exit 1; fi
