@@ -2,11 +2,13 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <sstream>
 
@@ -33,6 +35,19 @@ void init_openssl() {
 }
 
 std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION); }
+
+std::string with_openssl_errors(std::string_view what) {
+  std::string out(what);
+  std::string details;
+  while (const unsigned long code = ERR_get_error()) {
+    std::array<char, 256> buf{};
+    ERR_error_string_n(code, buf.data(), buf.size());
+    if (!details.empty()) details += "; ";
+    details += buf.data();
+  }
+  out += details.empty() ? std::string(" (OpenSSL gave no reason)") : ": " + details;
+  return out;
+}
 
 std::vector<std::string> tls13_groups() {
   init_openssl();

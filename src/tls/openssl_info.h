@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aegis::tls {
@@ -12,6 +13,10 @@ namespace aegis::tls {
 void init_openssl();
 
 std::string openssl_version();
+
+// "`what`: reason; reason" from OpenSSL's error queue, which it empties (so
+// the next failure reports only its own); "(OpenSSL gave no reason)" if empty.
+std::string with_openssl_errors(std::string_view what);
 std::vector<std::string> tls13_groups();
 std::vector<std::string> signature_algorithms();
 

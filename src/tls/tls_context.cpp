@@ -13,17 +13,7 @@ namespace aegis::tls {
 
 namespace {
 
-core::Error openssl_error(std::string what) {
-  std::string details;
-  while (const unsigned long code = ERR_get_error()) {
-    std::array<char, 256> buf{};
-    ERR_error_string_n(code, buf.data(), buf.size());
-    if (!details.empty()) details += "; ";
-    details += buf.data();
-  }
-  what += details.empty() ? std::string(" (OpenSSL gave no reason)") : ": " + details;
-  return core::Error{std::move(what)};
-}
+core::Error openssl_error(std::string what) { return core::Error{with_openssl_errors(what)}; }
 
 core::Error plain_error(std::string what) {
   ERR_clear_error();
