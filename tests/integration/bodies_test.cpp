@@ -10,27 +10,11 @@ namespace {
 
 constexpr std::uint64_t k64MiB = 64ULL << 20U;
 
-class Bodies : public ::testing::Test {
+class Bodies : public ProxyTest<::testing::Test> {
  protected:
-  void SetUp() override {
-    upstream_ = std::make_unique<Upstream>(dir_.path());
-    cfg_ = config_for({upstream_->endpoint()});
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
-  }
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
-  }
-  std::string u(const std::string& path) const { return url(cfg_.listener_port, path); }
+  Bodies() : ProxyTest("bodies") {}
+  void SetUp() override { start_with_upstream(); }
 
-  TempDir dir_{"bodies"};
-  std::unique_ptr<Upstream> upstream_;
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
 };
 
 TEST_F(Bodies, Get64MiBArrivesIntact) {

@@ -43,25 +43,10 @@ std::vector<FramingCase> framing_cases() {
   };
 }
 
-class Framing : public ::testing::TestWithParam<FramingCase> {
+class Framing : public ProxyTest<::testing::TestWithParam<FramingCase>> {
  protected:
-  void SetUp() override {
-    upstream_ = std::make_unique<Upstream>(dir_.path());
-    cfg_ = config_for({upstream_->endpoint()});
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
-  }
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
-  }
-  TempDir dir_{"framing"};
-  std::unique_ptr<Upstream> upstream_;
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
+  Framing() : ProxyTest("framing") {}
+  void SetUp() override { start_with_upstream(); }
 };
 
 TEST_P(Framing, Gets400AndConnectionClose) {

@@ -5,6 +5,8 @@
 // Prometheus counters from the admin listener.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -234,3 +236,40 @@ HttpProxyConfig config_for(std::vector<std::string> endpoints);
     std::string aegis_why_;                                         \
     ASSERT_TRUE((proxy).wait_ready(20s, &aegis_why_)) << aegis_why_; \
   } while (0)
+
+namespace aegis::itest {
+
+// The common fixture: a temp dir, optionally a test upstream, and one
+// aegis-flow in front of it; TearDown fails the test if the proxy died.
+// A fatal failure while starting skips the test body (gtest checks after SetUp).
+template <class Base = ::testing::Test>
+class ProxyTest : public Base {
+ protected:
+  explicit ProxyTest(const std::string& tag) : dir_(tag) {}
+
+  // A test upstream and the proxy in front of it, default config.
+  void start_with_upstream() {
+    upstream_ = std::make_unique<Upstream>(dir_.path());
+    start_proxy(config_for({upstream_->endpoint()}));
+  }
+  void start_proxy(HttpProxyConfig cfg) {
+    cfg_ = std::move(cfg);
+    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
+                                     std::vector<std::uint16_t>{cfg_.listener_port});
+    AEGIS_ASSERT_READY(*proxy_);
+  }
+  void TearDown() override {
+    if (proxy_) {
+      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
+                                   << proxy_->process().stderr_tail();
+    }
+  }
+  std::string u(const std::string& path) const { return url(cfg_.listener_port, path); }
+
+  TempDir dir_;
+  std::unique_ptr<Upstream> upstream_;
+  HttpProxyConfig cfg_;
+  std::unique_ptr<Proxy> proxy_;
+};
+
+}  // namespace aegis::itest

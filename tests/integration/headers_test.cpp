@@ -14,21 +14,14 @@ namespace {
 
 using Json = nlohmann::json;
 
-class Headers : public ::testing::Test {
+class Headers : public ProxyTest<> {
  protected:
+  Headers() : ProxyTest("headers") {}
   void SetUp() override {
     upstream_ = std::make_unique<Upstream>(dir_.path());
-    cfg_ = config_for({upstream_->endpoint()});
-    cfg_.access_log = (dir_ / "access.log").string();
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
-  }
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
+    auto cfg = config_for({upstream_->endpoint()});
+    cfg.access_log = (dir_ / "access.log").string();
+    start_proxy(std::move(cfg));
   }
   // Headers the upstream received, as lower-case name -> values.
   std::multimap<std::string, std::string> seen(const std::vector<std::string>& curl_args) {
@@ -47,10 +40,6 @@ class Headers : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_{"headers"};
-  std::unique_ptr<Upstream> upstream_;
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
 };
 
 TEST_F(Headers, HopByHopRemovedAndForwardingHeadersAdded) {

@@ -11,21 +11,10 @@
 namespace aegis::itest {
 namespace {
 
-class Metrics : public ::testing::Test {
+class Metrics : public ProxyTest<::testing::Test> {
  protected:
-  void SetUp() override {
-    upstream_ = std::make_unique<Upstream>(dir_.path());
-    cfg_ = config_for({upstream_->endpoint()});
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
-  }
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
-  }
+  Metrics() : ProxyTest("metrics") {}
+  void SetUp() override { start_with_upstream(); }
   void get(const std::string& path, int expected_status) {
     const auto r = curl(dir_.path(), {url(cfg_.listener_port, path)}, 10s);
     ASSERT_EQ(r.status, expected_status) << path << " " << r.stderr_text;
@@ -45,10 +34,6 @@ class Metrics : public ::testing::Test {
                   << proxy_->metrics();
   }
 
-  TempDir dir_{"metrics"};
-  std::unique_ptr<Upstream> upstream_;
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
 };
 
 TEST_F(Metrics, PrometheusExpositionPassesPromtool) {
