@@ -105,6 +105,8 @@ class Server {
     draining_gauge_ = &stats::global().gauge("aegis_server_draining", "1 while the server drains before exit");
     config_version_ = &stats::global().gauge("aegis_config_version", "Version of the active configuration snapshot (1 at start, +1 per successful reload)");
     workers_gauge_ = &stats::global().gauge("aegis_server_workers", "Worker threads (event loops)");
+    creds_ok_ = &stats::global().counter("aegis_tls_credential_reloads_total", "Reloads of TLS certificate, key and trust bundle files after they changed, by result", {{"result", "success"}});
+    creds_failed_ = &stats::global().counter("aegis_tls_credential_reloads_total", "Reloads of TLS certificate, key and trust bundle files after they changed, by result", {{"result", "failure"}});
   }
 
   int run() {
@@ -156,10 +158,9 @@ class Server {
     if (opts_.on_ready) opts_.on_ready(current_->config);
 
     wait_signals(signals);
-    if (!opts_.config_path.empty()) {
-      stamp_ = stamp_of(opts_.config_path);
-      watch_file();
-    }
+    if (!opts_.config_path.empty()) stamp_ = stamp_of(opts_.config_path);
+    cred_stamps_ = credential_stamps(current_->config);
+    watch_file();
     ioc_.run();
     for (auto& w : workers_) w->stop();
     spdlog::info("drained; exiting");
@@ -201,23 +202,80 @@ class Server {
     });
   }
 
+  // Every second: the config file, then the TLS files it names.
   void watch_file() {
     watch_timer_.expires_after(std::chrono::seconds(1));
     watch_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || draining_) return;
-      const auto now = stamp_of(opts_.config_path);
-      if (!(now == stamp_) && now.exists) {
-        spdlog::info("config file changed: reloading {}", opts_.config_path);
-        reload();
+      bool reloaded = false;
+      if (!opts_.config_path.empty()) {
+        const auto now = stamp_of(opts_.config_path);
+        if (!(now == stamp_) && now.exists) {
+          spdlog::info("config file changed: reloading {}", opts_.config_path);
+          reload();
+          reloaded = true;
+        }
       }
-      watch_timer_.expires_after(std::chrono::seconds(1));
+      if (!reloaded) check_credentials();
       watch_file();
     });
+  }
+
+  using Stamps = std::map<std::string, FileStamp>;
+  static Stamps credential_stamps(const config::Config& c) {
+    Stamps out;
+    auto add = [&](const std::optional<config::TlsConfig>& t) {
+      if (!t) return;
+      for (const auto* f : {&t->cert_file, &t->key_file, &t->trust_bundle})
+        if (!f->empty()) out[*f] = stamp_of(*f);
+    };
+    for (const auto& l : c.listeners) add(l.tls);
+    for (const auto& cl : c.clusters) add(cl.tls);
+    return out;
+  }
+
+  // Certificates, keys and trust bundles are re-read when their files change
+  // and have stayed unchanged for one more second (a cert and its key are
+  // rarely replaced in the same instant). A set that fails to load is
+  // refused, logged and counted; the old credentials keep serving, and the
+  // files are tried again when they change again.
+  void check_credentials() {
+    auto now = credential_stamps(current_->config);
+    if (now == cred_stamps_) {
+      pending_creds_.reset();
+      return;
+    }
+    if (!pending_creds_ || !(*pending_creds_ == now)) {
+      pending_creds_ = std::move(now);  // changed: wait until it settles
+      return;
+    }
+    cred_stamps_ = std::move(now);
+    pending_creds_.reset();
+    auto snap = proxy::build_snapshot(config::Config(current_->config), version_ + 1, current_->access_log);
+    if (!snap) {
+      creds_failed_->inc();
+      spdlog::error("TLS credentials changed but cannot be loaded: {}; still serving the previous ones",
+                    snap.error().message);
+      return;
+    }
+    ++version_;
+    publish(*snap);
+    creds_ok_->inc();
+    spdlog::info("TLS credentials reloaded (configuration version {}); connections in flight keep their session",
+                 version_);
   }
 
   void reload() {
     if (draining_) return;
     stamp_ = stamp_of(opts_.config_path);
+    // Whatever the outcome, the TLS files are judged against the result.
+    struct RestampCredentials {
+      Server& s;
+      ~RestampCredentials() {
+        s.cred_stamps_ = credential_stamps(s.current_->config);
+        s.pending_creds_.reset();
+      }
+    } restamp{*this};
     auto loaded = config::load_from_file(opts_.config_path);
     if (!loaded.ok()) {
       for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.str());
@@ -336,11 +394,15 @@ class Server {
   std::map<std::string, OpenedListener> listeners_;
   std::uint64_t version_ = 0;
   FileStamp stamp_;
+  Stamps cred_stamps_;                   // TLS files as the active snapshot loaded them
+  std::optional<Stamps> pending_creds_;  // a change seen, waiting to settle
   bool ready_ = false;
   bool draining_ = false;
   std::chrono::steady_clock::time_point drain_deadline_;
   stats::Counter* reloads_ok_;
   stats::Counter* reloads_failed_;
+  stats::Counter* creds_ok_;
+  stats::Counter* creds_failed_;
   stats::Gauge* draining_gauge_;
   stats::Gauge* config_version_;
   stats::Gauge* workers_gauge_;

@@ -18,21 +18,22 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr std::size_t kBufferBytes = 16 * 1024;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kNoThrow = core::kAwait;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor>;
 
 // Shared by the two relay directions and the idle watchdog; lives in the
 // frame of splice(), which outlives all three.
 struct SpliceState {
-  SpliceState(tcp::socket& down, tcp::socket& up) : a(down), b(up) {}
+  SpliceState(Stream& down, Stream& up) : a(down), b(up) {}
 
-  tcp::socket& a;
-  tcp::socket& b;
+  Stream& a;
+  Stream& b;
   Clock::time_point last_activity = Clock::now();
   bool finished = false;  // sockets were closed here; pending ops abort with no news
   SpliceResult result;
 
   // First failure wins; later ones are consequences of closing the sockets.
-  void fail(std::string_view what, const tcp::socket& side, const error_code& ec) {
+  void fail(std::string_view what, const Stream& side, const error_code& ec) {
     if (finished) return;
     result.error = std::string(what) + (&side == &a ? " downstream: " : " upstream: ") + ec.message();
     finished = true;
@@ -44,27 +45,25 @@ struct SpliceState {
     if (finished) return;
     result.idle_timeout = true;
     finished = true;
-    error_code ignored;
-    a.close(ignored);
-    b.close(ignored);
+    a.close();
+    b.close();
   }
 
-  static void abort(tcp::socket& s) {
+  static void abort(Stream& s) {
     error_code ignored;
-    s.set_option(asio::socket_base::linger(true, 0), ignored);  // close sends RST
-    s.close(ignored);
+    s.socket().set_option(asio::socket_base::linger(true, 0), ignored);  // close sends RST
+    s.socket().close(ignored);
   }
 };
 
-asio::awaitable<void> relay(SpliceState& st, tcp::socket& from, tcp::socket& to,
+core::Task<void> relay(SpliceState& st, Stream& from, Stream& to,
                             std::uint64_t& moved) {
   std::array<char, kBufferBytes> buf;  // in the coroutine frame: no per-read allocation
   for (;;) {
     const auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), kNoThrow);
     if (st.finished) co_return;
     if (rec == asio::error::eof) {
-      error_code ignored;  // `to` may already be gone; the other direction will notice
-      to.shutdown(tcp::socket::shutdown_send, ignored);
+      to.shutdown_send();  // `to` may already be gone; the other direction will notice
       co_return;
     }
     if (rec) {
@@ -86,8 +85,8 @@ asio::awaitable<void> relay(SpliceState& st, tcp::socket& from, tcp::socket& to,
 
 // Wakes when the idle period since the last activity could have elapsed; the
 // relays only stamp a time, so no timer is re-armed per read or write.
-asio::awaitable<void> idle_watchdog(SpliceState& st, std::chrono::milliseconds idle) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+core::Task<void> idle_watchdog(SpliceState& st, std::chrono::milliseconds idle) {
+  Timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_at(st.last_activity + idle);
     const auto [ec] = co_await timer.async_wait(kNoThrow);
@@ -101,8 +100,7 @@ asio::awaitable<void> idle_watchdog(SpliceState& st, std::chrono::milliseconds i
 
 }  // namespace
 
-asio::awaitable<SpliceResult> splice(tcp::socket& a, tcp::socket& b,
-                                     std::chrono::milliseconds idle_timeout) {
+core::Task<SpliceResult> splice(Stream& a, Stream& b, std::chrono::milliseconds idle_timeout) {
   using namespace asio::experimental::awaitable_operators;
   SpliceState st(a, b);
   auto both_ways = relay(st, a, b, st.result.bytes_down_to_up) &&

@@ -1,5 +1,6 @@
-// Bidirectional byte relay between two connected TCP sockets: the data phase of
-// the L4 (TCP) proxy, after the listener accepted `a` and the pool connected `b`.
+// Bidirectional byte relay between two connected streams (TCP or TLS): the data
+// phase of the L4 (TCP) proxy, after the listener accepted `a` and the pool
+// connected `b`.
 // Half-close aware, bounded memory (one fixed buffer per direction; the next
 // read waits for the previous write), with an optional idle timeout.
 #pragma once
@@ -9,7 +10,8 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+
+#include "net/stream.h"
 
 namespace aegis::net {
 
@@ -21,8 +23,9 @@ struct SpliceResult {
 };
 
 // Relays bytes between `a` (downstream) and `b` (upstream) until:
-//  - both directions reached EOF: a FIN read from one side is passed on as
-//    shutdown(send) of the other, and the other direction keeps flowing. The
+//  - both directions reached EOF: a FIN (or TLS close_notify) read from one
+//    side is passed on as a half-close of the other (close_notify, then FIN,
+//    when that side is TLS), and the other direction keeps flowing. The
 //    sockets are left open (both shut down for sending) for the caller to drop;
 //  - a read or write fails (e.g. a reset): both sockets are aborted with a reset
 //    (SO_LINGER 0), so the failure propagates, and `error` names the side;
@@ -30,8 +33,6 @@ struct SpliceResult {
 //    (FIN) and `idle_timeout` is set. A zero `idle_timeout` disables this.
 // Both sockets and the awaiting coroutine must run on one single-threaded
 // executor (a worker's io_context or a strand). Never throws for I/O errors.
-boost::asio::awaitable<SpliceResult> splice(boost::asio::ip::tcp::socket& a,
-                                            boost::asio::ip::tcp::socket& b,
-                                            std::chrono::milliseconds idle_timeout);
+core::Task<SpliceResult> splice(Stream& a, Stream& b, std::chrono::milliseconds idle_timeout);
 
 }  // namespace aegis::net

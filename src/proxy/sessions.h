@@ -14,8 +14,8 @@ class Worker;
 
 // HTTP/1.1 reverse proxy: accept → codec → router → upstream pick → pool.
 core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string listener);
-// L4 TCP proxy: accept → upstream pick → connect → splice.
-boost::asio::awaitable<void> serve_tcp(Worker& worker, boost::asio::ip::tcp::socket socket,
-                                       std::string listener);
+// L4 TCP proxy: accept → (TLS handshake, allow_peers) → upstream pick →
+// connect (→ TLS) → splice.
+core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string listener);
 
 }  // namespace aegis::proxy

@@ -9,15 +9,24 @@
 
 #include <fmt/format.h>
 
+#include "net/stream.h"
 #include "net/tcp_splice.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
 #include "proxy/worker.h"
 
+// GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
+// frames (Asio's awaitable frames pair a class operator new with its own
+// operator delete). Clang builds keep the check.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace aegis::proxy {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, core::Executor>;
 
 namespace {
 
@@ -42,9 +51,26 @@ class TcpConnection final : public LiveSession {
   Worker& w_;
 };
 
+// A TLS handshake bounded by `timeout` (the stream's socket is cancelled when
+// it passes). Returns the error (empty on success) and whether it timed out.
+core::Task<std::pair<boost::system::error_code, bool>> timed_handshake(net::Stream& s,
+                                                                          std::chrono::milliseconds timeout) {
+  bool timed_out = false;
+  Timer timer(s.get_executor(), timeout);
+  timer.async_wait([&s, &timed_out](const boost::system::error_code& e) {
+    if (!e) {
+      timed_out = true;
+      s.cancel();
+    }
+  });
+  auto ec = co_await s.handshake();
+  timer.cancel();
+  co_return std::pair{ec, timed_out};
+}
+
 }  // namespace
 
-asio::awaitable<void> serve_tcp(Worker& worker, tcp::socket socket, std::string listener) {
+core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string listener) {
   TcpConnection registration(worker);
   auto snap = worker.snapshot();
   const auto* lr = snap ? snap->find_listener(listener) : nullptr;
@@ -56,12 +82,48 @@ asio::awaitable<void> serve_tcp(Worker& worker, tcp::socket socket, std::string 
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   const std::string client = ec ? "" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+  net::Stream down = lr->tls ? net::Stream(std::move(socket), lr->tls->ctx(), /*server=*/true)
+                             : net::Stream(std::move(socket));
 
   net::SpliceResult result;
   std::string upstream_name;
   std::string_view flags;
+  std::optional<DownstreamTls> tls;
   const auto* cluster = lr->tcp_cluster;
-  if (auto pick = worker.pick(cluster->config->name); !pick) {
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+
+  // Downstream TLS, then the listener's allow_peers: a denied peer's
+  // connection is closed (there is no protocol to say 403 in).
+  bool admitted = true;
+  if (lr->tls) {
+    const auto& rt = *lr->tls;
+    auto [hec, timed_out] = co_await timed_handshake(down, rt.config().handshake_timeout);
+    const double secs = seconds_since(start);
+    if (hec) {
+      rt.on_handshake_failed(down.ssl(), down.tls_first_error(), timed_out, secs, client,
+                             down.tls_error().empty() ? hec.message() : down.tls_error());
+      flags = "tls_handshake_failure";
+      admitted = false;
+    } else {
+      rt.on_handshake_done(down.ssl(), secs, client);
+      const auto info = tls::handshake_info(down.ssl());
+      const auto id = tls::peer_spiffe_id(down.ssl());
+      tls.emplace(DownstreamTls{info.group, info.cipher, rt.server_sigalg(down.ssl()), id.value_or("")});
+      if (!config::peers_allowed(rt.config().allow_peers, id)) {
+        lr->authz_denied->inc();
+        spdlog::info("tcp listener '{}': peer {} ({}) is not in allow_peers: closing", listener, client,
+                     id.value_or("no SPIFFE ID"));
+        flags = "authz_denied";
+        admitted = false;
+      }
+    }
+  }
+
+  if (!admitted) {
+    // nothing to relay
+  } else if (auto pick = worker.pick(cluster->config->name); !pick) {
     cluster->overflow->inc();
     flags = "upstream_overflow";
   } else {
@@ -70,41 +132,61 @@ asio::awaitable<void> serve_tcp(Worker& worker, tcp::socket socket, std::string 
     ++pick->state->active_requests;
     ep.requests_active->add();
     ep.requests->inc();
-    tcp::socket up(socket.get_executor());
-    asio::steady_timer timer(socket.get_executor(), cluster->config->connect_timeout);
-    timer.async_wait([&up](const boost::system::error_code& e) {
+    net::Stream up{core::Socket(down.get_executor())};
+    Timer timer(down.get_executor(), cluster->config->connect_timeout);
+    bool connect_timed_out = false;
+    timer.async_wait([&up, &connect_timed_out](const boost::system::error_code& e) {
       if (!e) {
-        boost::system::error_code ignored;
-        up.close(ignored);
+        connect_timed_out = true;
+        up.cancel();
       }
     });
-    auto [cec] = co_await up.async_connect(ep.address, asio::as_tuple(asio::use_awaitable));
+    auto [cec] = co_await up.socket().async_connect(ep.address, core::kAwait);
+    if (!cec) up.socket().set_option(tcp::no_delay(true), ec);
+    if (!cec && cluster->tls) {
+      // TLS to the upstream within the same connect_timeout.
+      const auto hs_start = std::chrono::steady_clock::now();
+      up = net::Stream(std::move(up.socket()), cluster->tls->ctx(), /*server=*/false);
+      cluster->tls->prepare_client(up.ssl());
+      cec = co_await up.handshake();
+      const double secs = seconds_since(hs_start);
+      if (cec) {
+        cluster->tls->on_handshake_failed(up.ssl(), up.tls_first_error(), connect_timed_out, secs, ep.name,
+                                          up.tls_error().empty() ? cec.message() : up.tls_error());
+        flags = "upstream_tls_failure";
+      } else if (cluster->tls->on_handshake_done(up.ssl(), secs, ep.name)) {
+        cec = net::TlsErrc::kHandshakeFailed;
+        flags = "upstream_tls_failure";
+      }
+    }
     timer.cancel();
     if (cec) {
       ep.connect_failures->inc();
-      flags = "upstream_connect_failure";
-      spdlog::debug("tcp listener '{}': connect to {} failed: {}", listener, ep.name, cec.message());
+      if (flags.empty()) flags = "upstream_connect_failure";
+      spdlog::debug("tcp listener '{}': connect to {} failed: {}", listener, ep.name,
+                    connect_timed_out ? "timed out" : cec.message());
+      up.close();
     } else {
       ep.connections_opened->inc();
       ep.connections_active->add();
-      up.set_option(tcp::no_delay(true), ec);
-      result = co_await net::splice(socket, up, lr->config->idle_timeout);
+      result = co_await net::splice(down, up, lr->config->idle_timeout);
       ep.connections_active->sub();
       if (result.idle_timeout) flags = "idle_timeout";
     }
     --pick->state->active_requests;
     ep.requests_active->sub();
   }
-  socket.close(ec);
+  down.close();
   lr->bytes_received->inc(result.bytes_down_to_up);
   lr->bytes_sent->inc(result.bytes_up_to_down);
   lr->connections_active->sub();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs = seconds_since(start);
   lr->request_duration->observe(secs);
   if (snap->access_log)
     snap->access_log->write(AccessLogEntry{wall_start, listener, "tcp", {}, {}, {}, 0,
                                            result.bytes_down_to_up, result.bytes_up_to_down,
-                                           secs * 1000.0, upstream_name, {}, client, flags});
+                                           secs * 1000.0, upstream_name, {}, client, flags,
+                                           tls ? &*tls : nullptr});
 }
 
 }  // namespace aegis::proxy

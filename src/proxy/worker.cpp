@@ -206,12 +206,7 @@ void Worker::start_accepting(ListenerSlot& slot) {
           if (lr->config->protocol == config::ListenerProtocol::kHttp) {
             asio::co_spawn(*ioc_, serve_http(*this, std::move(sock), name), asio::detached);
           } else {
-            // The L4 relay (net::splice) works on plain tcp::socket.
-            const auto protocol = sock.local_endpoint(ignored).protocol();
-            tcp::socket plain(*ioc_);
-            plain.assign(protocol, sock.release(ignored), ignored);
-            if (ignored) continue;
-            asio::co_spawn(*ioc_, serve_tcp(*this, std::move(plain), name), asio::detached);
+            asio::co_spawn(*ioc_, serve_tcp(*this, std::move(sock), name), asio::detached);
           }
         }
       },

@@ -169,8 +169,8 @@ class SpliceTest : public ::testing::Test {
   void SetUp() override {
     tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     client_.connect(acceptor.local_endpoint());
-    acceptor.accept(a_);
-    b_.connect(acceptor.local_endpoint());
+    acceptor.accept(a_.socket());
+    b_.socket().connect(acceptor.local_endpoint());
     acceptor.accept(server_);
   }
 
@@ -227,7 +227,9 @@ class SpliceTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  tcp::socket client_{io_}, a_{io_}, b_{io_}, server_{io_};
+  tcp::socket client_{io_};
+  Stream a_{core::Socket(io_.get_executor())}, b_{core::Socket(io_.get_executor())};
+  tcp::socket server_{io_};
   std::optional<SpliceResult> result_;
   int pending_ = 0;
   std::chrono::steady_clock::time_point started_at_, splice_done_at_;
