@@ -57,8 +57,16 @@ int main_cli(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version, the OpenSSL version and the TLS groups and signature algorithms on offer");
 
-  auto* quick = app.add_subcommand("quickstart", "Run the quick start: proxy on 127.0.0.1:10000, admin on 127.0.0.1:9901, demo upstream on 127.0.0.1:18080");
-  quick->add_option("--concurrency", concurrency, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
+  QuickstartOptions qs;
+  std::string state_dir = default_quickstart_state_dir().string();
+  auto* quick = app.add_subcommand("quickstart", "Run the quick start: a two-sidecar mesh on 127.0.0.1 (client -> :10000 outbound sidecar -> mTLS MLKEM1024/ML-DSA-65 -> :15443 inbound sidecar -> demo app :18080; admin :9901 and :9902)");
+  quick->add_option("--state-dir", state_dir, "Where certificates are minted (first run) and sidecar configs written")->capture_default_str();
+  quick->add_option("--port", qs.listen_port, "Outbound sidecar listener (send requests here)")->capture_default_str();
+  quick->add_option("--admin-port", qs.admin_port, "Outbound sidecar admin")->capture_default_str();
+  quick->add_option("--inbound-admin-port", qs.inbound_admin_port, "Inbound sidecar admin")->capture_default_str();
+  quick->add_option("--mesh-port", qs.mesh_port, "Inbound sidecar mTLS listener")->capture_default_str();
+  quick->add_option("--demo-port", qs.demo_port, "Demo app")->capture_default_str();
+  quick->add_option("--concurrency", concurrency, "Worker threads per sidecar (default: number of cores)")->check(CLI::Range(1, 256));
   quick->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
 
   auto* certs = add_certs_command(app);
@@ -75,7 +83,12 @@ int main_cli(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
   tls::init_openssl();
-  if (quick->parsed()) return run_quickstart(concurrency);
+  if (quick->parsed()) {
+    qs.state_dir = state_dir;
+    qs.concurrency = concurrency;
+    qs.log_level = log_level;
+    return run_quickstart(qs);
+  }
   ServerOptions opts;
   opts.config_path = config_path;
   opts.concurrency = concurrency;
