@@ -25,6 +25,32 @@ Json limits_json(const HttpLimits& l) {
               {"max_response_header_bytes", l.max_response_header_bytes}};
 }
 
+Json peers_json(const std::vector<PeerMatcher>& peers) {
+  Json j = Json::array();
+  for (const auto& m : peers) j.push_back(m.exact.empty() ? Json{{"prefix", m.prefix}} : Json{{"exact", m.exact}});
+  return j;
+}
+
+// Paths only (never key material); fields that are unset are left out so that
+// the dump loads back.
+Json tls_json(const TlsConfig& t, bool listener) {
+  Json j = Json::object();
+  for (auto [name, value] : {std::pair{"cert_file", &t.cert_file}, std::pair{"key_file", &t.key_file},
+                             std::pair{"trust_bundle", &t.trust_bundle}})
+    if (!value->empty()) j[name] = *value;
+  j["pq_policy"] = t.pq_policy;
+  if (!t.groups.empty()) j["groups"] = t.groups;
+  if (listener) {
+    j["require_client_cert"] = t.require_client_cert;
+    j["session_resumption"] = t.session_resumption;
+    j["handshake_timeout"] = format_duration(t.handshake_timeout);
+  } else if (!t.server_name.empty()) {
+    j["server_name"] = t.server_name;
+  }
+  if (!t.allow_peers.empty()) j["allow_peers"] = peers_json(t.allow_peers);
+  return j;
+}
+
 Json listener_json(const Listener& l) {
   Json j{{"name", l.name},
          {"address", l.address.address},
@@ -41,6 +67,7 @@ Json listener_json(const Listener& l) {
     j["xff_trust_downstream"] = l.xff_trust_downstream;
     j["limits"] = limits_json(l.limits);
   }
+  if (l.tls) j["tls"] = tls_json(*l.tls, true);
   return j;
 }
 
@@ -68,7 +95,9 @@ Json route_json(const Route& r) {
               {"request_headers_to_remove", a.request_headers_to_remove},
               {"response_headers_to_add", headers_json(a.response_headers_to_add)},
               {"response_headers_to_remove", a.response_headers_to_remove}};
-  return Json{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
+  Json j{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
+  if (!r.allow_peers.empty()) j["allow_peers"] = peers_json(r.allow_peers);
+  return j;
 }
 
 Json route_config_json(const RouteConfiguration& rc) {
@@ -95,13 +124,15 @@ Json cluster_json(const Cluster& c) {
                           {"priority", g.priority},
                           {"lb_endpoints", std::move(eps)}});
   }
-  return Json{{"name", c.name},
-              {"lb_policy", to_string(c.lb_policy)},
-              {"connect_timeout", format_duration(c.connect_timeout)},
-              {"max_connections", c.max_connections},
-              {"max_idle_connections", c.max_idle_connections},
-              {"idle_timeout", format_duration(c.idle_timeout)},
-              {"load_assignment", Json{{"endpoints", std::move(groups)}}}};
+  Json j{{"name", c.name},
+         {"lb_policy", to_string(c.lb_policy)},
+         {"connect_timeout", format_duration(c.connect_timeout)},
+         {"max_connections", c.max_connections},
+         {"max_idle_connections", c.max_idle_connections},
+         {"idle_timeout", format_duration(c.idle_timeout)},
+         {"load_assignment", Json{{"endpoints", std::move(groups)}}}};
+  if (c.tls) j["tls"] = tls_json(*c.tls, false);
+  return j;
 }
 
 }  // namespace

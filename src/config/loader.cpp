@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -19,7 +20,7 @@ void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& c
   detail::parse_admin(top, config);
   detail::parse_access_log(top, config);
   top.read_duration("drain_timeout", config.drain_timeout);
-  detail::parse_listeners(top, config);
+  detail::parse_listeners(top, ctx, config);
   detail::parse_route_configs(top, config);
   detail::parse_clusters(top, ctx, config);
   detail::validate_across_sections(config, ctx.diags);
@@ -39,7 +40,7 @@ LoadResult load_from_string(std::string_view yaml, const std::string& source) {
 LoadResult load_from_string(std::string_view yaml, const std::string& source, const LoadOptions& options) {
   detail::Diagnostics diags(source);
   const HostResolver resolve = options.resolve ? options.resolve : HostResolver(&resolve_with_getaddrinfo);
-  detail::ParseContext ctx{diags, resolve, {}};
+  detail::ParseContext ctx{diags, resolve, {}, options.base_dir};
   Config config;
   config.source = source;
   try {
@@ -79,7 +80,10 @@ LoadResult load_from_file(const std::string& path, const LoadOptions& options) {
       }
     }
     if (in.bad()) return fail(std::string("cannot read config file: ") + std::strerror(errno));
-    return load_from_string(text, path, options);
+    LoadOptions with_base = options;
+    if (with_base.base_dir.empty())
+      with_base.base_dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path().string();
+    return load_from_string(text, path, with_base);
   } catch (const std::exception& e) {
     return fail(std::string("cannot read config file: ") + e.what());
   }

@@ -31,6 +31,10 @@ struct LoadOptions {
   // Turns endpoint DNS names into IP literals; getaddrinfo unless set (tests
   // inject a fake so they never depend on the network).
   HostResolver resolve;
+  // Relative file paths in the config (TLS certificates) are resolved against
+  // this directory; load_from_file sets it to the file's directory, else the
+  // working directory applies.
+  std::string base_dir;
 };
 
 // Files larger than this are refused (a config is kilobytes, not megabytes).

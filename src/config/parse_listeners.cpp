@@ -59,11 +59,12 @@ void check_protocol_fields(const Object& o, const Listener& l) {
   }
 }
 
-void parse_listener(const YAML::Node& node, const std::string& path, const YAML::Mark& at, Diagnostics& d,
+void parse_listener(const YAML::Node& node, const std::string& path, const YAML::Mark& at, ParseContext& ctx,
                     Listener& l) {
+  Diagnostics& d = ctx.diags;
   const Object o(node, at, "listener", path,
                  {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout",
-                  "request_headers_timeout", "xff_trust_downstream", "limits"},
+                  "request_headers_timeout", "xff_trust_downstream", "limits", "tls"},
                  d);
   if (!o.is_mapping()) return;
   o.read_name("name", l.name);
@@ -85,6 +86,7 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
   }
   o.read_bool("xff_trust_downstream", l.xff_trust_downstream);
   parse_limits(o, l.limits);
+  parse_tls(o, ctx, TlsSide::kListener, l.tls);
   check_protocol_fields(o, l);
 }
 
@@ -104,9 +106,9 @@ void parse_access_log(const Object& top, Config& out) {
   o.read_string("path", out.access_log.path);
 }
 
-void parse_listeners(const Object& top, Config& out) {
+void parse_listeners(const Object& top, ParseContext& ctx, Config& out) {
   top.for_each("listeners", [&](const YAML::Node& item, const std::string& path, const YAML::Mark& at) {
-    parse_listener(item, path, at, top.diags(), out.listeners.emplace_back());
+    parse_listener(item, path, at, ctx, out.listeners.emplace_back());
   });
 }
 

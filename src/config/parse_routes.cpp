@@ -91,11 +91,12 @@ void parse_action(const Object& route, RouteAction& a) {
 
 void parse_route(const YAML::Node& node, const std::string& path, const YAML::Mark& at, Diagnostics& d,
                  Route& r) {
-  const Object o(node, at, "route", path, {"name", "match", "route"}, d);
+  const Object o(node, at, "route", path, {"name", "match", "route", "allow_peers"}, d);
   if (!o.is_mapping()) return;
   o.read_string("name", r.name);
   if (o.require("match")) parse_match(o, r.match);
   if (o.require("route")) parse_action(o, r.action);
+  read_peer_matchers(o, "allow_peers", r.allow_peers);
 }
 
 // "*", "*SUFFIX" ("*.example.com"), "PREFIX*" ("api.*"), or an exact host

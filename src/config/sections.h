@@ -17,12 +17,19 @@ struct ParseContext {
   Diagnostics& diags;
   const HostResolver& resolve;
   std::map<std::string, core::Result<std::string>> resolved;  // one lookup per name per load
+  std::string base_dir;  // relative file paths (TLS certificates) are resolved against it
 };
 
 void parse_admin(const Object& top, Config& out);
 void parse_access_log(const Object& top, Config& out);
-void parse_listeners(const Object& top, Config& out);
+void parse_listeners(const Object& top, ParseContext& ctx, Config& out);
 void parse_route_configs(const Object& top, Config& out);
+
+enum class TlsSide { kListener, kCluster };
+// `tls:` of a listener or cluster, if present.
+void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optional<TlsConfig>& out);
+// A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
+void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
 
 // Header names in route actions and matchers: lower-cased, must be tokens.

@@ -22,6 +22,19 @@ std::string SocketAddress::str() const { return join_host_port(address, port); }
 
 std::string Endpoint::str() const { return join_host_port(host, port); }
 
+bool PeerMatcher::matches(std::string_view id) const {
+  if (!exact.empty()) return id == exact;
+  return !prefix.empty() && id.substr(0, prefix.size()) == prefix;
+}
+
+bool peers_allowed(const std::vector<PeerMatcher>& allow, const std::optional<std::string>& id) {
+  if (allow.empty()) return true;
+  if (!id) return false;
+  for (const auto& m : allow)
+    if (m.matches(*id)) return true;
+  return false;
+}
+
 const Cluster* Config::find_cluster(const std::string& name) const { return find_named(clusters, name); }
 
 const RouteConfiguration* Config::find_route_config(const std::string& name) const {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aegis::config {
@@ -41,6 +42,32 @@ struct HttpLimits {
 
 enum class ListenerProtocol { kTcp, kHttp };
 
+// A rule on a peer's verified SPIFFE ID (the URI SAN of its certificate).
+struct PeerMatcher {
+  std::string exact;   // whole ID, e.g. "spiffe://aegis.local/ns/demo/sa/client"
+  std::string prefix;  // e.g. "spiffe://aegis.local/ns/demo/" (exactly one of the two is set)
+  bool matches(std::string_view id) const;
+};
+
+// Empty list: any peer. Else the ID must be present and match one entry.
+bool peers_allowed(const std::vector<PeerMatcher>& allow, const std::optional<std::string>& id);
+
+// TLS of a listener (server side) or a cluster (client side). Paths are
+// absolute after loading (relative ones are resolved against the config
+// file's directory).
+struct TlsConfig {
+  std::string cert_file;     // PEM chain, leaf first (listener: required; cluster: optional, mTLS)
+  std::string key_file;      // PEM private key of the leaf
+  std::string trust_bundle;  // PEM roots (listener: needed for require_client_cert; cluster: required)
+  bool require_client_cert = false;  // listener only
+  std::string pq_policy = "hybrid";  // hybrid | pq_only_1024 | compat
+  std::vector<std::string> groups;   // overrides the policy's groups when set
+  bool session_resumption = true;    // listener: tickets with rotating keys
+  Millis handshake_timeout{10'000};  // listener only
+  std::string server_name;           // cluster only: SNI, and the DNS name the server's cert must carry
+  std::vector<PeerMatcher> allow_peers;  // listener: clients allowed; cluster: servers accepted
+};
+
 struct Listener {  // xDS Listener
   std::string name;
   SocketAddress address{"127.0.0.1", 0};  // loopback unless the file says otherwise
@@ -51,6 +78,7 @@ struct Listener {  // xDS Listener
   Millis request_headers_timeout{10'000};  // http: whole request head must arrive within
   HttpLimits limits;
   bool xff_trust_downstream = false;  // append to an incoming x-forwarded-for (else replace)
+  std::optional<TlsConfig> tls;       // server TLS (TLS 1.3 only) when set
 };
 
 struct HeaderValue {
@@ -87,6 +115,7 @@ struct Route {
   std::string name;
   RouteMatch match;
   RouteAction action;
+  std::vector<PeerMatcher> allow_peers;  // in addition to the listener's; empty = no extra rule
 };
 
 struct VirtualHost {
@@ -129,6 +158,7 @@ struct Cluster {  // xDS Cluster
   std::uint32_t max_idle_connections = 64;    // kept-alive, per endpoint per worker
   Millis idle_timeout{60'000};                // idle upstream connection is closed after
   ClusterLoadAssignment load_assignment;
+  std::optional<TlsConfig> tls;  // client TLS to every endpoint when set
 };
 
 struct Config {

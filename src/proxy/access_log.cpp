@@ -44,6 +44,12 @@ void AccessLog::write(const AccessLogEntry& e) const {
   j["duration_ms"] = std::round(e.duration_ms * 1000) / 1000;
   j["upstream"] = e.upstream;
   j["client"] = e.client;
+  if (e.tls) {
+    j["tls_group"] = e.tls->group;
+    j["tls_cipher"] = e.tls->cipher;
+    j["tls_sigalg"] = e.tls->sigalg;
+    j["peer_identity"] = e.tls->peer_identity;
+  }
   if (!e.flags.empty()) j["flags"] = e.flags;
   // Bytes from the wire may be invalid UTF-8: replace rather than throw.
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -28,6 +28,15 @@ struct AccessLogEntry {
   std::string_view request_id;
   std::string_view client;    // "ip:port"
   std::string_view flags;     // short reason when the proxy answered itself, e.g. "no_route"
+  const struct DownstreamTls* tls = nullptr;  // set when the downstream connection is TLS
+};
+
+// What a downstream TLS handshake agreed on, for the access log.
+struct DownstreamTls {
+  std::string group;          // "X25519MLKEM768", "MLKEM1024", "x25519" ...
+  std::string cipher;         // "TLS_AES_256_GCM_SHA384"
+  std::string sigalg;         // our CertificateVerify signature, e.g. "mldsa65"
+  std::string peer_identity;  // the client's verified SPIFFE ID, or ""
 };
 
 class AccessLog {

@@ -21,6 +21,7 @@
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
+#include "net/stream.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
 #include "proxy/worker.h"
@@ -35,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = core::kAwait;
 using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
 constexpr std::size_t kRelayBuffer = 16 * 1024;
+constexpr std::string_view kPeerIdentityHeader = "x-aegis-peer-identity";
 
 namespace {
 
@@ -69,15 +71,16 @@ void apply_header_rules(bhttp::fields& fields, const std::vector<std::string>& r
 bool is_disconnect(const boost::system::error_code& ec) {
   return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted;
+         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
+         ec == net::TlsErrc::kTruncated;
 }
 
 class HttpSession final : public LiveSession {
  public:
-  HttpSession(Worker& w, core::Socket sock, std::string listener)
-      : w_(w), down_(std::move(sock)), listener_(std::move(listener)) {
+  HttpSession(Worker& w, net::Stream stream, std::string listener)
+      : w_(w), down_(std::move(stream)), listener_(std::move(listener)) {
     boost::system::error_code ec;
-    const auto ep = down_.remote_endpoint(ec);
+    const auto ep = down_.socket().remote_endpoint(ec);
     client_ip_ = ec ? "" : ep.address().to_string();
     client_ = ec ? "" : fmt::format("{}:{}", client_ip_, ep.port());
     w_.add_session(this);
@@ -93,11 +96,7 @@ class HttpSession final : public LiveSession {
   void on_drain() override {
     drain_ = true;
     // An idle keep-alive connection has nothing in flight: close it now.
-    if (idle_) {
-      boost::system::error_code ec;
-      down_.shutdown(tcp::socket::shutdown_both, ec);
-      down_.close(ec);
-    }
+    if (idle_) down_.close();
   }
 
   // Timeouts: each operation arms a deadline for its socket and direction
@@ -109,12 +108,12 @@ class HttpSession final : public LiveSession {
     if (now >= down_dl_.next()) {
       down_timed_out_ = true;
       down_dl_ = {};
-      down_.cancel(ec);
+      down_.cancel();
     }
     if (up_sock_ && now >= up_dl_.next()) {
       up_timed_out_ = true;
       up_dl_ = {};
-      up_sock_->cancel(ec);
+      up_sock_->cancel();
     }
   }
 
@@ -125,19 +124,49 @@ class HttpSession final : public LiveSession {
       lr->connections_active->add();
     }
     stats::Gauge* active = lr ? lr->connections_active : nullptr;
+    if (lr && lr->tls && !co_await handshake(*lr)) {
+      down_.close();
+      if (active) active->sub();
+      co_return;
+    }
     while (!drain_) {
       snap_ = w_.snapshot();  // every request sees the newest config
       lr = snap_ ? snap_->find_listener(listener_) : nullptr;
       if (!lr) break;  // listener removed by a reload
       if (!co_await serve_one(*lr)) break;
     }
-    boost::system::error_code ec;
-    down_.shutdown(tcp::socket::shutdown_send, ec);
-    down_.close(ec);
+    down_.shutdown_send();
+    down_.close();
     if (active) active->sub();
   }
 
  private:
+  // Downstream TLS handshake, bounded by the listener's handshake_timeout.
+  core::Task<bool> handshake(const ListenerRuntime& lr) {
+    const auto& rt = *lr.tls;
+    const auto start = Clock::now();
+    down_dl_.read = after(rt.config().handshake_timeout);
+    const auto ec = co_await down_.handshake();
+    down_dl_.read = kNever;
+    const double secs = seconds_since(start);
+    if (ec) {
+      rt.on_handshake_failed(down_.ssl(), down_.tls_first_error(), down_timed_out_, secs, client_,
+                             down_.tls_error().empty() ? ec.message() : down_.tls_error());
+      co_return false;
+    }
+    rt.on_handshake_done(down_.ssl(), secs, client_);
+    const auto info = tls::handshake_info(down_.ssl());
+    tls_.emplace(DownstreamTls{info.group, info.cipher, rt.server_sigalg(down_.ssl()), {}});
+    peer_id_ = tls::peer_spiffe_id(down_.ssl());
+    if (peer_id_) tls_->peer_identity = *peer_id_;
+    co_return true;
+  }
+
+  // Listener- and route-level allow_peers: the peer's verified SPIFFE ID.
+  bool peer_allowed(const std::vector<config::PeerMatcher>& allow) const {
+    return config::peers_allowed(allow, peer_id_);
+  }
+
   // Serves one request; returns whether the connection stays open.
   core::Task<bool> serve_one(const ListenerRuntime& lr) {
     const auto& lc = *lr.config;
@@ -199,6 +228,13 @@ class HttpSession final : public LiveSession {
       co_await refuse(lr, x, *rej);
       co_return false;
     }
+    if (lr.tls && !peer_allowed(lr.tls->config().allow_peers)) {
+      lr.authz_denied->inc();
+      spdlog::info("listener '{}': peer {} ({}) is not in allow_peers: 403", lc.name, client_,
+                   peer_id_.value_or("no SPIFFE ID"));
+      co_await reply(lr, x, 403, "authz_denied", "peer identity not allowed on this listener", true);
+      co_return false;
+    }
     if (auto it = head.find("x-request-id"); it != head.end() && !it->value().empty() && it->value().size() <= 128)
       x.request_id = it->value();
     else
@@ -214,6 +250,13 @@ class HttpSession final : public LiveSession {
     if (!match) {
       lr.no_route->inc();
       co_await reply(lr, x, 404, "no_route", "no route matched this request", has_body);
+      co_return keep_alive_;
+    }
+    if (!peer_allowed(match->route->allow_peers)) {
+      lr.authz_denied->inc();
+      spdlog::info("listener '{}': peer {} ({}) is not in route '{}' allow_peers: 403", lc.name, client_,
+                   peer_id_.value_or("no SPIFFE ID"), match->route->name);
+      co_await reply(lr, x, 403, "authz_denied", "peer identity not allowed on this route", has_body);
       co_return keep_alive_;
     }
     const auto& action = match->route->action;
@@ -248,7 +291,10 @@ class HttpSession final : public LiveSession {
     }
     head.version(11);
     http::remove_hop_by_hop(head.base());
-    http::set_forwarding_headers(head.base(), client_ip_, "http", lc.xff_trust_downstream);
+    http::set_forwarding_headers(head.base(), client_ip_, tls_ ? "https" : "http", lc.xff_trust_downstream);
+    // Only the proxy speaks for the peer's identity: a client's own copy goes.
+    head.erase(kPeerIdentityHeader);
+    if (peer_id_) head.set(kPeerIdentityHeader, *peer_id_);
     if (generated_id) head.set("x-request-id", x.request_id);
     apply_header_rules(head.base(), action.request_headers_to_remove, action.request_headers_to_add);
     // Framing fields were hop-by-hop or are still the client's own
@@ -282,21 +328,46 @@ class HttpSession final : public LiveSession {
       if (up) {
         reused = true;
       } else {
-        up.emplace(down_.get_executor());
+        up.emplace(core::Socket(down_.get_executor()));
         attach_upstream(*up, Clock::now() + cluster->config->connect_timeout);
-        auto [ec] = co_await up->async_connect(ep.address, kTuple);
-        const bool timed_out = up_timed_out_;
+        auto [ec] = co_await up->socket().async_connect(ep.address, kTuple);
+        bool timed_out = up_timed_out_;
+        std::string_view flag = "upstream_connect_failure";
+        if (!ec) {
+          boost::system::error_code ignored;
+          up->socket().set_option(tcp::no_delay(true), ignored);
+          if (cluster->tls) {
+            // TLS to the upstream within the same connect_timeout.
+            const auto start = Clock::now();
+            *up = net::Stream(std::move(up->socket()), cluster->tls->ctx(), /*server=*/false);
+            cluster->tls->prepare_client(up->ssl());
+            attach_upstream(*up, up_dl_.write);
+            ec = co_await up->handshake();
+            timed_out = up_timed_out_;
+            const double secs = seconds_since(start);
+            if (ec) {
+              cluster->tls->on_handshake_failed(up->ssl(), up->tls_first_error(), timed_out, secs, ep.name,
+                                                up->tls_error().empty() ? ec.message() : up->tls_error());
+              flag = "upstream_tls_failure";
+            } else if (auto refused = cluster->tls->on_handshake_done(up->ssl(), secs, ep.name)) {
+              ec = net::TlsErrc::kHandshakeFailed;
+              flag = "upstream_tls_failure";
+            }
+          }
+        }
         detach_upstream();
         if (ec) {
           ep.connect_failures->inc();
           spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
-          const auto detail = fmt::format("upstream connect error: {} ({})", ep.name,
-                                          timed_out ? "timed out" : ec.message());
-          co_await reply(lr, x, 503, "upstream_connect_failure", detail, has_body);
+          const auto detail =
+              flag == "upstream_tls_failure"
+                  ? fmt::format("upstream TLS error: {} ({})", ep.name,
+                                timed_out ? "timed out" : up->tls_error().empty() ? "peer identity not accepted" : up->tls_error())
+                  : fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
+          up->close();
+          co_await reply(lr, x, 503, flag, detail, has_body);
           co_return keep_alive_;
         }
-        boost::system::error_code ignored;
-        up->set_option(tcp::no_delay(true), ignored);
         ep.connections_opened->inc();
         ep.connections_active->add();
       }
@@ -347,8 +418,7 @@ class HttpSession final : public LiveSession {
 
   void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
     if (!up.is_open()) return;
-    boost::system::error_code ec;
-    up.close(ec);
+    up.close();
     ep.connections_active->sub();
   }
 
@@ -356,6 +426,7 @@ class HttpSession final : public LiveSession {
   Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
 
   void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) {
+    // connect_deadline is kept in the write slot (a connect waits for writability).
     up_sock_ = &up;
     up_dl_ = {kNever, connect_deadline};
     up_timed_out_ = false;
@@ -380,9 +451,8 @@ class HttpSession final : public LiveSession {
   // One half stops the other: both sockets' pending operations fail.
   void stop_other_half(Duplex& d, upstream::Stream& up) {
     d.cancelled = true;
-    boost::system::error_code ec;
-    down_.cancel(ec);
-    up.cancel(ec);
+    down_.cancel();
+    up.cancel();
   }
 
   // send_request's body: relayed downstream → upstream, chunk by chunk.
@@ -695,19 +765,22 @@ class HttpSession final : public LiveSession {
     if (snap_ && snap_->access_log) {
       snap_->access_log->write(AccessLogEntry{x.wall_start, lr.config->name, x.protocol, x.method,
                                               x.authority, x.path, x.status, x.bytes_in, x.bytes_out,
-                                              secs * 1000.0, x.upstream, x.request_id, client_, x.flags});
+                                              secs * 1000.0, x.upstream, x.request_id, client_, x.flags,
+                                              tls_ ? &*tls_ : nullptr});
     }
   }
 
   Worker& w_;
-  core::Socket down_;
+  net::Stream down_;
   struct Deadlines {
     Clock::time_point read = Clock::time_point::max();
     Clock::time_point write = Clock::time_point::max();
     Clock::time_point next() const { return std::min(read, write); }
   };
   Deadlines down_dl_, up_dl_;
-  core::Socket* up_sock_ = nullptr;  // non-owning: the upstream socket of the exchange in flight
+  upstream::Stream* up_sock_ = nullptr;  // non-owning: the upstream connection of the exchange in flight
+  std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
+  std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID
   bool down_timed_out_ = false;
   bool up_timed_out_ = false;
   std::string listener_;
@@ -729,7 +802,10 @@ class HttpSession final : public LiveSession {
 }  // namespace
 
 core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string listener) {
-  auto session = std::make_unique<HttpSession>(worker, std::move(socket), std::move(listener));
+  const auto* lr = worker.snapshot() ? worker.snapshot()->find_listener(listener) : nullptr;
+  net::Stream stream = lr && lr->tls ? net::Stream(std::move(socket), lr->tls->ctx(), /*server=*/true)
+                                     : net::Stream(std::move(socket));
+  auto session = std::make_unique<HttpSession>(worker, std::move(stream), std::move(listener));
   co_await session->run();
 }
 

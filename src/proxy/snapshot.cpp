@@ -76,11 +76,16 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
   core::Result<void> status;
   snap->clusters.reserve(cfg.clusters.size());
   for (const auto& c : cfg.clusters) {
-    ClusterRuntime cr{&c, {}, nullptr, nullptr};
+    ClusterRuntime cr{&c, {}, nullptr, nullptr, nullptr};
     for (const auto& loc : c.load_assignment.localities)
       for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, status));
     cr.overflow = &S().counter("aegis_upstream_overflow_total", "Requests refused because every endpoint was at max_connections", {{"cluster", c.name}});
     cr.no_healthy = &S().counter("aegis_upstream_no_endpoint_total", "Requests with no endpoint to send to", {{"cluster", c.name}});
+    if (c.tls) {
+      auto rt = tls::TlsRuntime::build(*c.tls, tls::Side::kClient, c.name);
+      if (!rt) return core::Error{fmt::format("cluster '{}': tls: {}", c.name, rt.error().message)};
+      cr.tls = std::move(*rt);
+    }
     snap->clusters.push_back(std::move(cr));
   }
   if (!status) return status.error();
@@ -102,12 +107,18 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
       lr.tcp_cluster = snap->find_cluster(l.cluster);
       if (!lr.tcp_cluster) return core::Error{fmt::format("listener '{}': unknown cluster '{}'", l.name, l.cluster)};
     }
+    if (l.tls) {
+      auto rt = tls::TlsRuntime::build(*l.tls, tls::Side::kServer, l.name);
+      if (!rt) return core::Error{fmt::format("listener '{}': tls: {}", l.name, rt.error().message)};
+      lr.tls = std::move(*rt);
+    }
     const stats::Labels lab{{"listener", l.name}};
     lr.connections = &S().counter("aegis_downstream_connections_total", "Downstream connections accepted", lab);
     lr.connections_active = &S().gauge("aegis_downstream_connections_active", "Open downstream connections", lab);
     lr.bytes_received = &S().counter("aegis_downstream_received_bytes_total", "Bytes received from downstream clients", lab);
     lr.bytes_sent = &S().counter("aegis_downstream_sent_bytes_total", "Bytes sent to downstream clients", lab);
     lr.no_route = &S().counter("aegis_http_no_route_total", "Requests that matched no route (404)", lab);
+    lr.authz_denied = &S().counter("aegis_authz_denied_total", "Requests (http: 403) or connections (tcp: closed) refused because the peer's SPIFFE ID is not allowed", lab);
     lr.request_duration = &S().histogram("aegis_downstream_request_seconds", "Downstream request duration, first byte of the request to last byte of the response", lab);
     if (l.protocol == config::ListenerProtocol::kHttp) {
       for (std::string_view cls : {"1xx", "2xx", "3xx", "4xx", "5xx"})

@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "route/router.h"
 #include "stats/stats.h"
+#include "tls/runtime.h"
 
 namespace aegis::proxy {
 
@@ -44,12 +45,14 @@ struct ClusterRuntime {
   std::vector<EndpointRuntime> endpoints;
   stats::Counter* overflow;        // no endpoint available (circuit breaker)
   stats::Counter* no_healthy;      // unused until health checking exists
+  std::shared_ptr<const tls::TlsRuntime> tls;  // client TLS to the endpoints, or null
 };
 
 struct ListenerRuntime {
   const config::Listener* config;
   const route::Router* router = nullptr;        // http listeners
   const ClusterRuntime* tcp_cluster = nullptr;  // tcp listeners
+  std::shared_ptr<const tls::TlsRuntime> tls;   // server TLS, or null
   // metrics
   stats::Counter* connections;
   stats::Gauge* connections_active;
@@ -58,6 +61,7 @@ struct ListenerRuntime {
   std::map<std::string, stats::Counter*, std::less<>> requests_by_class;  // "2xx" ...
   stats::Histogram* request_duration;
   stats::Counter* no_route;
+  stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
 };
 

@@ -10,9 +10,10 @@ namespace {
 constexpr auto kPeekAfter = std::chrono::milliseconds(200);
 
 // An idle HTTP/1.1 connection must have nothing to read: EOF means the peer
-// closed it, bytes mean it sent something unsolicited. Either way, drop it.
+// closed it, bytes mean it sent something unsolicited (over TLS: a
+// close_notify or a post-handshake message). Either way, drop it.
 bool still_idle(Stream& s) {
-  auto& sock = s;
+  auto& sock = s.socket();
   if (!sock.is_open()) return false;
   char byte;
   const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -4,7 +4,7 @@
 // checkout rather than handed to a request.
 #pragma once
 
-#include "core/io.h"
+#include "net/stream.h"
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace aegis::upstream {
 
-using Stream = core::Socket;
+using Stream = net::Stream;  // plain TCP or TLS
 
 class ConnectionPool {
  public:

@@ -19,7 +19,7 @@ inline core::Result<std::string> fake_resolve(const std::string& host) {
 
 inline LoadResult load(std::string_view yaml) {
   if (!yaml.empty() && yaml.front() == '\n') yaml.remove_prefix(1);
-  return load_from_string(yaml, "test.yaml", LoadOptions{&fake_resolve});
+  return load_from_string(yaml, "test.yaml", LoadOptions{&fake_resolve, {}});
 }
 
 inline std::string all_diagnostics(const LoadResult& r) {

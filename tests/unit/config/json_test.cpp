@@ -14,7 +14,7 @@ using testing::LoadsCleanly;
 
 Config load_example() {
   auto r = load_from_file(std::string(AEGIS_SOURCE_DIR) + "/examples/aegis-flow.yaml",
-                          LoadOptions{&testing::fake_resolve});
+                          LoadOptions{&testing::fake_resolve, {}});
   EXPECT_TRUE(LoadsCleanly(r));
   return r.config.value_or(Config{});
 }
@@ -73,7 +73,7 @@ TEST(ToJson, DumpLoadsBackAsTheSameConfig) {
       for (auto& ep : group["lb_endpoints"]) ep.erase("hostname");
     }
   }
-  const auto again = load_from_string(j.dump(), original.source, LoadOptions{&testing::fake_resolve});
+  const auto again = load_from_string(j.dump(), original.source, LoadOptions{&testing::fake_resolve, {}});
   ASSERT_TRUE(LoadsCleanly(again));
   // Same dump both ways, except for the informational hostnames.
   auto j2 = nlohmann::json::parse(to_json(*again.config));

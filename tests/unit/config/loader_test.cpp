@@ -68,7 +68,7 @@ TEST(Loader, MinimalChainGetsTypesDefaults) {
 
 TEST(Loader, ShippedExampleLoads) {
   const auto r = load_from_file(std::string(AEGIS_SOURCE_DIR) + "/examples/aegis-flow.yaml",
-                                LoadOptions{&testing::fake_resolve});
+                                LoadOptions{&testing::fake_resolve, {}});
   ASSERT_TRUE(LoadsCleanly(r));
   const Config& c = *r.config;
   EXPECT_EQ(c.listeners.size(), 2u);

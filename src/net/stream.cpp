@@ -1,0 +1,164 @@
+#include "net/stream.h"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "tls/openssl_info.h"
+
+namespace aegis::net {
+
+namespace {
+
+class TlsCategory final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "aegis.tls"; }
+  std::string message(int ev) const override {
+    switch (static_cast<TlsErrc>(ev)) {
+      case TlsErrc::kHandshakeFailed: return "TLS handshake failed";
+      case TlsErrc::kProtocolError: return "TLS protocol error";
+      case TlsErrc::kTruncated: return "TLS connection closed without close_notify";
+    }
+    return "TLS error";
+  }
+};
+
+// OpenSSL's error queue as one line, then cleared.
+std::string drain_errors() {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+const boost::system::error_category& tls_category() {
+  static const TlsCategory category;
+  return category;
+}
+
+Stream::Stream(core::Socket socket, SSL_CTX* ctx, bool server) : sock_(std::move(socket)) {
+  ssl_.reset(SSL_new(ctx));
+  if (!ssl_) return;  // handshake() reports it
+  SSL_set_fd(ssl_.get(), static_cast<int>(sock_.native_handle()));
+  SSL_set_read_ahead(ssl_.get(), 1);
+  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (server) {
+    SSL_set_accept_state(ssl_.get());
+  } else {
+    SSL_set_connect_state(ssl_.get());
+  }
+  // Asio's socket is non-blocking already in the reactor's eyes; OpenSSL reads
+  // the fd directly, so the fd itself must not block.
+  boost::system::error_code ec;
+  sock_.native_non_blocking(true, ec);
+}
+
+Stream::Step Stream::tls_io(void* data, std::size_t size, bool write, boost::system::error_code& ec,
+                            std::size_t& n) {
+  ERR_clear_error();
+  n = 0;
+  const int rc = write ? SSL_write_ex(ssl_.get(), data, size, &n) : SSL_read_ex(ssl_.get(), data, size, &n);
+  if (rc == 1) {
+    ec = {};
+    return Step::kDone;
+  }
+  const int err = SSL_get_error(ssl_.get(), rc);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+      return Step::kWantRead;
+    case SSL_ERROR_WANT_WRITE:
+      return Step::kWantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+      ec = boost::asio::error::eof;
+      return Step::kDone;
+    case SSL_ERROR_SYSCALL: {
+      const int saved = errno;
+      broken_ = true;
+      tls_error_ = drain_errors();
+      if (saved == EPIPE) {
+        ec = boost::asio::error::broken_pipe;
+      } else if (saved == ECONNRESET) {
+        ec = boost::asio::error::connection_reset;
+      } else if (saved != 0) {
+        ec = boost::system::error_code(saved, boost::system::system_category());
+      } else {
+        ec = TlsErrc::kTruncated;
+      }
+      return Step::kDone;
+    }
+    default: {
+      broken_ = true;
+      const unsigned long first = ERR_peek_error();
+      tls_first_error_ = first;
+      tls_error_ = drain_errors();
+      // OpenSSL 3 reports a TCP FIN without close_notify this way.
+      ec = ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING
+               ? make_error_code(TlsErrc::kTruncated)
+               : make_error_code(TlsErrc::kProtocolError);
+      return Step::kDone;
+    }
+  }
+}
+
+core::Task<boost::system::error_code> Stream::handshake() {
+  if (!ssl_) {
+    if (!sock_.is_open()) co_return boost::asio::error::bad_descriptor;
+    co_return boost::system::error_code{};
+  }
+  for (;;) {
+    ERR_clear_error();
+    const int rc = SSL_do_handshake(ssl_.get());
+    if (rc == 1) co_return boost::system::error_code{};
+    const int err = SSL_get_error(ssl_.get(), rc);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      auto [ec] = co_await sock_.async_wait(err == SSL_ERROR_WANT_READ ? core::Socket::wait_read
+                                                                        : core::Socket::wait_write,
+                                            core::kAwait);
+      if (ec) co_return ec;
+      continue;
+    }
+    const int saved = errno;
+    broken_ = true;
+    tls_first_error_ = ERR_peek_error();
+    tls_error_ = drain_errors();
+    if (tls_error_.empty()) {
+      tls_error_ = err == SSL_ERROR_SYSCALL && saved != 0 ? std::string(std::strerror(saved))
+                                                          : std::string("peer closed the connection");
+    }
+    co_return make_error_code(TlsErrc::kHandshakeFailed);
+  }
+}
+
+void Stream::shutdown_send() {
+  if (ssl_ && !broken_ && SSL_is_init_finished(ssl_.get())) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_.get());  // queues close_notify straight into the socket
+    ERR_clear_error();
+  }
+  boost::system::error_code ec;
+  sock_.shutdown(core::Socket::shutdown_send, ec);
+}
+
+void Stream::close() {
+  if (!sock_.is_open()) return;
+  if (ssl_ && !broken_ && SSL_is_init_finished(ssl_.get()) && !(SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+  boost::system::error_code ec;
+  sock_.close(ec);
+}
+
+}  // namespace aegis::net
