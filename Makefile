@@ -17,7 +17,7 @@ help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
 	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
-	@echo "make bench   benchmarks against nginx and HAProxy (not a test)"
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server; BENCH_SUITES=\"http tls\""
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -34,8 +34,17 @@ run: build
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
 
+# BENCH_SUITES: http = bench/run.sh (wrk: nginx, aegis-flow, HAProxy),
+# tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow).
+BENCH_SUITES ?= http tls
 bench: build
-	@bench/run.sh build/$(PRESET)/aegis-flow
+	@set -e; for s in $(BENCH_SUITES); do \
+	  case $$s in \
+	    http) bench/run.sh build/$(PRESET)/aegis-flow ;; \
+	    tls) bench/tls.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls)" >&2; exit 2 ;; \
+	  esac; \
+	done
 
 clean:
 	rm -rf build
