@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "tls/openssl_info.h"
@@ -51,6 +52,15 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
   auto ctx = side == Side::kServer ? make_server_context(o) : make_client_context(o);
   if (!ctx) return ctx.error();
   rt->ctx_ = std::move(*ctx);
+  if (side == Side::kServer) {
+    // Sessions may only resume on the listener that issued them; OpenSSL
+    // refuses to resume a verified-client session without this context.
+    const std::string id = "aegis-flow/" + owner;
+    const auto len = std::min<std::size_t>(id.size(), SSL_MAX_SID_CTX_LENGTH);
+    if (SSL_CTX_set_session_id_context(rt->ctx_.get(), reinterpret_cast<const unsigned char*>(id.data()),
+                                       static_cast<unsigned int>(len)) != 1)
+      return core::Error{with_openssl_errors("cannot set the TLS session id context")};
+  }
   if (o.session_resumption) {
     auto ring = TicketKeys::for_listener(owner);
     if (auto r = ring->attach(rt->ctx_.get(), ring); !r) return r.error();
@@ -81,6 +91,9 @@ void TlsRuntime::prepare_client(SSL* ssl) const {
 }
 
 std::string TlsRuntime::server_sigalg(SSL* ssl) const {
+  // Only a finished handshake has a signature algorithm to report (a resumed
+  // one has none: no certificate was sent).
+  if (ssl == nullptr || !SSL_is_init_finished(ssl) || SSL_session_reused(ssl)) return {};
   const char* name = nullptr;
   const int ok = side_ == Side::kServer ? SSL_get0_signature_name(ssl, &name) : SSL_get0_peer_signature_name(ssl, &name);
   return ok == 1 && name != nullptr ? std::string(name) : std::string();

@@ -61,8 +61,17 @@ std::size_t TicketKeys::key_count() const {
   return keys_.size();
 }
 
+void TicketKeys::rotate() {
+  std::lock_guard lock(mu_);
+  add_key(std::chrono::steady_clock::now());
+}
+
 bool TicketKeys::rotate_if_due(std::chrono::steady_clock::time_point now) {
   if (!keys_.empty() && now - keys_.front().created < rotation_) return true;
+  return add_key(now);
+}
+
+bool TicketKeys::add_key(std::chrono::steady_clock::time_point now) {
   Key k{};
   if (RAND_bytes(k.name.data(), static_cast<int>(k.name.size())) != 1 ||
       RAND_priv_bytes(k.aes.data(), static_cast<int>(k.aes.size())) != 1 ||

@@ -31,6 +31,8 @@ class TicketKeys {
   core::Result<void> attach(SSL_CTX* ctx, const std::shared_ptr<TicketKeys>& self);
 
   std::size_t key_count() const;
+  // Starts a new current key now (the oldest kept one is dropped).
+  void rotate();
   std::chrono::seconds rotation() const { return rotation_; }
 
   // OpenSSL's ticket callback contract (SSL_CTX_set_tlsext_ticket_key_evp_cb).
@@ -45,6 +47,7 @@ class TicketKeys {
     std::chrono::steady_clock::time_point created;
   };
   bool rotate_if_due(std::chrono::steady_clock::time_point now);  // under mu_
+  bool add_key(std::chrono::steady_clock::time_point now);        // under mu_
 
   std::chrono::seconds rotation_;
   std::size_t kept_;

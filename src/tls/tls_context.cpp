@@ -202,7 +202,9 @@ std::optional<std::string> peer_spiffe_id(SSL* ssl) {
 
 HandshakeInfo handshake_info(SSL* ssl) {
   HandshakeInfo info;
-  if (ssl == nullptr) return info;
+  // A handshake that failed early has no session, and OpenSSL's getters
+  // below do not all check for one.
+  if (ssl == nullptr || SSL_get_session(ssl) == nullptr) return info;
   if (const char* group = SSL_get0_group_name(ssl)) info.group = group;
   if (const char* cipher = SSL_get_cipher_name(ssl);
       cipher != nullptr && SSL_get_current_cipher(ssl))

@@ -13,11 +13,14 @@
 #include "tls/certs.h"
 #include "tls/openssl_info.h"
 #include "tls/pq_policy.h"
+#include "tls_handshake_util.h"
 
 namespace aegis::tls {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::handshake;
+using testing::Handshake;
 
 constexpr const char* kDomain = "example.org";
 constexpr const char* kServerId = "spiffe://example.org/ns/default/sa/server";
@@ -150,46 +153,6 @@ class TlsContextTest : public ::testing::Test {
   static inline std::string ca_bundle_, other_ca_bundle_;
   static inline Creds server_, client_, foreign_client_, ecdsa_server_;
 };
-
-// Two SSL objects joined by a BIO pair, handshaking in memory.
-struct Handshake {
-  SslPtr client;
-  SslPtr server;
-  bool client_ok = false;
-  bool server_ok = false;
-  bool ok() const { return client_ok && server_ok; }
-};
-
-Handshake handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
-  Handshake h{SslPtr(SSL_new(client_ctx)), SslPtr(SSL_new(server_ctx))};
-  if (!h.client || !h.server) return h;
-  BIO* client_bio = nullptr;
-  BIO* server_bio = nullptr;
-  if (BIO_new_bio_pair(&client_bio, 0, &server_bio, 0) != 1) return h;
-  SSL_set_bio(h.client.get(), client_bio, client_bio);  // each SSL owns its end
-  SSL_set_bio(h.server.get(), server_bio, server_bio);
-  SSL_set_connect_state(h.client.get());
-  SSL_set_accept_state(h.server.get());
-  bool client_failed = false;
-  bool server_failed = false;
-  auto step = [](SSL* ssl, bool& done, bool& failed) {
-    if (done || failed) return;
-    const int rc = SSL_do_handshake(ssl);
-    if (rc == 1) {
-      done = true;
-      return;
-    }
-    const int err = SSL_get_error(ssl, rc);
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) failed = true;
-  };
-  for (int i = 0; i < 50 && !(h.client_ok && h.server_ok); ++i) {
-    step(h.client.get(), h.client_ok, client_failed);
-    step(h.server.get(), h.server_ok, server_failed);
-    if (client_failed || server_failed) break;
-  }
-  ERR_clear_error();
-  return h;
-}
 
 SslCtxPtr must(core::Result<SslCtxPtr> r) {
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
