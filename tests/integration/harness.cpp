@@ -177,13 +177,13 @@ std::string ExitStatus::describe() const {
 }
 
 Process::Process(std::string name, std::vector<std::string> argv, const fs::path& dir,
-                 const std::vector<std::pair<std::string, std::string>>& extra_env)
+                 const std::vector<std::pair<std::string, std::string>>& extra_env, const fs::path& stdin_path)
     : name_(std::move(name)),
       stdout_path_(dir / (name_ + ".stdout")),
       stderr_path_(dir / (name_ + ".stderr")) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawnattr_t attr;
@@ -282,8 +282,8 @@ std::string Process::stderr_tail(std::size_t max_bytes) const {
 }
 
 CommandResult run_command(const std::string& name, const std::vector<std::string>& argv,
-                          const fs::path& dir, Millis timeout) {
-  Process p(name, argv, dir);
+                          const fs::path& dir, Millis timeout, const fs::path& stdin_path) {
+  Process p(name, argv, dir, {}, stdin_path);
   CommandResult r;
   if (auto st = p.wait_for(timeout)) {
     r.status = *st;
@@ -548,6 +548,79 @@ std::optional<double> metric_value(const std::string& exposition, const std::str
     if (vs >> v) total = total.value_or(0) + v;
   }
   return total;
+}
+
+// ---- TLS -----------------------------------------------------------------
+
+std::string openssl_binary() {
+  const std::string bin = env_or("AEGIS_OPENSSL_BIN", AEGIS_OPENSSL_BIN_DEFAULT);
+  return ::access(bin.c_str(), X_OK) == 0 ? bin : std::string();
+}
+
+CommandResult certs_init_ca(const fs::path& dir, const fs::path& out, const std::string& trust_domain,
+                            const std::string& key_type) {
+  return run_command("certs-init-ca-" + out.filename().string(),
+                     {proxy_binary(), "certs", "init-ca", "--trust-domain", trust_domain, "--key-type", key_type,
+                      "--out", out.string()},
+                     dir, 30s);
+}
+
+CommandResult certs_issue(const fs::path& dir, const fs::path& ca, const fs::path& out,
+                          const std::string& spiffe_id, const std::string& key_type, int days,
+                          const std::string& dns) {
+  std::vector<std::string> argv = {proxy_binary(), "certs", "issue", "--ca", ca.string(), "--spiffe-id", spiffe_id,
+                                   "--key-type", key_type, "--days", std::to_string(days), "--out", out.string()};
+  if (!dns.empty()) {
+    argv.push_back("--dns");
+    argv.push_back(dns);
+  }
+  return run_command("certs-issue-" + out.filename().string(), argv, dir, 30s);
+}
+
+std::string TlsClientResult::body() const {
+  const auto sep = response.find("\r\n\r\n");
+  if (sep == std::string::npos) return {};
+  // s_client prints session tickets and "read R BLOCK" after the data: cut
+  // the body by its framing.
+  std::string b = response.substr(sep + 4);
+  const std::string head = lower(response.substr(0, sep));
+  if (head.find("transfer-encoding: chunked") != std::string::npos) return dechunk(b);
+  if (const auto cl = head.find("\ncontent-length:"); cl != std::string::npos) {
+    const auto len = std::strtoul(head.c_str() + cl + 16, nullptr, 10);
+    if (len <= b.size()) b.resize(len);
+  }
+  return b;
+}
+
+TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra_args,
+                         const std::string& input, Millis timeout) {
+  static int counter = 0;
+  const std::string tag = "s_client-" + std::to_string(++counter);
+  const fs::path in = dir / (tag + ".in");
+  write_file(in, input);
+  // -brief: the connection summary goes to stderr, stdout holds only the
+  // application data (without it, ticket dumps interleave with the data).
+  std::vector<std::string> argv = {openssl_binary(), "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+                                   "-brief", "-ign_eof"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  TlsClientResult r;
+  r.cmd = run_command(tag, argv, dir, timeout, in);
+  const std::string& err = r.cmd.err;
+  auto field = [&](const std::string& key) -> std::string {
+    const auto pos = err.find("\n" + key);
+    if (pos == std::string::npos) return {};
+    const auto start = pos + 1 + key.size();
+    const auto eol = err.find('\n', start);
+    return trim(err.substr(start, eol == std::string::npos ? std::string::npos : eol - start));
+  };
+  r.handshake_done = err.find("CONNECTION ESTABLISHED") != std::string::npos;
+  if (r.handshake_done) {
+    r.group = field("Negotiated TLS1.3 group:");
+    r.peer_sigalg = field("Signature type:");
+  }
+  r.response = r.cmd.out;
+  r.status = parse_status(r.response);
+  return r;
 }
 
 // ---- the processes under test --------------------------------------------

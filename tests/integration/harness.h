@@ -63,8 +63,10 @@ struct ExitStatus {
 // <dir>/<name>.stdout / .stderr. The destructor SIGKILLs the group and reaps.
 class Process {
  public:
+  // stdin_path: the child's standard input (default /dev/null).
   Process(std::string name, std::vector<std::string> argv, const fs::path& dir,
-          const std::vector<std::pair<std::string, std::string>>& extra_env = {});
+          const std::vector<std::pair<std::string, std::string>>& extra_env = {},
+          const fs::path& stdin_path = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -101,7 +103,7 @@ struct CommandResult {
   bool timed_out = false;
 };
 CommandResult run_command(const std::string& name, const std::vector<std::string>& argv,
-                          const fs::path& dir, Millis timeout = 30s);
+                          const fs::path& dir, Millis timeout = 30s, const fs::path& stdin_path = {});
 
 // ---- sockets and ports ---------------------------------------------------
 
@@ -163,6 +165,37 @@ using Labels = std::map<std::string, std::string>;
 // over every matching series; nullopt when no series matches.
 std::optional<double> metric_value(const std::string& exposition, const std::string& name,
                                    const Labels& labels = {});
+
+// ---- TLS -----------------------------------------------------------------
+
+// The OpenSSL 3.5 CLI (ML-KEM groups, ML-DSA certificates): AEGIS_OPENSSL_BIN,
+// else the one next to the OpenSSL CMake built against; empty if missing.
+std::string openssl_binary();
+
+// `aegis-flow certs init-ca` / `certs issue` (the CA dir gets ca.crt + ca.key,
+// a leaf dir cert.pem + key.pem). Check `.status.ok()` (err holds the reason).
+CommandResult certs_init_ca(const fs::path& dir, const fs::path& out, const std::string& trust_domain,
+                            const std::string& key_type = "mldsa65");
+CommandResult certs_issue(const fs::path& dir, const fs::path& ca, const fs::path& out,
+                          const std::string& spiffe_id, const std::string& key_type = "mldsa65",
+                          int days = 30, const std::string& dns = "localhost");
+
+// One `openssl s_client` run (OpenSSL 3.5) against 127.0.0.1:port: sends
+// `input` once the handshake is done and reads until the server closes
+// (-ign_eof), so an HTTP request should carry `Connection: close`.
+struct TlsClientResult {
+  CommandResult cmd;
+  std::string group;        // "Negotiated TLS1.3 group: X"; empty if no handshake
+  std::string peer_sigalg;  // the server's CertificateVerify ("Signature type: X"); empty if no handshake
+  bool handshake_done = false;  // the client finished its handshake (TLS 1.3: before the server checked a client cert)
+  int status = 0;           // status of the HTTP response the server sent, 0 if none
+  std::string response;     // everything the server sent (s_client's stdout)
+  // The response body (after the blank line), de-chunked if chunked.
+  std::string body() const;
+};
+// extra_args e.g. {"-groups", "MLKEM1024", "-cert", c, "-key", k, "-CAfile", ca}.
+TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra_args,
+                         const std::string& input, Millis timeout = 10s);
 
 // ---- the processes under test --------------------------------------------
 
