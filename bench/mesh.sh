@@ -330,10 +330,19 @@ REPORT=$RESULTS_DIR/mesh-latest.txt
         echo "$line"
       done
     fi
+    for f in "${FLAVOURS[@]}"; do
+      if want "mesh-$f" && want "mesh-$f-fresh"; then
+        echo "  handshake cost, mesh $f: new conn - pooled = $(diff_us "${USREQ[mesh-$f-fresh/$c]}" "${USREQ[mesh-$f/$c]}") us of server CPU per request" \
+          "(both sidecars, ${GROUP[$f]} + ${SIGALG[$f]} mTLS), p50 $(diff_us "${P50[mesh-$f-fresh/$c]}" "${P50[mesh-$f/$c]}") us"
+      fi
+    done
   done
   echo
   echo "srv_cpu%: CPU of nginx and every aegis-flow process together during the run (100 = one core);"
-  echo "cpu_us/r: that CPU per request, microseconds; hs/req: TLS handshakes at the inbound per request"
+  echo "cpu_us/r: that CPU per request, microseconds; hs/req: TLS handshakes at the inbound per request (in the"
+  echo "          new-connection rows slightly above 1.00 at -c16: handshakes of requests still in flight when wrk stops)"
+  echo "handshake cost: on an idle core the new-connection latency approaches this CPU time (the handshake's steps run"
+  echo "          one after the other); on a busy machine each multi-millisecond burst also waits for its turn on the CPU"
   echo "p50/p99: wrk's latency distribution (--latency), microseconds; added latency = mesh row minus (a) or (b)"
 } >"$REPORT"
 
