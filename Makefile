@@ -17,7 +17,7 @@ help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
 	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server; BENCH_SUITES=\"http tls\""
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency; BENCH_SUITES=\"http tls mesh\""
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -35,14 +35,16 @@ test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
 
 # BENCH_SUITES: http = bench/run.sh (wrk: nginx, aegis-flow, HAProxy),
-# tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow).
-BENCH_SUITES ?= http tls
+# tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow),
+# mesh = bench/mesh.sh (two-sidecar mTLS mesh added latency vs direct and one proxy).
+BENCH_SUITES ?= http tls mesh
 bench: build
 	@set -e; for s in $(BENCH_SUITES); do \
 	  case $$s in \
 	    http) bench/run.sh build/$(PRESET)/aegis-flow ;; \
 	    tls) bench/tls.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls)" >&2; exit 2 ;; \
+	    mesh) bench/mesh.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh)" >&2; exit 2 ;; \
 	  esac; \
 	done
 

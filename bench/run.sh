@@ -41,10 +41,10 @@ WARMUP=${BENCH_WARMUP_SECONDS:-2}
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-1}
 TARGETS=${BENCH_TARGETS:-nginx aegis haproxy}
-RESULTS_DIR=$ROOT/bench/results
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+BENCH_LOG_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 
@@ -61,37 +61,9 @@ fi
 [[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -gt 0 ]] || die "BENCH_ROUNDS must be a positive integer"
 
 # --- processes and cleanup ---------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/aegis-bench.XXXXXX")
-PIDS=()
-declare -A PID
-cleanup() {
-  local rc=$? pid i
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-  if [ -n "${AUTOGROUP_NICE_BEFORE:-}" ]; then echo "$AUTOGROUP_NICE_BEFORE" >/proc/$$/autogroup 2>/dev/null || true; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_setup_work aegis-bench
 
 # --- CPU pinning ---------------------------------------------------------------
-expand_cpus() {  # "0-2,5" -> "0 1 2 5"
-  local part a b out=()
-  IFS=, read -ra parts <<<"$1"
-  for part in "${parts[@]}"; do
-    if [[ "$part" == *-* ]]; then a=${part%-*}; b=${part#*-}; for ((i = a; i <= b; i++)); do out+=("$i"); done
-    else out+=("$part"); fi
-  done
-  echo "${out[@]}"
-}
-read -ra CPUS <<<"$(expand_cpus "$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)")"
 if ! command -v taskset >/dev/null; then
   CPU_PROXY="" CPU_NGINX="" CPU_LOAD=""; PIN_NOTE="none (taskset not found)"
 elif [ ${#CPUS[@]} -ge 3 ]; then
@@ -108,100 +80,12 @@ if [ -n "${BENCH_CPU_PROXY:-}${BENCH_CPU_NGINX:-}${BENCH_CPU_LOAD:-}" ]; then
   CPU_LOAD=${BENCH_CPU_LOAD:-$CPU_LOAD}
   PIN_NOTE="proxy cpu${CPU_PROXY:-any}, nginx cpu${CPU_NGINX:-any}, wrk cpu${CPU_LOAD:-any} (from BENCH_CPU_*)"
 fi
-NICE=()
-if [ -n "${BENCH_NICE:-}" ]; then
-  [[ "$BENCH_NICE" =~ ^-?[0-9]+$ ]] || die "BENCH_NICE must be an integer"
-  if [ "$(nice -n "$BENCH_NICE" nice 2>/dev/null)" != "$BENCH_NICE" ]; then
-    die "cannot run at nice $BENCH_NICE (negative values need root)"
-  fi
-  NICE=(nice -n "$BENCH_NICE")
-  # With sched_autogroup on, nice only ranks processes within one session; give
-  # this session's autogroup the same level so that it also counts against
-  # other sessions' work (restored on exit).
-  if [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] && [ -w /proc/self/autogroup ]; then
-    AUTOGROUP_NICE_BEFORE=$(awk '{print $3}' /proc/$$/autogroup)
-    echo "$BENCH_NICE" >/proc/$$/autogroup 2>/dev/null || AUTOGROUP_NICE_BEFORE=""
-  fi
-fi
-pin() {  # pin CPULIST cmd... (CPULIST may be empty)
-  local cpus=$1; shift
-  if [ -n "$cpus" ]; then "${NICE[@]}" taskset -c "$cpus" "$@"; else "${NICE[@]}" "$@"; fi
-}
-
-# --- ports -------------------------------------------------------------------
-USED_PORTS=" "
-free_port() {  # free_port VAR: set VAR to a TCP port nobody uses (in any state)
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    [[ "$USED_PORTS" == *" $p "* ]] && continue
-    if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then USED_PORTS+="$p "; printf -v "$1" '%s' "$p"; return; fi
-  done
-  die "no free TCP port found on 127.0.0.1"
-}
-
-# start NAME LOGFILE CPUS cmd...: start in the background, remember the PID.
-start() {
-  local name=$1 logf=$2 cpus=$3 pre=(); shift 3
-  [ -z "$cpus" ] || pre=(taskset -c "$cpus")
-  # A simple command in the background: $! is the server itself (nice and
-  # taskset exec it).
-  "${NICE[@]}" "${pre[@]}" "$@" >"$logf" 2>&1 </dev/null &
-  PIDS+=("$!")
-  PID[$name]=$!
-}
-
-# wait_up NAME PID URL LOG: the server answers 200 on URL within 10 s, or die with its log.
-wait_up() {
-  local name=$1 pid=$2 url=$3 logf=$4
-  for _ in $(seq 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$logf" >&2 || true
-      die "$name exited during start-up (log above, from $logf)"
-    fi
-    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  tail -n 30 "$logf" >&2 || true
-  die "$name did not answer 200 on $url within 10 s (log above)"
-}
-
-# check_body NAME URL: one request through the path returns nginx's body.
-check_body() {
-  local body
-  body=$(curl -fsS --max-time 2 "$2") || die "$1: request to $2 failed"
-  [ "$body" = "hello" ] || die "$1: expected body 'hello' from $2, got '$body'"
-}
+bench_setup_nice
 
 # --- nginx (the upstream) ----------------------------------------------------
 free_port NGINX_PORT
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  keepalive_timeout 300s;
-  keepalive_requests 100000000;
-  server {
-    listen 127.0.0.1:$NGINX_PORT backlog=4096;
-    location / {
-      default_type text/plain;
-      return 200 "hello\n";
-    }
-  }
-}
-EOF
 log "starting nginx on 127.0.0.1:$NGINX_PORT"
-start nginx "$WORK/nginx/stderr.log" "$CPU_NGINX" nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+start_nginx "$WORK/nginx" "$NGINX_PORT" "$CPU_NGINX"
 wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/nginx/error.log"
 check_body nginx "http://127.0.0.1:$NGINX_PORT/"
 
@@ -281,38 +165,10 @@ EOF
 fi
 
 # --- wrk -------------------------------------------------------------------------
-to_us() {  # wrk duration ("812.00us", "1.23ms", "2.01s", "1.00m") -> microseconds
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") f = 1; else if (u == "ms") f = 1000; else if (u == "s") f = 1e6;
-    else if (u == "m") f = 6e7; else if (u == "h") f = 3.6e9; else { print "NaN"; exit }
-    printf "%.1f", n * f }'
-}
-
-# cpu_ticks PID...: user+system clock ticks used so far by these processes and their
-# direct children (nginx's worker is a child of its master).
-cpu_ticks() {
-  local pids=() p kids
-  for p in "$@"; do
-    [ -n "$p" ] || continue
-    pids+=("$p")
-    read -ra kids <<<"$(cat /proc/"$p"/task/*/children 2>/dev/null)"
-    pids+=("${kids[@]}")
-  done
-  for p in "${pids[@]}"; do
-    # fields after the ")" that ends the command name: utime is the 12th, stime the 13th
-    sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}'
-  done | awk '{t += $1} END {print t + 0}'
-}
-CLK_TCK=$(getconf CLK_TCK)
-cpu_pct() {  # cpu_pct TICKS_BEFORE TICKS_AFTER SECONDS
-  awk -v a="$1" -v b="$2" -v s="$3" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / s }'
-}
-
 # measure NAME URL ROUND: warm up, run wrk, print
 # "rps p50_us p99_us errors proxy_cpu% nginx_cpu%" and keep the raw output.
 measure() {
-  local name=$1 url=$2 round=$3 out rps p50 p99 non2xx sockerr proxy_pid="" p0 p1 n0 n1 t0 t1
+  local name=$1 url=$2 round=$3 out sum rps p50 p99 errs proxy_pid="" p0 p1 n0 n1 t0 t1
   [ "$name" = nginx ] || proxy_pid=${PID[$name]}
   if [ "$WARMUP" -gt 0 ]; then
     pin "$CPU_LOAD" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
@@ -321,19 +177,11 @@ measure() {
   out=$(pin "$CPU_LOAD" wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}s" --latency "$url")
   p1=$(cpu_ticks "$proxy_pid") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
   printf '%s\n' "$out" >"$WORK/wrk-$name-$round.txt"
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  if [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ]; then
-    printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name"
-  fi
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-  sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$out")
+  sum=$(wrk_summary "$out") || { printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name"; }
+  read -r rps p50 p99 errs <<<"$sum"
   local secs; secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-  echo "$rps $(to_us "$p50") $(to_us "$p99") $((${non2xx:-0} + ${sockerr:-0})) $(cpu_pct "$p0" "$p1" "$secs") $(cpu_pct "$n0" "$n1" "$secs")"
+  echo "$rps $p50 $p99 $errs $(cpu_pct "$p0" "$p1" "$secs") $(cpu_pct "$n0" "$n1" "$secs")"
 }
-
-median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 declare -A URL LABEL RPS P50 P99 ERRS PCPU NCPU
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/";          LABEL[nginx]="(a) nginx direct"
@@ -358,30 +206,20 @@ upstream_conns() {
   curl -fsS --max-time 2 "http://127.0.0.1:$AEGIS_ADMIN_PORT/stats/prometheus" 2>/dev/null \
     | awk '/^aegis_upstream_connections_total[{ ]/ {n += $NF; found = 1} END {if (found) print n; else print "?"}'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 ver() { "$@" 2>&1 | head -n "${VER_LINES:-1}" || true; }
 
-mkdir -p "$RESULTS_DIR"
-[ -f "$RESULTS_DIR/.gitignore" ] || printf '# bench output is machine-specific: never committed\n*\n' >"$RESULTS_DIR/.gitignore"
+RESULTS_DIR=$(results_dir "$ROOT")
 REPORT=$RESULTS_DIR/latest.txt
 {
-  echo "Aegis-Flow benchmark (bench/run.sh)"
-  echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
-  echo "kernel:   $(uname -srm)"
-  echo "load avg: $LOAD_BEFORE (1/5/15 min, before the run)"
-  if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l >= 0.5) }'; then
-    echo "WARNING:  the machine was busy before the run (1-min load >= 0.5): other work competed for the CPUs"
-  fi
+  report_machine "Aegis-Flow benchmark (bench/run.sh)" "$LOAD_BEFORE"
   echo "pinning:  $PIN_NOTE${BENCH_NICE:+, servers and wrk at nice $BENCH_NICE}${AUTOGROUP_NICE_BEFORE:+ (and their autogroup)}"
   echo "wrk:      -t1 -c$CONNS -d${SECONDS_RUN}s --latency, ${WARMUP}s warm-up per target, $ROUNDS round(s)$([ "$ROUNDS" -gt 1 ] && echo ', medians shown')"
-  # shellcheck disable=SC2028  # the \n is meant literally
-  echo 'upstream: nginx worker_processes 1, return 200 "hello\n" (6-byte body), keep-alive, access_log off'
+  echo "upstream: $NGINX_DESC"
   echo "versions: $(ver nginx -v)"
   echo "          $(ver haproxy -v)"
   if want aegis; then VER_LINES=2 ver "$AEGIS_BIN" version | sed 's/^/          /'; fi
   echo "          $(ver wrk -v)"
-  echo "commit:   $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)')"
+  commit_line "$ROOT"
   echo
   printf '%-18s %10s %9s %9s %7s %10s %10s\n' target req/s p50_us p99_us errors proxy_cpu% nginx_cpu%
   for t in "${ORDER[@]}"; do

@@ -56,12 +56,11 @@ GROUPS_LIST=${BENCH_TLS_GROUPS:-X25519 X25519MLKEM768 MLKEM1024 SecP384r1MLKEM10
 CERTS_LIST=${BENCH_TLS_CERTS:-ecdsa-p256 mldsa65 mldsa87}
 TARGETS=${BENCH_TLS_TARGETS:-s_server aegis}
 HTTP=${BENCH_TLS_HTTP:-0}
-RESULTS_DIR=$ROOT/bench/results
 
-log() { printf '[bench-tls] %s\n' "$*" >&2; }
-die() { printf '[bench-tls] error: %s\n' "$*" >&2; exit 1; }
+BENCH_LOG_TAG=bench-tls
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
-abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 
 # --- tools and settings ------------------------------------------------------
 for t in curl ss taskset; do command -v "$t" >/dev/null || die "'$t' not found; run scripts/bootstrap.sh first"; done
@@ -82,37 +81,9 @@ declare -A CERT_LABEL=([ecdsa-p256]="ECDSA P-256" [mldsa65]=ML-DSA-65 [mldsa87]=
 for c in $CERTS_LIST; do [ -n "${SIGALG[$c]:-}" ] || die "unknown certificate type '$c' (ecdsa-p256, mldsa65, mldsa87)"; done
 
 # --- processes and cleanup ---------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/aegis-bench-tls.XXXXXX")
-PIDS=()
-declare -A PID
-cleanup() {
-  local rc=$? pid i
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-  if [ -n "${AUTOGROUP_NICE_BEFORE:-}" ]; then echo "$AUTOGROUP_NICE_BEFORE" >/proc/$$/autogroup 2>/dev/null || true; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_setup_work aegis-bench-tls
 
 # --- CPU pinning (see the comment at the top) ----------------------------------
-expand_cpus() {  # "0-2,5" -> "0 1 2 5"
-  local part a b out=()
-  IFS=, read -ra parts <<<"$1"
-  for part in "${parts[@]}"; do
-    if [[ "$part" == *-* ]]; then a=${part%-*}; b=${part#*-}; for ((i = a; i <= b; i++)); do out+=("$i"); done
-    else out+=("$part"); fi
-  done
-  echo "${out[@]}"
-}
-read -ra CPUS <<<"$(expand_cpus "$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)")"
 if [ ${#CPUS[@]} -ge 3 ]; then
   CPU_SERVER=${CPUS[0]} CPU_NGINX=${CPUS[1]} CPU_LOAD=$(IFS=,; echo "${CPUS[*]:2}")
   [ "$HTTP" = 1 ] || CPU_LOAD=$(IFS=,; echo "${CPUS[*]:1}")
@@ -125,49 +96,9 @@ CPU_SERVER=${BENCH_CPU_SERVER:-$CPU_SERVER} CPU_LOAD=${BENCH_CPU_LOAD:-$CPU_LOAD
 PIN_NOTE="server cpu${CPU_SERVER:-any}, load generator cpu${CPU_LOAD:-any}"
 [ "$HTTP" = 0 ] || ! want aegis || PIN_NOTE+=", nginx (aegis-flow's upstream) cpu${CPU_NGINX:-any}"
 [ -n "$CPU_LOAD" ] && LOAD_CPUS=$(expand_cpus "$CPU_LOAD" | wc -w) || LOAD_CPUS=${#CPUS[@]}
-NICE=()
-if [ -n "${BENCH_NICE:-}" ]; then
-  [[ "$BENCH_NICE" =~ ^-?[0-9]+$ ]] || die "BENCH_NICE must be an integer"
-  [ "$(nice -n "$BENCH_NICE" nice 2>/dev/null)" = "$BENCH_NICE" ] || die "cannot run at nice $BENCH_NICE (negative values need root)"
-  NICE=(nice -n "$BENCH_NICE")
-  if [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] && [ -w /proc/self/autogroup ]; then
-    AUTOGROUP_NICE_BEFORE=$(awk '{print $3}' /proc/$$/autogroup)
-    echo "$BENCH_NICE" >/proc/$$/autogroup 2>/dev/null || AUTOGROUP_NICE_BEFORE=""
-  fi
-fi
-pin() {  # pin CPULIST cmd...
-  local cpus=$1; shift
-  if [ -n "$cpus" ]; then "${NICE[@]}" taskset -c "$cpus" "$@"; else "${NICE[@]}" "$@"; fi
-}
+bench_setup_nice
 
 # --- ports and servers ---------------------------------------------------------
-USED_PORTS=" "
-free_port() {  # free_port VAR
-  local fp_
-  for _ in $(seq 200); do
-    fp_=$((20000 + RANDOM % 30000))
-    [[ "$USED_PORTS" == *" $fp_ "* ]] && continue
-    if [ -z "$(ss -Htan "sport = :$fp_" 2>/dev/null)" ]; then USED_PORTS+="$fp_ "; printf -v "$1" '%s' "$fp_"; return; fi
-  done
-  die "no free TCP port found on 127.0.0.1"
-}
-start() {  # start NAME LOGFILE CPUS DIR cmd...
-  local name=$1 logf=$2 cpus=$3 dir=$4 pre=(); shift 4
-  [ -z "$cpus" ] || pre=(taskset -c "$cpus")
-  (cd "$dir" && exec "${NICE[@]}" "${pre[@]}" "$@" >"$logf" 2>&1 </dev/null) &
-  PIDS+=("$!")
-  PID[$name]=$!
-}
-wait_port() {  # wait_port NAME PORT LOG: something accepts on 127.0.0.1:PORT within 10 s
-  local name=$1 port=$2 logf=$3
-  for _ in $(seq 100); do
-    kill -0 "${PID[$name]}" 2>/dev/null || { tail -n 30 "$logf" >&2 || true; die "$name exited during start-up (log above)"; }
-    [ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] || return 0
-    sleep 0.1
-  done
-  tail -n 30 "$logf" >&2 || true
-  die "$name does not listen on 127.0.0.1:$port after 10 s (log above)"
-}
 
 # --- certificates: one CA and one workload certificate per key type -------------
 for kt in $CERTS_LIST; do
@@ -192,7 +123,7 @@ if want s_server; then
   for combo in "${COMBOS[@]}"; do
     kt=${combo%/*} g=${combo#*/} name="s_server/$combo"
     free_port p; PORT[$name]=$p
-    start "$name" "$WORK/s_server-$kt-$g.log" "$CPU_SERVER" "$WORK/www" "$OPENSSL" s_server \
+    start_in "$WORK/www" "$name" "$WORK/s_server-$kt-$g.log" "$CPU_SERVER" "$OPENSSL" s_server \
       -accept "127.0.0.1:$p" -tls1_3 -groups "$g" -num_tickets 0 -no_cache "${mode[@]}" -quiet \
       -cert "$WORK/certs/$kt/wl/cert.pem" -key "$WORK/certs/$kt/wl/key.pem"
   done
@@ -210,29 +141,7 @@ if want aegis; then
   UPSTREAM_PORT=9  # handshake-only mode: no request ever reaches the cluster
   if [ "$HTTP" = 1 ]; then
     free_port UPSTREAM_PORT
-    mkdir -p "$WORK/nginx"
-    cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  keepalive_timeout 300s;
-  keepalive_requests 100000000;
-  server {
-    listen 127.0.0.1:$UPSTREAM_PORT backlog=4096;
-    location / { default_type text/plain; return 200 "hello\n"; }
-  }
-}
-EOF
-    start nginx "$WORK/nginx/stderr.log" "$CPU_NGINX" "$WORK/nginx" nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+    start_nginx "$WORK/nginx" "$UPSTREAM_PORT" "$CPU_NGINX"
     wait_port nginx "$UPSTREAM_PORT" "$WORK/nginx/error.log"
   fi
   cfg=$WORK/aegis-flow.yaml
@@ -284,7 +193,7 @@ EOF
       die "aegis-flow rejected the generated config $cfg (errors above; the schema may have changed: update bench/tls.sh)"
     fi
   else
-    start aegis "$WORK/aegis.log" "$CPU_SERVER" "$WORK" "$AEGIS_BIN" run -c "$cfg" --concurrency 1
+    start_in "$WORK" aegis "$WORK/aegis.log" "$CPU_SERVER" "$AEGIS_BIN" run -c "$cfg" --concurrency 1
     for _ in $(seq 100); do
       kill -0 "${PID[aegis]}" 2>/dev/null || { tail -n 30 "$WORK/aegis.log" >&2; die "aegis-flow exited during start-up (log above)"; }
       curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$ADMIN_PORT/ready" 2>/dev/null && break
@@ -317,7 +226,6 @@ log "every server verified against its CA and negotiated the expected group and 
 server_cpu_ns() {  # run time of every thread of PID so far, ns (schedstat field 1)
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%.0f\n", t}'
 }
-median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 declare -A RATE P50 P99 SCPU USHS CCPU ERRS
@@ -352,19 +260,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # --- report ----------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-mkdir -p "$RESULTS_DIR"
-[ -f "$RESULTS_DIR/.gitignore" ] || printf '# bench output is machine-specific: never committed\n*\n' >"$RESULTS_DIR/.gitignore"
+RESULTS_DIR=$(results_dir "$ROOT")
 REPORT=$RESULTS_DIR/tls-latest.txt
 {
-  echo "Aegis-Flow TLS handshake benchmark (bench/tls.sh)"
-  echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
-  echo "kernel:   $(uname -srm)"
-  echo "load avg: $LOAD_BEFORE (1/5/15 min, before the run)"
-  if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l >= 0.5) }'; then
-    echo "WARNING:  the machine was busy before the run (1-min load >= 0.5): other work competed for the CPUs"
-  fi
+  report_machine "Aegis-Flow TLS handshake benchmark (bench/tls.sh)" "$LOAD_BEFORE"
   echo "pinning:  $PIN_NOTE${BENCH_NICE:+, servers and client at nice $BENCH_NICE}"
   echo "client:   aegis-bench-handshake, $CONC threads, blocking, TLS 1.3 offering only the group under test, no tickets,"
   echo "          no verification while measuring (each server was checked once against its CA first),"
@@ -379,7 +278,7 @@ REPORT=$RESULTS_DIR/tls-latest.txt
   echo "          certificates from aegis-flow certs (leaf + CA chain sent), SAN DNS localhost"
   echo "versions: $("$OPENSSL" version)"
   echo "          $("$AEGIS_BIN" version | head -n 1)"
-  echo "commit:   $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)')"
+  commit_line "$ROOT"
   [ -z "$AEGIS_PENDING" ] || echo "PENDING:  $AEGIS_PENDING"
   echo
   printf '%-11s %-18s | %9s %7s %7s %5s %6s %5s | %9s %7s %7s %5s %6s %5s | %6s %6s\n' \
