@@ -104,7 +104,6 @@ class HttpSession final : public LiveSession {
   // passed has an operation pending; cancelling fails it with
   // operation_aborted, and the flag tells the session it was a timeout.
   void on_tick(Clock::time_point now) override {
-    boost::system::error_code ec;
     if (now >= down_dl_.next()) {
       down_timed_out_ = true;
       down_dl_ = {};
