@@ -150,6 +150,32 @@ class Tls : public ::testing::Test {
     const auto r = certs_issue(dir_.path(), dir_ / ca, dir_ / name, id, key_type, 30, "localhost");
     ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
   }
+  // A leaf made with the OpenSSL 3.5 CLI (for what `aegis-flow certs` does
+  // not make: other key types, odd validity): key `algorithm` (genpkey
+  // name), SPIFFE URI SAN `id` and DNS localhost, signed by <dir>/ca;
+  // `validity` is x509's -days or -not_before/-not_after arguments.
+  void hand_made_leaf(const std::string& name, const std::string& algorithm, const std::string& id,
+                      const std::vector<std::string>& validity) {
+    const std::string ossl = openssl_binary();
+    const fs::path d = dir_ / name;
+    fs::create_directories(d);
+    write_file(d / "ext.cnf", "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                              "extendedKeyUsage=clientAuth,serverAuth\nsubjectAltName=URI:" + id +
+                                  ",DNS:localhost\n");
+    std::vector<std::string> sign = {ossl, "x509", "-req", "-in", (d / "req.csr").string(), "-CA",
+                                     (dir_ / "ca" / "ca.crt").string(), "-CAkey", (dir_ / "ca" / "ca.key").string(),
+                                     "-set_serial", "4242", "-extfile", (d / "ext.cnf").string(), "-out",
+                                     (d / "cert.pem").string()};
+    sign.insert(sign.end(), validity.begin(), validity.end());
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {ossl, "genpkey", "-algorithm", algorithm, "-out", (d / "key.pem").string()},
+             {ossl, "req", "-new", "-key", (d / "key.pem").string(), "-subj", "/O=aegis.test", "-out",
+              (d / "req.csr").string()},
+             sign}) {
+      const auto r = run_command("openssl-" + argv[1], argv, dir_.path(), 20s);
+      ASSERT_TRUE(r.status.ok()) << argv[1] << ": " << r.out << r.err;
+    }
+  }
   // s_client arguments that verify the server (ca/ca.crt, name localhost) and
   // optionally present <dir>/<client>/cert.pem.
   std::vector<std::string> verified(const std::string& groups, const std::string& client = {}) {
@@ -265,22 +291,9 @@ TEST_F(Tls, MutualTlsRefusals) {
   ASSERT_NO_FATAL_FAILURE(issue("intruder", kIntruderId));
 
   // Expired: a fresh ML-DSA-65 key, signed by the real CA, valid only in 2020.
+  ASSERT_NO_FATAL_FAILURE(hand_made_leaf("expired", "ML-DSA-65", kClientId,
+                                         {"-not_before", "20200101000000Z", "-not_after", "20200201000000Z"}));
   const std::string ossl = openssl_binary();
-  fs::create_directories(dir_ / "expired");
-  write_file(dir_ / "expired" / "ext.cnf",
-             "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-             "extendedKeyUsage=clientAuth,serverAuth\nsubjectAltName=URI:" + kClientId + "\n");
-  for (const auto& argv : std::vector<std::vector<std::string>>{
-           {ossl, "genpkey", "-algorithm", "ML-DSA-65", "-out", (dir_ / "expired" / "key.pem").string()},
-           {ossl, "req", "-new", "-key", (dir_ / "expired" / "key.pem").string(), "-subj", "/O=aegis.test",
-            "-out", (dir_ / "expired" / "req.csr").string()},
-           {ossl, "x509", "-req", "-in", (dir_ / "expired" / "req.csr").string(), "-CA",
-            (dir_ / "ca" / "ca.crt").string(), "-CAkey", (dir_ / "ca" / "ca.key").string(), "-set_serial", "4242",
-            "-not_before", "20200101000000Z", "-not_after", "20200201000000Z", "-extfile",
-            (dir_ / "expired" / "ext.cnf").string(), "-out", (dir_ / "expired" / "cert.pem").string()}}) {
-    const auto r = run_command("openssl-" + argv[1], argv, dir_.path(), 20s);
-    ASSERT_TRUE(r.status.ok()) << argv[1] << ": " << r.out << r.err;
-  }
   const auto check = run_command("openssl-verify",
                                  {ossl, "verify", "-CAfile", (dir_ / "ca" / "ca.crt").string(),
                                   (dir_ / "expired" / "cert.pem").string()},
@@ -328,6 +341,29 @@ TEST_F(Tls, MutualTlsRefusals) {
   EXPECT_FALSE(denied.cmd.timed_out) << "listener-level denial must close the connection";
   expect_metric(proxy, "aegis_authz_denied_total", inbound, 1);
   EXPECT_EQ(up.stat("requests"), upstream_requests + 1) << "a refused or denied client reached the upstream";
+}
+
+// 2a. Ed25519 certificates (made with the OpenSSL CLI, signed by the ML-DSA-65
+// CA) work on both sides: as the server's and as the client's.
+TEST_F(Tls, Ed25519CertificatesAreAccepted) {
+  ASSERT_NO_FATAL_FAILURE(init_ca());
+  ASSERT_NO_FATAL_FAILURE(hand_made_leaf("server", "ED25519", kServerId, {"-days", "2"}));
+  ASSERT_NO_FATAL_FAILURE(hand_made_leaf("client", "ED25519", kClientId, {"-days", "2"}));
+  Upstream up(dir_.path());
+  const auto admin = free_port(), port = free_port();
+  const std::string yaml = header(admin) +
+                           http_listener("inbound", port, "main", listener_tls("hybrid", true, allow_exact(kClientId))) +
+                           "route_configs:\n" + route_config("main", "app") + "clusters:\n" + cluster("app", up.endpoint());
+  Proxy& proxy = start(yaml, admin, {port});
+  if (HasFatalFailure()) return;
+  const auto r = s_client(dir_.path(), port, verified("MLKEM1024", "client"), get_request("/headers"));
+  ASSERT_EQ(r.status, 200) << r.cmd.out << r.cmd.err;
+  const auto headers = seen_headers(r.body());
+  const auto id = headers.find("x-aegis-peer-identity");
+  ASSERT_NE(id, headers.end());
+  EXPECT_EQ(id->second, kClientId);
+  expect_metric(proxy, "aegis_tls_handshakes_total",
+                {{"listener", "inbound"}, {"group", "MLKEM1024"}, {"sigalg", "ed25519"}, {"result", "success"}}, 1);
 }
 
 // 2b. Route-level allow_peers, checked in addition to the listener's.
