@@ -72,7 +72,7 @@ bool is_disconnect(const boost::system::error_code& ec) {
   return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
-         ec == net::TlsErrc::kTruncated;
+         ec == net::TlsErrc::kTruncated || ec == net::TlsErrc::kProtocolError;
 }
 
 class HttpSession final : public LiveSession {

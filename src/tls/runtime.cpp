@@ -1,10 +1,10 @@
 #include "tls/runtime.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <ctime>
 
 #include "tls/openssl_info.h"
@@ -53,12 +53,15 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
   if (!ctx) return ctx.error();
   rt->ctx_ = std::move(*ctx);
   if (side == Side::kServer) {
-    // Sessions may only resume on the listener that issued them; OpenSSL
-    // refuses to resume a verified-client session without this context.
-    const std::string id = "aegis-flow/" + owner;
-    const auto len = std::min<std::size_t>(id.size(), SSL_MAX_SID_CTX_LENGTH);
-    if (SSL_CTX_set_session_id_context(rt->ctx_.get(), reinterpret_cast<const unsigned char*>(id.data()),
-                                       static_cast<unsigned int>(len)) != 1)
+    // Sessions may only resume on the listener that issued them (its name's
+    // SHA-256 is the context); OpenSSL also refuses to resume a
+    // verified-client session without one.
+    unsigned char sid[SSL_MAX_SID_CTX_LENGTH] = {};
+    unsigned int sid_len = 0;
+    const std::string id = "aegis-flow/listener/" + owner;
+    static_assert(SSL_MAX_SID_CTX_LENGTH >= 32, "SHA-256 must fit the session id context");
+    if (EVP_Digest(id.data(), id.size(), sid, &sid_len, EVP_sha256(), nullptr) != 1 ||
+        SSL_CTX_set_session_id_context(rt->ctx_.get(), sid, sid_len) != 1)
       return core::Error{with_openssl_errors("cannot set the TLS session id context")};
   }
   if (o.session_resumption) {
