@@ -232,3 +232,19 @@ report_machine() {
 commit_line() {  # commit_line ROOT
   echo "commit:   $(git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$1" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ' (+ uncommitted changes)')"
 }
+
+# finish_report REPORT WHAT: print the report, then fail the run if the
+# associative array ERRS (errors per row) has any: numbers with failures are
+# not valid. WHAT names the unit in the message ("request(s)", "connection(s)").
+finish_report() {
+  local report=$1 what=$2 total_errs=0 k
+  echo
+  cat "$report"
+  echo
+  for k in "${!ERRS[@]}"; do total_errs=$((total_errs + ERRS[$k])); done
+  if [ "$total_errs" -gt 0 ]; then
+    log "$total_errs $what failed: these numbers are not valid"
+    exit 1
+  fi
+  log "report written to ${report#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+}

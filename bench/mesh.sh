@@ -354,13 +354,4 @@ REPORT=$RESULTS_DIR/mesh-latest.txt
   echo "p50/p99: wrk's latency distribution (--latency), microseconds; added latency = mesh row minus (a) or (b)"
 } >"$REPORT"
 
-echo
-cat "$REPORT"
-echo
-total_errs=0
-for k in "${!ERRS[@]}"; do total_errs=$((total_errs + ERRS[$k])); done
-if [ "$total_errs" -gt 0 ]; then
-  log "$total_errs request(s) failed (errors column above): these numbers are not valid"
-  exit 1
-fi
-log "report written to ${REPORT#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+finish_report "$REPORT" "request(s) (errors column above)"

@@ -315,13 +315,4 @@ REPORT=$RESULTS_DIR/tls-latest.txt
   echo "a/s hs/s: aegis-flow / s_server rate (higher is better, 1.00 = the ceiling); a/s us/hs: CPU per handshake ratio (lower is better)"
 } >"$REPORT"
 
-echo
-cat "$REPORT"
-echo
-total_errs=0
-for k in "${!ERRS[@]}"; do total_errs=$((total_errs + ERRS[$k])); done
-if [ "$total_errs" -gt 0 ]; then
-  log "$total_errs connection(s) failed: these numbers are not valid"
-  exit 1
-fi
-log "report written to ${REPORT#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+finish_report "$REPORT" "connection(s)"

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/io.h"
@@ -80,33 +81,36 @@ class Stream {
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const MutableBuffers& b) {
-          if (!ssl_) {
-            sock_.async_read_some(b, std::move(handler));
-          } else {
-            boost::asio::async_compose<decltype(handler), void(boost::system::error_code, std::size_t)>(
-                TlsIo<boost::asio::mutable_buffer>(this, first_buffer(b), false), handler, sock_);
-          }
-        },
-        token, buffers);
+    return async_io</*write=*/false>(buffers, std::forward<Token>(token));
   }
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return async_io</*write=*/true>(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  // Plain: the socket's own operation. TLS: SSL_read/SSL_write on the first
+  // non-empty buffer, retried on readiness (TlsIo).
+  template <bool Write, class Buffers, class Token>
+  auto async_io(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const ConstBuffers& b) {
+        [this](auto handler, const Buffers& b) {
           if (!ssl_) {
-            sock_.async_write_some(b, std::move(handler));
+            if constexpr (Write) {
+              sock_.async_write_some(b, std::move(handler));
+            } else {
+              sock_.async_read_some(b, std::move(handler));
+            }
           } else {
+            using Buffer = std::conditional_t<Write, boost::asio::const_buffer, boost::asio::mutable_buffer>;
             boost::asio::async_compose<decltype(handler), void(boost::system::error_code, std::size_t)>(
-                TlsIo<boost::asio::const_buffer>(this, first_buffer(b), true), handler, sock_);
+                TlsIo<Buffer>(this, first_buffer(b), Write), handler, sock_);
           }
         },
         token, buffers);
   }
 
- private:
   template <class Buffers>
   static auto first_buffer(const Buffers& buffers) {
     using Buffer = std::decay_t<decltype(*boost::asio::buffer_sequence_begin(buffers))>;
