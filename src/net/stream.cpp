@@ -49,7 +49,14 @@ const boost::system::error_category& tls_category() {
 
 Stream::Stream(core::Socket socket, SSL_CTX* ctx, bool server) : sock_(std::move(socket)) {
   ssl_.reset(SSL_new(ctx));
-  if (!ssl_) return;  // handshake() reports it
+  if (!ssl_) {
+    // Never fall back to plain TCP: without its SSL the connection is closed,
+    // so every operation on it fails.
+    tls_error_ = "cannot create a TLS connection: " + drain_errors();
+    boost::system::error_code ec;
+    sock_.close(ec);
+    return;
+  }
   SSL_set_fd(ssl_.get(), static_cast<int>(sock_.native_handle()));
   SSL_set_read_ahead(ssl_.get(), 1);
   SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -66,8 +73,14 @@ Stream::Stream(core::Socket socket, SSL_CTX* ctx, bool server) : sock_(std::move
 
 Stream::Step Stream::tls_io(void* data, std::size_t size, bool write, boost::system::error_code& ec,
                             std::size_t& n) {
-  ERR_clear_error();
   n = 0;
+  // OpenSSL holds the fd number: once the socket is closed that number may
+  // belong to another connection, so the SSL must never touch it again.
+  if (!sock_.is_open()) {
+    ec = boost::asio::error::bad_descriptor;
+    return Step::kDone;
+  }
+  ERR_clear_error();
   const int rc = write ? SSL_write_ex(ssl_.get(), data, size, &n) : SSL_read_ex(ssl_.get(), data, size, &n);
   if (rc == 1) {
     ec = {};
@@ -112,11 +125,10 @@ Stream::Step Stream::tls_io(void* data, std::size_t size, bool write, boost::sys
 }
 
 core::Task<boost::system::error_code> Stream::handshake() {
-  if (!ssl_) {
-    if (!sock_.is_open()) co_return boost::asio::error::bad_descriptor;
-    co_return boost::system::error_code{};
-  }
+  if (!sock_.is_open()) co_return make_error_code(TlsErrc::kHandshakeFailed);
+  if (!ssl_) co_return boost::system::error_code{};
   for (;;) {
+    if (!sock_.is_open()) co_return boost::asio::error::bad_descriptor;  // see tls_io
     ERR_clear_error();
     const int rc = SSL_do_handshake(ssl_.get());
     if (rc == 1) co_return boost::system::error_code{};
@@ -141,6 +153,7 @@ core::Task<boost::system::error_code> Stream::handshake() {
 }
 
 void Stream::shutdown_send() {
+  if (!sock_.is_open()) return;
   if (ssl_ && !broken_ && SSL_is_init_finished(ssl_.get())) {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_.get());  // queues close_notify straight into the socket
