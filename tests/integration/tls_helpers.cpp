@@ -68,21 +68,7 @@ X509* first_cert(const std::string& pem) {
 
 }  // namespace
 
-std::string openssl_cli() {
-  std::string bin;
-  if (const char* v = std::getenv("AEGIS_OPENSSL_BIN"); v != nullptr && *v != '\0') {
-    bin = v;
-  } else {
-#ifdef AEGIS_TLSH_OPENSSL_BIN_DEFAULT
-    bin = AEGIS_TLSH_OPENSSL_BIN_DEFAULT;
-#endif
-    if (bin.empty() || ::access(bin.c_str(), X_OK) != 0) {
-      const char* home = std::getenv("HOME");
-      bin = std::string(home != nullptr ? home : "") + "/.cache/aegis-flow/openssl-current/bin/openssl";
-    }
-  }
-  return ::access(bin.c_str(), X_OK) == 0 ? bin : std::string();
-}
+std::string openssl_cli() { return openssl_binary(); }
 
 CommandResult certs(const fs::path& dir, std::vector<std::string> args) {
   const std::string tag = "certs-" + (args.empty() ? std::string("none") : args.front());
@@ -136,15 +122,14 @@ std::optional<std::int64_t> pem_not_after(const std::string& pem) {
 SClient s_client_run(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra,
                      const std::string& request, Millis timeout) {
   static int counter = 0;
-  const std::string tag = "s_client-" + std::to_string(++counter);
+  const std::string tag = "s_client-sess-" + std::to_string(++counter);
   const fs::path in = dir / (tag + ".in");
   write_file(in, request);
-  std::vector<std::string> argv = {"/bin/sh", "-c", "f=$1; shift; exec \"$@\" < \"$f\"", "sh", in.string(),
-                                   openssl_cli(), "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+  std::vector<std::string> argv = {openssl_cli(), "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
                                    "-ign_eof"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   SClient r;
-  r.cmd = run_command(tag, argv, dir, timeout);
+  r.cmd = run_command(tag, argv, dir, timeout, in);
   const std::string& out = r.cmd.out;
   const auto begin = out.find("-----BEGIN CERTIFICATE-----");
   const auto end = out.find("-----END CERTIFICATE-----");

@@ -15,9 +15,8 @@
 
 namespace aegis::itest::tlsh {
 
-// The OpenSSL 3.5 command line tool: AEGIS_OPENSSL_BIN, else the one the
-// build's OpenSSL came with (~/.cache/aegis-flow/openssl-current/bin/openssl);
-// empty when it is not there.
+// The OpenSSL 3.5 command line tool (harness.h's openssl_binary()); empty
+// when it is not there.
 std::string openssl_cli();
 
 // `aegis-flow certs ARGS...` run to completion.
