@@ -326,18 +326,17 @@ int run_quickstart(const QuickstartOptions& o) {
     return 1;
   }
   asio::co_spawn(demo_ioc, demo_accept(acceptor), asio::detached);
-  std::thread demo([&] { demo_ioc.run(); });
-  auto stop_demo = [&] {
-    demo_ioc.stop();
-    demo.join();
-  };
-
   // Signals are taken synchronously (sigtimedwait) from here on; the
   // sidecars get default dispositions and an empty mask.
   sigset_t waited;
   sigemptyset(&waited);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&waited, sig);
   pthread_sigmask(SIG_BLOCK, &waited, nullptr);
+  std::thread demo([&] { demo_ioc.run(); });
+  auto stop_demo = [&] {
+    demo_ioc.stop();
+    demo.join();
+  };
 
   Sidecar inbound("inbound", in_cfg, o);
   Sidecar outbound("outbound", out_cfg, o);

@@ -231,14 +231,10 @@ TEST(Quickstart, MeshAnswersWithPeerIdentityAndReusesCertificates) {
 }
 
 // Ctrl-C while the sidecars are still starting (before the banner) must stop
-// everything too. DISABLED: quickstart blocks SIGINT/SIGTERM/SIGHUP with
-// pthread_sigmask only after it started the demo app's thread, so until its
-// ready loop ends (and between sigtimedwait calls) a process-directed SIGINT
-// can be delivered to that thread, whose disposition is the default: the
-// quickstart process dies by SIGINT and both sidecars (own process groups)
-// are orphaned, still holding their ports. Enable once the mask is set before
-// the thread starts.
-TEST(Quickstart, DISABLED_CtrlCDuringStartupStopsEverything) {
+// everything too. (It once did not: the signal mask was set after the demo
+// app's thread started, so a SIGINT could land on that thread and kill the
+// quick start, orphaning both sidecars with their ports.)
+TEST(Quickstart, CtrlCDuringStartupStopsEverything) {
   TempDir dir("quickstart");
   const Ports p = fresh_ports();
   QuickstartRun run(dir.path(), dir / "state", p, "quickstart");
