@@ -89,6 +89,31 @@ void check_route_clusters(const Config& c, Diagnostics& d) {
   }
 }
 
+// A route's allow_peers can only pass for clients that presented a verified
+// certificate: served by a listener without require_client_cert, such a
+// route would answer every request with 403.
+void check_route_peers(const Config& c, Diagnostics& d) {
+  for (std::size_t i = 0; i < c.route_configs.size(); ++i) {
+    const auto& rc = c.route_configs[i];
+    std::string plain_listener;
+    for (const auto& l : c.listeners)
+      if (l.protocol == ListenerProtocol::kHttp && l.route_config == rc.name && !(l.tls && l.tls->require_client_cert))
+        plain_listener = l.name;
+    if (plain_listener.empty()) continue;
+    for (std::size_t j = 0; j < rc.virtual_hosts.size(); ++j) {
+      const auto& routes = rc.virtual_hosts[j].routes;
+      for (std::size_t k = 0; k < routes.size(); ++k) {
+        if (routes[k].allow_peers.empty()) continue;
+        d.error_at(at_index("route_configs", i) + at_index(".virtual_hosts", j) + at_index(".routes", k) +
+                       ".allow_peers",
+                   "allow_peers: route config '" + rc.name + "' is served by listener '" + plain_listener +
+                       "', which does not verify client certificates (tls.require_client_cert), so no peer "
+                       "could ever be allowed");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void validate_across_sections(const Config& config, Diagnostics& diags) {
@@ -97,6 +122,7 @@ void validate_across_sections(const Config& config, Diagnostics& diags) {
   check_unique_names(config.clusters, "clusters", "cluster", diags);
   check_listeners(config, diags);
   check_route_clusters(config, diags);
+  check_route_peers(config, diags);
 }
 
 }  // namespace aegis::config::detail
