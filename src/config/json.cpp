@@ -40,9 +40,9 @@ Json tls_json(const TlsConfig& t, bool listener) {
     if (!value->empty()) j[name] = *value;
   j["pq_policy"] = t.pq_policy;
   if (!t.groups.empty()) j["groups"] = t.groups;
+  j["session_resumption"] = t.session_resumption;
   if (listener) {
     j["require_client_cert"] = t.require_client_cert;
-    j["session_resumption"] = t.session_resumption;
     j["handshake_timeout"] = format_duration(t.handshake_timeout);
   } else if (!t.server_name.empty()) {
     j["server_name"] = t.server_name;

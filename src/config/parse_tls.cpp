@@ -74,7 +74,7 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
                                    ctx.diags)
                           : Object(parent.get("tls"), parent.value_mark("tls"), "cluster tls", parent.path("tls"),
                                    {"cert_file", "key_file", "trust_bundle", "pq_policy", "groups", "server_name",
-                                    "allow_peers"},
+                                    "session_resumption", "allow_peers"},
                                    ctx.diags);
   if (!o.is_mapping()) return;
   TlsConfig& t = out.emplace();
@@ -95,9 +95,9 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
   }
   read_peer_matchers(o, "allow_peers", t.allow_peers);
 
+  o.read_bool("session_resumption", t.session_resumption);
   if (server) {
     o.read_bool("require_client_cert", t.require_client_cert);
-    o.read_bool("session_resumption", t.session_resumption);
     if (o.read_duration("handshake_timeout", t.handshake_timeout) && t.handshake_timeout.count() == 0)
       o.diags().error(o.value_mark("handshake_timeout"), "handshake_timeout: must be greater than 0");
     if (!o.has("cert_file") || !o.has("key_file"))
@@ -109,7 +109,6 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
       o.diags().error(o.value_mark("allow_peers"),
                       "allow_peers: needs 'require_client_cert: true' (peers are identified by their certificate)");
   } else {
-    t.session_resumption = false;
     o.read_string("server_name", t.server_name);
     if (!o.has("trust_bundle"))
       o.diags().error(o.mark(), "cluster tls needs 'trust_bundle' (the roots the server's certificate must chain to)");

@@ -62,7 +62,7 @@ struct TlsConfig {
   bool require_client_cert = false;  // listener only
   std::string pq_policy = "hybrid";  // hybrid | pq_only_1024 | compat
   std::vector<std::string> groups;   // overrides the policy's groups when set
-  bool session_resumption = true;    // listener: tickets with rotating keys
+  bool session_resumption = true;    // listener: tickets with rotating keys; cluster: resume with the last ticket per endpoint
   Millis handshake_timeout{10'000};  // listener only
   std::string server_name;           // cluster only: SNI, and the DNS name the server's cert must carry
   std::vector<PeerMatcher> allow_peers;  // listener: clients allowed; cluster: servers accepted

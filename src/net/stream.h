@@ -11,6 +11,8 @@
 //
 // One read and one write may be outstanding at a time (full duplex), as with
 // a socket. Everything runs on the socket's single-threaded executor.
+// OpenSSL writes with write(2), so the process must ignore SIGPIPE (the
+// binary does, in cli.cpp).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -52,7 +54,10 @@ class Stream {
   Stream(core::Socket socket, SSL_CTX* ctx, bool server);
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) noexcept = default;
-  ~Stream() = default;
+  // Closes like close(): a TLS connection dropped anywhere (a pool trimming
+  // idle connections, an error path) still says close_notify, and OpenSSL
+  // keeps its session resumable.
+  ~Stream() { close(); }
 
   executor_type get_executor() { return sock_.get_executor(); }
   core::Socket& socket() { return sock_; }

@@ -340,6 +340,7 @@ class HttpSession final : public LiveSession {
             const auto start = Clock::now();
             *up = net::Stream(std::move(up->socket()), cluster->tls->ctx(), /*server=*/false);
             cluster->tls->prepare_client(up->ssl());
+            if (cluster->tls->config().session_resumption) pick->state->tls_sessions.prepare(up->ssl());
             attach_upstream(*up, up_dl_.write);
             ec = co_await up->handshake();
             timed_out = up_timed_out_;

@@ -148,6 +148,7 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
       const auto hs_start = std::chrono::steady_clock::now();
       up = net::Stream(std::move(up.socket()), cluster->tls->ctx(), /*server=*/false);
       cluster->tls->prepare_client(up.ssl());
+      if (cluster->tls->config().session_resumption) pick->state->tls_sessions.prepare(up.ssl());
       cec = co_await up.handshake();
       const double secs = seconds_since(hs_start);
       if (cec) {

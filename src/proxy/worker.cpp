@@ -61,6 +61,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
         auto old = endpoints_.find(e.key);
         st = old != endpoints_.end() ? old->second
                                      : std::make_shared<EndpointState>(EndpointState{
+                                           {},
                                            upstream::ConnectionPool(c.config->max_idle_connections,
                                                                     c.config->idle_timeout,
                                                                     e.connections_active),

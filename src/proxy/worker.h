@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "proxy/snapshot.h"
+#include "tls/session_cache.h"
 #include "upstream/lb_policy.h"
 #include "upstream/pool.h"
 
@@ -30,6 +31,9 @@ namespace aegis::proxy {
 // Per-worker state of one upstream endpoint; shared_ptr so that a request in
 // flight keeps it alive across a reload that removes the endpoint.
 struct EndpointState {
+  // Cluster TLS: the ticket to resume with. Declared before the pool so that
+  // it outlives the pooled connections, whose SSLs point to it.
+  tls::SessionCache tls_sessions;
   upstream::ConnectionPool pool;
   std::uint32_t active_requests = 0;
 };

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "tls/openssl_info.h"
+#include "tls/session_cache.h"
 #include "tls/ticket_keys.h"
 
 namespace aegis::tls {
@@ -47,7 +48,7 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
   o.key_file = config.key_file;
   o.trust_bundle = config.trust_bundle;
   o.require_client_cert = config.require_client_cert;
-  o.session_resumption = side == Side::kServer && config.session_resumption;
+  o.session_resumption = config.session_resumption;
   o.alpn = {"http/1.1"};
   auto ctx = side == Side::kServer ? make_server_context(o) : make_client_context(o);
   if (!ctx) return ctx.error();
@@ -64,13 +65,16 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
         SSL_CTX_set_session_id_context(rt->ctx_.get(), sid, sid_len) != 1)
       return core::Error{with_openssl_errors("cannot set the TLS session id context")};
   }
-  if (o.session_resumption) {
+  if (o.session_resumption && side == Side::kClient) enable_client_resumption(rt->ctx_.get());
+  if (o.session_resumption && side == Side::kServer) {
     auto ring = TicketKeys::for_listener(owner);
     if (auto r = ring->attach(rt->ctx_.get(), ring); !r) return r.error();
   }
   rt->not_after_ = leaf_not_after(rt->ctx_.get());
 
   const auto labels = rt->owner_labels();
+  rt->resumed_ = &S().counter("aegis_tls_resumed_handshakes_total",
+                              "Successful handshakes that resumed a session (no certificate, no signature)", labels);
   rt->handshake_seconds_ = &S().histogram("aegis_tls_handshake_seconds", "TLS handshake duration (accept or connect to finished)", labels);
   if (side == Side::kServer)
     rt->classical_ = &S().counter("aegis_tls_classical_handshakes_total",
@@ -125,6 +129,7 @@ std::optional<std::string_view> TlsRuntime::on_handshake_done(SSL* ssl, double s
   S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
               labels)
       .inc();
+  if (SSL_session_reused(ssl) == 1) resumed_->inc();
   if (classical_ && is_classical_group(info.group)) {
     classical_->inc();
     spdlog::warn("listener '{}': classical-only TLS key exchange {} with {} (not quantum-safe; pq_policy {})", owner_,

@@ -68,6 +68,7 @@ class TlsRuntime {
   std::optional<std::int64_t> not_after_;
   stats::Histogram* handshake_seconds_ = nullptr;
   stats::Counter* classical_ = nullptr;
+  stats::Counter* resumed_ = nullptr;
 };
 
 // Bounded label value for a failed handshake: no_shared_group,

@@ -90,10 +90,9 @@ bool TicketKeys::add_key(std::chrono::steady_clock::time_point now) {
 int TicketKeys::on_ticket(unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
                           int encrypt) {
   std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
   char digest[] = "SHA256";
   if (encrypt) {
-    if (!rotate_if_due(now)) return -1;
+    if (!rotate_if_due(std::chrono::steady_clock::now())) return -1;
     const Key& k = keys_.front();
     const int iv_len = EVP_CIPHER_get_iv_length(EVP_aes_256_cbc());
     if (RAND_bytes(iv, iv_len) != 1) return -1;
@@ -114,8 +113,10 @@ int TicketKeys::on_ticket(unsigned char key_name[16], unsigned char* iv, EVP_CIP
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
     if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
     if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv) != 1) return -1;
-    // 2: valid but not current, so OpenSSL issues a fresh ticket.
-    return i == 0 && now - k.created < rotation_ ? 1 : 2;
+    // 2 ("renew"), always: a TLS 1.3 client uses a ticket once, so every
+    // resumption must hand it a fresh one, under the current key (OpenSSL
+    // sends no new ticket after a resumption that returned 1).
+    return 2;
   }
   return 0;  // unknown key: full handshake
 }

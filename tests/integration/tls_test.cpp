@@ -508,6 +508,67 @@ TEST_F(Tls, MeshCarriesLargeBodyAndChecksServerIdentity) {
   EXPECT_NE(flags.find("upstream_tls_failure"), std::string::npos) << flags << "\n" << read_file(out_log);
 }
 
+// 4b. Clusters resume TLS sessions on new connections (the ticket of the
+// last one, per endpoint): no certificate and no signature, and the inbound
+// still knows the caller's identity. `session_resumption: false` turns it off.
+TEST_F(Tls, ClusterResumesSessionsOnNewConnections) {
+  ASSERT_NO_FATAL_FAILURE(init_ca());
+  ASSERT_NO_FATAL_FAILURE(issue("server", kServerId));
+  ASSERT_NO_FATAL_FAILURE(issue("client", kClientId));
+  Upstream up(dir_.path());
+  const auto in_admin = free_port(), in_port = free_port(), out_admin = free_port(), out_port = free_port();
+  const std::string inbound_yaml =
+      header(in_admin) +
+      http_listener("inbound", in_port, "main", listener_tls("pq_only_1024", true, allow_exact(kClientId))) +
+      "route_configs:\n" + route_config("main", "app") + "clusters:\n" + cluster("app", up.endpoint());
+  const std::string mesh = "127.0.0.1:" + std::to_string(in_port);
+  // No pooling: every request opens a new mTLS connection.
+  const std::string no_pool = "    max_idle_connections: 0\n";
+  const std::string outbound_yaml =
+      header(out_admin) + http_listener("outbound", out_port, "to_mesh", "") + "route_configs:\n" +
+      route_config("to_mesh", "mesh", route_entry("full", "/status/", "mesh_full")) + "clusters:\n" +
+      cluster("mesh", mesh, cluster_tls("pq_only_1024", "client", kServerId)) + no_pool +
+      cluster("mesh_full", mesh, cluster_tls("pq_only_1024", "client", kServerId) + "      session_resumption: false\n") +
+      no_pool;
+  Proxy& inbound = start(inbound_yaml, in_admin, {in_port}, "inbound");
+  if (HasFatalFailure()) return;
+  Proxy& outbound = start(outbound_yaml, out_admin, {out_port}, "outbound");
+  if (HasFatalFailure()) return;
+
+  constexpr int kRequests = 6;
+  for (int i = 0; i < kRequests; ++i) {
+    const auto h = curl(dir_.path(), {url(out_port, "/headers")});
+    ASSERT_EQ(h.status, 200) << h.body;
+    const auto seen = seen_headers(h.body);
+    ASSERT_EQ(seen.count("x-aegis-peer-identity"), 1U) << "request " << i << ": " << h.body;
+    EXPECT_EQ(seen.find("x-aegis-peer-identity")->second, kClientId);
+  }
+  // Each worker (2) keeps its own ticket per endpoint: at most one full
+  // handshake per worker, every other connection resumes.
+  const Labels full = {{"cluster", "mesh"}, {"sigalg", "mldsa65"}, {"result", "success"}};
+  const Labels resumed = {{"cluster", "mesh"}};
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    if (outbound.metric("aegis_tls_handshakes_total", full).value_or(0) +
+            outbound.metric("aegis_tls_resumed_handshakes_total", resumed).value_or(0) >= kRequests)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const double full_count = outbound.metric("aegis_tls_handshakes_total", full).value_or(0);
+  const double resumed_count = outbound.metric("aegis_tls_resumed_handshakes_total", resumed).value_or(0);
+  EXPECT_GE(full_count, 1);
+  EXPECT_LE(full_count, 2);
+  EXPECT_EQ(full_count + resumed_count, kRequests);
+  EXPECT_EQ(inbound.metric("aegis_tls_resumed_handshakes_total", {{"listener", "inbound"}}).value_or(0), resumed_count);
+
+  for (int i = 0; i < 3; ++i) {
+    const auto h = curl(dir_.path(), {url(out_port, "/status/200")});
+    ASSERT_EQ(h.status, 200) << h.body;
+  }
+  expect_metric(outbound, "aegis_tls_handshakes_total",
+                {{"cluster", "mesh_full"}, {"group", "MLKEM1024"}, {"sigalg", "mldsa65"}, {"result", "success"}}, 3);
+  EXPECT_EQ(outbound.metric("aegis_tls_resumed_handshakes_total", {{"cluster", "mesh_full"}}).value_or(0), 0);
+}
+
 // 5. TLS on L4 listeners and clusters: half-close across two TLS hops; a
 // peer whose ID is not allowed is closed and counted.
 TEST_F(Tls, TcpListenerWithTls) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ using tcp = asio::ip::tcp;
 class StreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // OpenSSL writes to the socket with write(2): like the proxy (cli.cpp),
+    // a test must not die of SIGPIPE when the peer is gone.
+    std::signal(SIGPIPE, SIG_IGN);
     tls::init_openssl();
     std::string tmpl = (fs::temp_directory_path() / "aegis-stream-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
