@@ -8,8 +8,13 @@
 #                 allow_peers) -> nginx
 #   mesh-hybrid   the same with pq_policy hybrid and ECDSA P-256 certificates
 #   mesh-pq-fresh, mesh-hybrid-fresh
-#                 the same, but the outbound cluster has max_idle_connections: 0, so every
-#                 request opens a new upstream connection: one full mTLS handshake per request
+#                 the same, but the outbound cluster has max_idle_connections: 0 and
+#                 session_resumption: false, so every request opens a new upstream
+#                 connection: one full mTLS handshake per request
+#   mesh-pq-resume, mesh-hybrid-resume
+#                 max_idle_connections: 0 with session resumption on (the default): a new
+#                 connection per request that resumes the last ticket (no certificates,
+#                 no signatures)
 #   mesh-pqecdsa, mesh-pqecdsa-fresh   (not in the default run)
 #                 pq_only_1024 (MLKEM1024) with ECDSA P-256 certificates: separates the
 #                 cost of the key exchange from that of the ML-DSA signatures
@@ -29,7 +34,7 @@
 #   BENCH_MESH_WARMUP_SECONDS=1    unmeasured wrk run before each measured one
 #   BENCH_MESH_CONNECTIONS="1 16"  wrk -c values (wrk always runs with -t1)
 #   BENCH_MESH_ROUNDS=1            rounds; with >1 each metric is the median
-#   BENCH_MESH_TARGETS="direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh"
+#   BENCH_MESH_TARGETS="direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh mesh-pq-resume mesh-hybrid-resume"
 #   BENCH_CPU_SERVERS, BENCH_CPU_LOAD   override the pinning (taskset -c lists)
 #   BENCH_NICE=-10                 as in bench/run.sh
 # Default run: 6 targets x 2 connection counts x 6 s, about 80 s in all.
@@ -53,7 +58,7 @@ SECONDS_RUN=${BENCH_MESH_SECONDS:-5}
 WARMUP=${BENCH_MESH_WARMUP_SECONDS:-1}
 CONNS_LIST=${BENCH_MESH_CONNECTIONS:-1 16}
 ROUNDS=${BENCH_MESH_ROUNDS:-1}
-TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh}
+TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh mesh-pq-resume mesh-hybrid-resume}
 
 BENCH_LOG_TAG=bench-mesh
 # shellcheck source=bench/lib.sh
@@ -70,7 +75,9 @@ AEGIS_BIN=$(abspath "$AEGIS_BIN")
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_MESH_WARMUP_SECONDS must be an integer"
 [[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -gt 0 ]] || die "BENCH_MESH_ROUNDS must be a positive integer"
 for c in $CONNS_LIST; do [[ "$c" =~ ^[0-9]+$ && "$c" -gt 0 ]] || die "BENCH_MESH_CONNECTIONS: '$c' is not a positive integer"; done
-ALL_TARGETS="direct single mesh-pq mesh-hybrid mesh-pqecdsa mesh-pq-fresh mesh-hybrid-fresh mesh-pqecdsa-fresh"
+ALL_TARGETS="direct single mesh-pq mesh-hybrid mesh-pqecdsa mesh-pq-fresh mesh-hybrid-fresh mesh-pqecdsa-fresh mesh-pq-resume mesh-hybrid-resume mesh-pqecdsa-resume"
+# flavour NAME: a mesh target's flavour (pq, hybrid, pqecdsa) without its -fresh/-resume suffix.
+flavour() { local f=${1%-fresh}; echo "${f%-resume}"; }
 for t in $TARGETS; do [[ " $ALL_TARGETS " == *" $t "* ]] || die "unknown BENCH_MESH_TARGETS entry '$t' ($ALL_TARGETS)"; done
 ORDER=()
 for t in $ALL_TARGETS; do want "$t" && ORDER+=("$t"); done
@@ -102,7 +109,7 @@ bench_setup_nice
 declare -A KEYTYPE=([pq]=mldsa65 [hybrid]=ecdsa-p256 [pqecdsa]=ecdsa-p256)
 declare -A POLICY=([pq]=pq_only_1024 [hybrid]=hybrid [pqecdsa]=pq_only_1024)
 declare -A CERT_LABEL=([pq]="ML-DSA-65" [hybrid]="ECDSA P-256" [pqecdsa]="ECDSA P-256")
-for m in "${MESH[@]}"; do [[ " ${FLAVOURS[*]} " == *" ${m%-fresh} "* ]] || FLAVOURS+=("${m%-fresh}"); done
+for m in "${MESH[@]}"; do f=$(flavour "$m"); [[ " ${FLAVOURS[*]} " == *" $f "* ]] || FLAVOURS+=("$f"); done
 SERVER_ID=spiffe://bench.test/ns/b/sa/server CLIENT_ID=spiffe://bench.test/ns/b/sa/client
 for f in "${FLAVOURS[@]}"; do
   kt=${KEYTYPE[$f]} d=$WORK/certs/$f
@@ -203,8 +210,10 @@ EOF
     for m in "${MESH[@]}"; do route "to-$m" "mesh-$m"; done
     echo "clusters:"
     for m in "${MESH[@]}"; do
-      f=${m%-fresh} d=$WORK/certs/${m%-fresh} idle=64
+      f=$(flavour "$m") idle=64 resume=true
+      d=$WORK/certs/$f
       [ "$m" = "$f" ] || idle=0
+      [[ "$m" != *-fresh ]] || resume=false
       cat <<EOF
   - name: mesh-$m
     endpoints: ["127.0.0.1:${PORT[in-$f]}"]
@@ -215,6 +224,7 @@ EOF
       trust_bundle: $d/ca/ca.crt
       pq_policy: ${POLICY[$f]}
       server_name: localhost
+      session_resumption: $resume
       allow_peers: [{exact: "$SERVER_ID"}]
 EOF
     done
@@ -235,6 +245,9 @@ LABEL[mesh-pq-fresh]="(e) mesh pq, new conn"
 LABEL[mesh-hybrid-fresh]="(f) mesh hyb, new conn"
 LABEL[mesh-pqecdsa]="(g) mesh pq-ecdsa"
 LABEL[mesh-pqecdsa-fresh]="(h) mesh pq-ecdsa, new"
+LABEL[mesh-pq-resume]="(i) mesh pq, resumed"
+LABEL[mesh-hybrid-resume]="(j) mesh hyb, resumed"
+LABEL[mesh-pqecdsa-resume]="(k) pq-ecdsa, resumed"
 prom() { curl -fsS --max-time 2 "http://127.0.0.1:${ADMIN[$1]}/stats/prometheus"; }
 # handshakes LISTENER: successful TLS handshakes so far on that inbound listener.
 handshakes() {
@@ -245,7 +258,7 @@ for t in "${ORDER[@]}"; do
   check_body "$t" "${URL[$t]}"
 done
 for f in "${FLAVOURS[@]}"; do
-  line=$(prom inbound | grep '^aegis_tls_handshakes_total{' | grep "listener=\"in-$f\"" | grep 'result="success"' | head -n 1 || true)
+  line=$(prom inbound | grep '^aegis_tls_handshakes_total{' | grep "listener=\"in-$f\"" | grep 'result="success"' | grep -v 'sigalg=""' | head -n 1 || true)
   [ -n "$line" ] || { prom inbound | grep aegis_tls >&2 || true; die "mesh $f: no successful handshake on inbound listener in-$f (metrics above)"; }
   GROUP[$f]=$(sed -n 's/.*group="\([^"]*\)".*/\1/p' <<<"$line") SIGALG[$f]=$(sed -n 's/.*sigalg="\([^"]*\)".*/\1/p' <<<"$line")
   log "mesh $f: 200 through outbound -> inbound, handshake group ${GROUP[$f]}, signature ${SIGALG[$f]}"
@@ -260,7 +273,7 @@ SERVER_PIDS=("${PID[nginx]}" "${PID[single]:-}" "${PID[outbound]:-}" "${PID[inbo
 # "rps p50_us p99_us errors servers_cpu% cpu_us_per_req handshakes_per_req".
 measure() {
   local t=$1 c=$2 r=$3 out sum rps p50 p99 errs reqs c0 c1 t0 t1 h0=0 h1=0 lis="" secs
-  [[ "$t" != mesh-* ]] || lis=in-${t#mesh-} lis=${lis%-fresh}
+  [[ "$t" != mesh-* ]] || lis=in-$(flavour "${t#mesh-}")
   if [ "$WARMUP" -gt 0 ]; then pin "$CPU_LOAD" wrk -t1 -c"$c" -d"${WARMUP}s" "${URL[$t]}" >/dev/null; fi
   [ -z "$lis" ] || h0=$(handshakes "$lis")
   c0=$(cpu_ticks "${SERVER_PIDS[@]}") t0=$(date +%s.%N)
@@ -309,7 +322,8 @@ REPORT=$RESULTS_DIR/mesh-latest.txt
     echo "            negotiated ${GROUP[$f]} / ${SIGALG[$f]} -> inbound aegis-flow (require_client_cert, allow_peers) -> nginx"
   done
   echo "          mesh rows: outbound keeps up to 64 idle upstream connections; 'new conn': max_idle_connections 0,"
-  echo "          a new mTLS connection (full handshake, no resumption) per request"
+  echo "          a new mTLS connection (full handshake, session_resumption false) per request; 'resumed': a new"
+  echo "          connection per request that resumes the previous ticket (no certificates or signatures)"
   echo "versions: $(nginx -v 2>&1 | head -n 1)"
   { "$AEGIS_BIN" version || true; } | head -n 2 | sed 's/^/          /'
   echo "          $(wrk -v 2>&1 | head -n 1)"
