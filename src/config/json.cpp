@@ -95,6 +95,9 @@ Json route_json(const Route& r) {
               {"request_headers_to_remove", a.request_headers_to_remove},
               {"response_headers_to_add", headers_json(a.response_headers_to_add)},
               {"response_headers_to_remove", a.response_headers_to_remove}};
+  if (a.rate_limit)
+    action["rate_limit"] = Json{{"requests_per_second", a.rate_limit->requests_per_second},
+                                {"burst", a.rate_limit->burst}};
   Json j{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
   if (!r.allow_peers.empty()) j["allow_peers"] = peers_json(r.allow_peers);
   return j;

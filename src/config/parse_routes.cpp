@@ -76,7 +76,8 @@ void parse_headers_to_remove(const Object& o, std::string_view field, std::vecto
 void parse_action(const Object& route, RouteAction& a) {
   const Object o(route.get("route"), route.value_mark("route"), "route action", route.path("route"),
                  {"cluster", "timeout", "max_request_body_bytes", "request_headers_to_add",
-                  "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove"},
+                  "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
+                  "rate_limit"},
                  route.diags());
   if (!o.is_mapping()) return;
   o.read_name("cluster", a.cluster);
@@ -87,6 +88,16 @@ void parse_action(const Object& route, RouteAction& a) {
   parse_headers_to_remove(o, "request_headers_to_remove", a.request_headers_to_remove);
   parse_headers_to_add(o, "response_headers_to_add", a.response_headers_to_add);
   parse_headers_to_remove(o, "response_headers_to_remove", a.response_headers_to_remove);
+  if (o.has("rate_limit")) {
+    const Object rl(o.get("rate_limit"), o.value_mark("rate_limit"), "rate_limit", o.path("rate_limit"),
+                    {"requests_per_second", "burst"}, o.diags());
+    if (!rl.is_mapping()) return;
+    RateLimit limit;
+    if (rl.require("requests_per_second")) rl.read_u32("requests_per_second", 1, limit.requests_per_second);
+    limit.burst = limit.requests_per_second;
+    rl.read_u32("burst", 1, limit.burst);
+    a.rate_limit = limit;
+  }
 }
 
 void parse_route(const YAML::Node& node, const std::string& path, const YAML::Mark& at, Diagnostics& d,

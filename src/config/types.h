@@ -101,6 +101,13 @@ struct RouteMatch {
   std::vector<HeaderMatcher> headers;  // all must match
 };
 
+// Local rate limit of a route (all workers together): `burst` requests at
+// once, then one every 1/requests_per_second; the rest get 429.
+struct RateLimit {
+  std::uint32_t requests_per_second = 0;
+  std::uint32_t burst = 0;  // defaults to requests_per_second
+};
+
 struct RouteAction {
   std::string cluster;
   Millis timeout{15'000};  // whole upstream response; 0 = none
@@ -109,6 +116,7 @@ struct RouteAction {
   std::vector<std::string> request_headers_to_remove;
   std::vector<HeaderValue> response_headers_to_add;
   std::vector<std::string> response_headers_to_remove;
+  std::optional<RateLimit> rate_limit;
 };
 
 struct Route {

@@ -258,6 +258,18 @@ class HttpSession final : public LiveSession {
       co_await reply(lr, x, 403, "authz_denied", "peer identity not allowed on this route", has_body);
       co_return keep_alive_;
     }
+    if (const auto* limit = snap_->find_route_limit(match->route)) {
+      std::chrono::nanoseconds wait{};
+      if (!limit->limiter->try_acquire(Clock::now(), wait)) {
+        limit->limited->inc();
+        // Whole seconds, rounded up (RFC 9110 delay-seconds).
+        const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+        const std::string retry_after = std::to_string(std::max<std::int64_t>(1, secs));
+        co_await reply(lr, x, 429, "rate_limited", "rate limit of this route exceeded", has_body, "retry-after",
+                       retry_after);
+        co_return keep_alive_;
+      }
+    }
     const auto& action = match->route->action;
     match_action_ = &action;
     const auto body_limit = action.max_request_body_bytes.value_or(lc.limits.max_request_body_bytes);
@@ -317,7 +329,8 @@ class HttpSession final : public LiveSession {
       auto pick = w_.pick(action.cluster);
       if (!pick) {
         if (cluster) cluster->overflow->inc();
-        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body);
+        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,
+                       "x-aegis-overloaded", "true");
         co_return keep_alive_;
       }
       const auto& ep = *pick->runtime;
@@ -726,10 +739,13 @@ class HttpSession final : public LiveSession {
   }
 
   // A response the proxy generates itself.
+  // `extra_name`: one more header field to set (with `extra_value`), if not empty.
   core::Task<void> reply(const ListenerRuntime& lr, Exchange& x, unsigned status,
-                              std::string_view flag, std::string_view detail, bool close) {
+                              std::string_view flag, std::string_view detail, bool close,
+                              std::string_view extra_name = {}, std::string_view extra_value = {}) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
     res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    if (!extra_name.empty()) res.set(extra_name, extra_value);
     if (!x.request_id.empty()) res.set("x-request-id", x.request_id);
     res.body() = fmt::format("{}\n", detail);
     res.keep_alive(!close && !drain_);

@@ -50,6 +50,12 @@ const ClusterRuntime* Snapshot::find_cluster(std::string_view name) const {
   return nullptr;
 }
 
+const RouteLimit* Snapshot::find_route_limit(const config::Route* route) const {
+  if (route_limits.empty()) return nullptr;
+  auto it = route_limits.find(route);
+  return it == route_limits.end() ? nullptr : &it->second;
+}
+
 const ListenerRuntime* Snapshot::find_listener(std::string_view name) const {
   for (const auto& l : listeners)
     if (l.config->name == name) return &l;
@@ -94,6 +100,16 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
   for (const auto& rc : cfg.route_configs) {
     snap->routers.push_back(std::make_unique<route::Router>(rc));
     routers[rc.name] = snap->routers.back().get();
+    for (const auto& vh : rc.virtual_hosts) {
+      for (const auto& r : vh.routes) {
+        if (!r.action.rate_limit) continue;
+        snap->route_limits.emplace(
+            &r, RouteLimit{std::make_unique<RateLimiter>(*r.action.rate_limit),
+                           &S().counter("aegis_http_rate_limited_total",
+                                        "Requests answered 429 by a route's local rate limit",
+                                        {{"route_config", rc.name}, {"virtual_host", vh.name}, {"route", r.name}})});
+      }
+    }
   }
 
   for (const auto& l : cfg.listeners) {

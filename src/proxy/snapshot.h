@@ -11,10 +11,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/types.h"
 #include "core/result.h"
+#include "proxy/rate_limiter.h"
 #include "route/router.h"
 #include "stats/stats.h"
 #include "tls/runtime.h"
@@ -65,6 +67,12 @@ struct ListenerRuntime {
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
 };
 
+// A route's local rate limit: the shared bucket and its counter.
+struct RouteLimit {
+  std::unique_ptr<RateLimiter> limiter;
+  stats::Counter* limited;  // requests answered 429
+};
+
 struct Snapshot {
   std::uint64_t version = 0;
   config::Config config;
@@ -72,9 +80,13 @@ struct Snapshot {
   std::vector<ClusterRuntime> clusters;
   std::vector<ListenerRuntime> listeners;
   std::shared_ptr<AccessLog> access_log;  // null when off
+  // Routes with a rate_limit, keyed by the route (inside `config`). A reload
+  // starts every bucket full.
+  std::unordered_map<const config::Route*, RouteLimit> route_limits;
 
   const ClusterRuntime* find_cluster(std::string_view name) const;
   const ListenerRuntime* find_listener(std::string_view name) const;
+  const RouteLimit* find_route_limit(const config::Route* route) const;
 };
 
 // Builds the runtime view. `previous_log` is reused when the path is unchanged.

@@ -24,7 +24,13 @@ class Limits : public ::testing::Test {
         "              prefix: /sha256\n"
         "            route:\n"
         "              cluster: backend\n"
-        "              max_request_body_bytes: 1024\n";
+        "              max_request_body_bytes: 1024\n"
+        "          - name: limited\n"
+        "            match:\n"
+        "              prefix: /limited\n"
+        "            route:\n"
+        "              cluster: backend\n"
+        "              rate_limit: {requests_per_second: 1, burst: 2}\n";
     proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
                                      std::vector<std::uint16_t>{cfg_.listener_port});
     AEGIS_ASSERT_READY(*proxy_);
@@ -64,6 +70,25 @@ class Limits : public ::testing::Test {
   HttpProxyConfig cfg_;
   std::unique_ptr<Proxy> proxy_;
 };
+
+// A route's local rate limit: a burst of 2 passes, the third request at once
+// gets 429 with retry-after, is counted, and other routes are not limited.
+TEST_F(Limits, RouteRateLimitAnswers429WithRetryAfter) {
+  const auto first = get_with_headers("/limited/a", "");
+  const auto second = get_with_headers("/limited/b", "");
+  const auto third = get_with_headers("/limited/c", "");
+  EXPECT_NE(first.status, 429) << first.data;
+  EXPECT_NE(first.status, 0) << first.data;
+  EXPECT_NE(second.status, 429) << second.data;
+  ASSERT_EQ(third.status, 429) << third.data;
+  EXPECT_NE(third.data.find("\r\nretry-after: 1\r\n"), std::string::npos) << third.data;
+  EXPECT_EQ(proxy_->metric("aegis_http_rate_limited_total", {{"route", "limited"}}).value_or(0), 1);
+  for (int i = 0; i < 5; ++i) {
+    const auto other = get_with_headers("/status/200", "");
+    EXPECT_EQ(other.status, 200) << other.data;
+  }
+  EXPECT_EQ(proxy_->metric("aegis_http_rate_limited_total", {{"route", "limited"}}).value_or(0), 1);
+}
 
 TEST_F(Limits, HeaderBytesOverLimitIs431) {
   EXPECT_EQ(get_with_headers("/status/200", "x-big: " + std::string(3000, 'a') + "\r\n").status, 200);

@@ -101,6 +101,32 @@ TEST_F(UpstreamFailure, ConnectFailureIs503) {
   expect_still_serving();
 }
 
+// The circuit breaker (max_connections per endpoint per worker): one slow
+// request holds the only connection, the next one gets 503 at once with
+// x-aegis-overloaded: true, and the overflow is counted.
+TEST_F(UpstreamFailure, CircuitBreakerOpenIs503Overloaded) {
+  Upstream up(dir_.path());
+  cfg_ = config_for({up.endpoint()});
+  std::string yaml = http_proxy_config(cfg_) + "    max_connections: 1\n";  // the last cluster is `backend`
+  proxy_ = std::make_unique<Proxy>(dir_.path(), yaml, cfg_.admin_port, std::vector<std::uint16_t>{cfg_.listener_port},
+                                   "aegis-flow", std::vector<std::string>{"--concurrency", "1"});
+  AEGIS_ASSERT_READY(*proxy_);
+  RawResult slow;
+  std::thread holder([&] {
+    slow = raw_exchange(cfg_.listener_port,
+                        "GET /slow?ms=1500 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 10s);
+  });
+  for (int i = 0; i < 100 && up.stat("inflight") == 0; ++i) std::this_thread::sleep_for(20ms);
+  const auto refused = raw_exchange(cfg_.listener_port,
+                                    "GET /status/200 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 5s);
+  holder.join();
+  EXPECT_EQ(slow.status, 200) << slow.data;
+  ASSERT_EQ(refused.status, 503) << refused.data;
+  EXPECT_NE(refused.data.find("\r\nx-aegis-overloaded: true\r\n"), std::string::npos) << refused.data;
+  EXPECT_EQ(proxy_->metric("aegis_upstream_overflow_total", {{"cluster", "backend"}}).value_or(0), 1);
+  expect_still_serving();
+}
+
 TEST_F(UpstreamFailure, RouteTimeoutIs504) {
   Upstream up(dir_.path());
   auto cfg = config_for({up.endpoint()});
