@@ -108,6 +108,17 @@ Rejection rejection_for_parse_error(const boost::system::error_code& ec) {
   return bad_request("malformed", "malformed request: " + ec.message());
 }
 
+std::string upgrade_protocol(const bhttp::fields& fields) {
+  const auto upgrade = fields.find(bhttp::field::upgrade);
+  if (upgrade == fields.end() || upgrade->value().empty() || has_control_chars(upgrade->value())) return {};
+  for (auto it = fields.find(bhttp::field::connection); it != fields.end() && it->name() == bhttp::field::connection;
+       ++it) {
+    for (auto token : bhttp::token_list{it->value()})
+      if (beast::iequals(token, "upgrade")) return std::string(upgrade->value());
+  }
+  return {};
+}
+
 void remove_hop_by_hop(bhttp::fields& fields) {
   // One pass, erasing by position (no name lookups); fields named by
   // Connection (RFC 9110 §7.6.1) are collected on the way and erased after.

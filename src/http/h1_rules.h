@@ -41,6 +41,10 @@ Rejection rejection_for_parse_error(const boost::system::error_code& ec);
 // Removes hop-by-hop fields: Connection and every field it names, Keep-Alive,
 // Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus Expect (the
 // proxy answers 100-continue itself). Framing is re-derived by the serializer.
+// The protocol a request asks to switch to (RFC 9110 §7.8): the Upgrade
+// field's value when Connection lists "upgrade"; empty otherwise.
+std::string upgrade_protocol(const bhttp::fields& fields);
+
 void remove_hop_by_hop(bhttp::fields& fields);
 
 // Appends (or, if !trust_downstream, replaces) x-forwarded-for with the

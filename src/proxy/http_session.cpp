@@ -22,6 +22,7 @@
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
 #include "net/stream.h"
+#include "net/tcp_splice.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
 #include "proxy/worker.h"
@@ -294,6 +295,9 @@ class HttpSession final : public LiveSession {
       x.request_id = rid_str_;
     }
     const bool expect_continue = beast::iequals(head[bhttp::field::expect], "100-continue");
+    // Upgrade (WebSocket and others): the fields go upstream; a 101 answer
+    // turns the connection into a byte tunnel. Only for bodyless requests.
+    upgrade_ = has_body ? std::string() : http::upgrade_protocol(head.base());
     const bool chunked = req_parser.chunked();
     const auto content_length = req_parser.content_length();
     if (target != head.target()) {
@@ -308,6 +312,10 @@ class HttpSession final : public LiveSession {
     if (peer_id_) head.set(kPeerIdentityHeader, *peer_id_);
     if (generated_id) head.set("x-request-id", x.request_id);
     apply_header_rules(head.base(), action.request_headers_to_remove, action.request_headers_to_add);
+    if (!upgrade_.empty()) {
+      head.set(bhttp::field::connection, "upgrade");
+      head.set(bhttp::field::upgrade, upgrade_);
+    }
     // Framing fields were hop-by-hop or are still the client's own
     // Content-Length; set them directly (Beast's setters re-parse token lists).
     if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
@@ -459,7 +467,62 @@ class HttpSession final : public LiveSession {
   };
   enum class Pump { kDone, kRefused, kDownstreamGone, kUpstreamGone, kCancelled };
   enum class Relay { kComplete, kRetry, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
-                     kDownstreamGone, kCancelled };
+                     kDownstreamGone, kCancelled, kUpgraded };
+
+  // The upstream's 101 goes downstream with the upgrade fields (the only
+  // hop-by-hop fields that must cross).
+  core::Task<bool> send_upgrade_head(const config::Listener& lc, Exchange& x,
+                                     bhttp::response<bhttp::buffer_body>& uhead) {
+    std::string protocol = http::upgrade_protocol(uhead.base());
+    if (protocol.empty()) protocol = upgrade_;
+    uhead.version(11);
+    http::remove_hop_by_hop(uhead.base());
+    uhead.set("x-request-id", x.request_id);
+    apply_header_rules(uhead.base(), match_action_->response_headers_to_remove,
+                       match_action_->response_headers_to_add);
+    uhead.set(bhttp::field::connection, "upgrade");
+    uhead.set(bhttp::field::upgrade, protocol);
+    x.status = 101;
+    down_wbuf_.clear();
+    http::append_head(down_wbuf_, uhead);
+    down_dl_.write = after(lc.idle_timeout);
+    auto [ec, n] = co_await asio::async_write(down_, asio::buffer(down_wbuf_), kTuple);
+    down_dl_.write = kNever;
+    down_wbuf_.clear();
+    co_return !ec;
+  }
+
+  // After a 101: bytes either side already read go across first, then the
+  // two connections are spliced (half-close aware, idle timeout) until done.
+  core::Task<void> tunnel(const ListenerRuntime& lr, Exchange& x, upstream::Stream& up,
+                          const EndpointRuntime& ep) {
+    const auto& lc = *lr.config;
+    x.flags = "upgraded";
+    bool ok = true;
+    if (ubuf_.size() != 0) {
+      auto [ec, n] = co_await asio::async_write(down_, ubuf_.data(), kTuple);
+      x.bytes_out += n;
+      ubuf_.consume(ubuf_.size());
+      ok = !ec;
+    }
+    if (ok && dbuf_.size() != 0) {
+      auto [ec, n] = co_await asio::async_write(up, dbuf_.data(), kTuple);
+      x.bytes_in += n;
+      dbuf_.consume(dbuf_.size());
+      ok = !ec;
+    }
+    if (ok) {
+      auto r = co_await net::splice(down_, up, lc.idle_timeout);
+      x.bytes_in += r.bytes_down_to_up;
+      x.bytes_out += r.bytes_up_to_down;
+      lr.bytes_received->inc(r.bytes_down_to_up);
+      lr.bytes_sent->inc(r.bytes_up_to_down);
+      if (r.idle_timeout) x.flags = "upgraded_idle_timeout";
+    }
+    // splice may have closed the upstream itself: keep the gauge true.
+    if (!up.is_open()) ep.connections_active->sub();
+    finish(lr, x);
+  }
 
   // One half stops the other: both sockets' pending operations fail.
   void stop_other_half(Duplex& d, upstream::Stream& up) {
@@ -560,6 +623,12 @@ class HttpSession final : public LiveSession {
     }
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
+    if (uhead.result_int() == 101) {
+      // Only an upgrade we asked for may be accepted.
+      if (upgrade_.empty()) co_return done(Relay::kInvalid);
+      const bool sent = co_await send_upgrade_head(lc, x, uhead);
+      co_return done(sent ? Relay::kUpgraded : Relay::kDownstreamGone);
+    }
 
     // The parsed response head is rewritten in place and serialized as is.
     const bool upstream_wants_keep_alive = uhead.keep_alive();
@@ -729,6 +798,9 @@ class HttpSession final : public LiveSession {
         x.flags = "downstream_disconnect";
         finish(lr, x);
         co_return Outcome::kAbort;
+      case Relay::kUpgraded:
+        co_await tunnel(lr, x, up, ep);
+        co_return Outcome::kAbort;
       case Relay::kCancelled:
         break;
     }
@@ -813,6 +885,7 @@ class HttpSession final : public LiveSession {
   bool drain_ = false;
   bool keep_alive_ = true;
   bool finished_ = false;
+  std::string upgrade_;  // protocol the request asked to switch to ("" = none)
 };
 
 }  // namespace

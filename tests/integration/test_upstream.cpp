@@ -202,7 +202,32 @@ class Session {
       co_await write("HTTP/1.1 100 Continue\r\n\r\n");
     }
     const auto method = req.method();
-    if (method == http::verb::get && path.starts_with("/bytes/")) {
+    if (method == http::verb::get && path == "/upgrade") {
+      // 101 for the protocol asked (Upgrade), then a raw echo until EOF: a
+      // stand-in for WebSocket that checks the proxy's tunnel byte for byte.
+      const std::string protocol(req[http::field::upgrade]);
+      if (protocol.empty()) {
+        co_await reply(426, "send Upgrade\n");
+        co_return keep;
+      }
+      const std::string head = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: " + protocol +
+                               "\r\nx-upgraded-by: test-upstream\r\n\r\n";
+      co_await write(head);
+      // Bytes that came with the request head are echoed first.
+      if (buffer_.size() != 0) {
+        co_await asio::async_write(socket_, buffer_.data(), use_awaitable);
+        buffer_.consume(buffer_.size());
+      }
+      std::array<char, 16384> buf{};
+      for (;;) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), as_tuple_awaitable);
+        if (n != 0) co_await asio::async_write(socket_, asio::buffer(buf.data(), n), use_awaitable);
+        if (ec) break;
+      }
+      boost::system::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return false;
+    } else if (method == http::verb::get && path.starts_with("/bytes/")) {
       auto n = to_u64(std::string_view(path).substr(7));
       if (!n) {
         co_await reply(400, "bad length\n");
