@@ -25,6 +25,7 @@
 #include "net/tcp_splice.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
+#include "proxy/tls_steps.h"
 #include "proxy/worker.h"
 
 namespace aegis::proxy {
@@ -148,17 +149,9 @@ class HttpSession final : public LiveSession {
     down_dl_.read = after(rt.config().handshake_timeout);
     const auto ec = co_await down_.handshake();
     down_dl_.read = kNever;
-    const double secs = seconds_since(start);
-    if (ec) {
-      rt.on_handshake_failed(down_.ssl(), down_.tls_first_error(), down_timed_out_, secs, client_,
-                             down_.tls_error().empty() ? ec.message() : down_.tls_error());
-      co_return false;
-    }
-    rt.on_handshake_done(down_.ssl(), secs, client_);
-    const auto info = tls::handshake_info(down_.ssl());
-    tls_.emplace(DownstreamTls{info.group, info.cipher, rt.server_sigalg(down_.ssl()), {}});
-    peer_id_ = tls::peer_spiffe_id(down_.ssl());
-    if (peer_id_) tls_->peer_identity = *peer_id_;
+    tls_ = finish_downstream_handshake(rt, down_, ec, down_timed_out_, seconds_since(start), client_);
+    if (!tls_) co_return false;
+    if (!tls_->peer_identity.empty()) peer_id_ = tls_->peer_identity;
     co_return true;
   }
 
@@ -358,22 +351,11 @@ class HttpSession final : public LiveSession {
           up->socket().set_option(tcp::no_delay(true), ignored);
           if (cluster->tls) {
             // TLS to the upstream within the same connect_timeout.
-            const auto start = Clock::now();
-            *up = net::Stream(std::move(up->socket()), cluster->tls->ctx(), /*server=*/false);
-            cluster->tls->prepare_client(up->ssl());
-            if (cluster->tls->config().session_resumption) pick->state->tls_sessions.prepare(up->ssl());
             attach_upstream(*up, up_dl_.write);
-            ec = co_await up->handshake();
+            ec = co_await upstream_tls_handshake(*up, *cluster->tls, pick->state->tls_sessions, ep.name,
+                                                 up_timed_out_);
             timed_out = up_timed_out_;
-            const double secs = seconds_since(start);
-            if (ec) {
-              cluster->tls->on_handshake_failed(up->ssl(), up->tls_first_error(), timed_out, secs, ep.name,
-                                                up->tls_error().empty() ? ec.message() : up->tls_error());
-              flag = "upstream_tls_failure";
-            } else if (auto refused = cluster->tls->on_handshake_done(up->ssl(), secs, ep.name)) {
-              ec = net::TlsErrc::kHandshakeFailed;
-              flag = "upstream_tls_failure";
-            }
+            if (ec) flag = "upstream_tls_failure";
           }
         }
         detach_upstream();

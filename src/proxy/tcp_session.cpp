@@ -13,6 +13,7 @@
 #include "net/tcp_splice.h"
 #include "proxy/access_log.h"
 #include "proxy/sessions.h"
+#include "proxy/tls_steps.h"
 #include "proxy/worker.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
@@ -100,17 +101,12 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
   if (lr->tls) {
     const auto& rt = *lr->tls;
     auto [hec, timed_out] = co_await timed_handshake(down, rt.config().handshake_timeout);
-    const double secs = seconds_since(start);
-    if (hec) {
-      rt.on_handshake_failed(down.ssl(), down.tls_first_error(), timed_out, secs, client,
-                             down.tls_error().empty() ? hec.message() : down.tls_error());
+    tls = finish_downstream_handshake(rt, down, hec, timed_out, seconds_since(start), client);
+    if (!tls) {
       flags = "tls_handshake_failure";
       admitted = false;
     } else {
-      rt.on_handshake_done(down.ssl(), secs, client);
-      const auto info = tls::handshake_info(down.ssl());
-      const auto id = tls::peer_spiffe_id(down.ssl());
-      tls.emplace(DownstreamTls{info.group, info.cipher, rt.server_sigalg(down.ssl()), id.value_or("")});
+      const auto id = tls->peer_identity.empty() ? std::nullopt : std::optional<std::string>(tls->peer_identity);
       if (!config::peers_allowed(rt.config().allow_peers, id)) {
         lr->authz_denied->inc();
         spdlog::info("tcp listener '{}': peer {} ({}) is not in allow_peers: closing", listener, client,
@@ -145,20 +141,8 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
     if (!cec) up.socket().set_option(tcp::no_delay(true), ec);
     if (!cec && cluster->tls) {
       // TLS to the upstream within the same connect_timeout.
-      const auto hs_start = std::chrono::steady_clock::now();
-      up = net::Stream(std::move(up.socket()), cluster->tls->ctx(), /*server=*/false);
-      cluster->tls->prepare_client(up.ssl());
-      if (cluster->tls->config().session_resumption) pick->state->tls_sessions.prepare(up.ssl());
-      cec = co_await up.handshake();
-      const double secs = seconds_since(hs_start);
-      if (cec) {
-        cluster->tls->on_handshake_failed(up.ssl(), up.tls_first_error(), connect_timed_out, secs, ep.name,
-                                          up.tls_error().empty() ? cec.message() : up.tls_error());
-        flags = "upstream_tls_failure";
-      } else if (cluster->tls->on_handshake_done(up.ssl(), secs, ep.name)) {
-        cec = net::TlsErrc::kHandshakeFailed;
-        flags = "upstream_tls_failure";
-      }
+      cec = co_await upstream_tls_handshake(up, *cluster->tls, pick->state->tls_sessions, ep.name, connect_timed_out);
+      if (cec) flags = "upstream_tls_failure";
     }
     timer.cancel();
     if (cec) {

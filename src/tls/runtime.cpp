@@ -91,6 +91,21 @@ stats::Labels TlsRuntime::owner_labels() const {
   return {{side_ == Side::kServer ? "listener" : "cluster", owner_}};
 }
 
+void TlsRuntime::count_handshake(const std::string& group, const std::string& sigalg,
+                                 std::string_view failure_reason) const {
+  auto labels = owner_labels();
+  labels.insert(labels.end(), {{"group", group},
+                               {"sigalg", sigalg},
+                               {"result", failure_reason.empty() ? "success" : "failure"}});
+  S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
+              labels)
+      .inc();
+  if (failure_reason.empty()) return;
+  auto reason = owner_labels();
+  reason.emplace_back("reason", std::string(failure_reason));
+  S().counter("aegis_tls_handshake_failures_total", "Failed TLS handshakes by reason", reason).inc();
+}
+
 void TlsRuntime::prepare_client(SSL* ssl) const {
   if (ssl == nullptr || config_.server_name.empty()) return;
   SSL_set_tlsext_host_name(ssl, config_.server_name.c_str());
@@ -113,22 +128,13 @@ std::optional<std::string_view> TlsRuntime::on_handshake_done(SSL* ssl, double s
   if (side_ == Side::kClient && !config_.allow_peers.empty()) {
     const auto id = peer_spiffe_id(ssl);
     if (!config::peers_allowed(config_.allow_peers, id)) {
-      S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
-                  {{"cluster", owner_}, {"group", info.group}, {"sigalg", sigalg}, {"result", "failure"}})
-          .inc();
-      S().counter("aegis_tls_handshake_failures_total", "Failed TLS handshakes by reason",
-                  {{"cluster", owner_}, {"reason", "peer_identity"}})
-          .inc();
+      count_handshake(info.group, sigalg, "peer_identity");
       spdlog::warn("cluster '{}': upstream {} presented identity '{}', which allow_peers does not accept", owner_,
                    remote, id.value_or("(none)"));
       return std::string_view("peer_identity");
     }
   }
-  auto labels = owner_labels();
-  labels.insert(labels.end(), {{"group", info.group}, {"sigalg", sigalg}, {"result", "success"}});
-  S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
-              labels)
-      .inc();
+  count_handshake(info.group, sigalg, {});
   if (SSL_session_reused(ssl) == 1) resumed_->inc();
   if (classical_ && is_classical_group(info.group)) {
     classical_->inc();
@@ -143,14 +149,7 @@ void TlsRuntime::on_handshake_failed(SSL* ssl, unsigned long first_error, bool t
   const auto reason = classify_handshake_failure(ssl, first_error, timed_out);
   const auto info = handshake_info(ssl);
   handshake_seconds_->observe(seconds);
-  auto labels = owner_labels();
-  labels.insert(labels.end(), {{"group", info.group}, {"sigalg", server_sigalg(ssl)}, {"result", "failure"}});
-  S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
-              labels)
-      .inc();
-  auto rlabels = owner_labels();
-  rlabels.emplace_back("reason", std::string(reason));
-  S().counter("aegis_tls_handshake_failures_total", "Failed TLS handshakes by reason", rlabels).inc();
+  count_handshake(info.group, server_sigalg(ssl), reason);
   spdlog::debug("{} '{}': TLS handshake with {} failed ({}): {}", side_ == Side::kServer ? "listener" : "cluster",
                 owner_, remote, reason, detail);
 }

@@ -59,6 +59,9 @@ class TlsRuntime {
  private:
   TlsRuntime() = default;
   stats::Labels owner_labels() const;
+  // aegis_tls_handshakes_total, and with a reason (a failure) also
+  // aegis_tls_handshake_failures_total.
+  void count_handshake(const std::string& group, const std::string& sigalg, std::string_view failure_reason) const;
 
   config::TlsConfig config_;
   Side side_ = Side::kServer;
