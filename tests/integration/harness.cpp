@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <regex>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -757,6 +758,19 @@ HttpProxyConfig config_for(std::vector<std::string> endpoints) {
   c.listener_port = free_port();
   c.endpoints = std::move(endpoints);
   return c;
+}
+
+WrkSummary parse_wrk(const std::string& out) {
+  WrkSummary s;
+  s.raw = out;
+  std::smatch m;
+  if (std::regex_search(out, m, std::regex(R"((\d+) requests in)"))) s.requests = std::stol(m[1]);
+  if (std::regex_search(out, m, std::regex(R"(Non-2xx or 3xx responses: (\d+))"))) s.non_2xx = std::stol(m[1]);
+  if (std::regex_search(out, m,
+                        std::regex(R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))"))) {
+    s.socket_errors = std::stol(m[1]) + std::stol(m[2]) + std::stol(m[3]) + std::stol(m[4]);
+  }
+  return s;
 }
 
 }  // namespace aegis::itest

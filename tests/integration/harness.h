@@ -197,6 +197,16 @@ struct TlsClientResult {
 TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra_args,
                          const std::string& input, Millis timeout = 10s);
 
+// What a wrk run reports (its stdout): requests done, non-2xx/3xx answers
+// and socket errors of every kind; requests is -1 if the summary is missing.
+struct WrkSummary {
+  long requests = -1;
+  long non_2xx = 0;
+  long socket_errors = 0;
+  std::string raw;  // the whole output, for failure messages
+};
+WrkSummary parse_wrk(const std::string& out);
+
 // ---- the processes under test --------------------------------------------
 
 class Upstream {

@@ -8,17 +8,18 @@
 namespace aegis::itest {
 namespace {
 
-class Limits : public ::testing::Test {
+class Limits : public ProxyTest<> {
  protected:
+  Limits() : ProxyTest("limits") {}
   void SetUp() override {
     upstream_ = std::make_unique<Upstream>(dir_.path());
-    cfg_ = config_for({upstream_->endpoint()});
-    cfg_.limits_yaml =
+    auto cfg = config_for({upstream_->endpoint()});
+    cfg.limits_yaml =
         "      max_request_header_bytes: 4096\n"
         "      max_request_headers: 20\n"
         "      max_request_line_bytes: 1024\n"
         "      max_request_body_bytes: 65536\n";
-    cfg_.extra_routes_yaml =
+    cfg.extra_routes_yaml =
         "          - name: small-bodies\n"
         "            match:\n"
         "              prefix: /sha256\n"
@@ -31,17 +32,9 @@ class Limits : public ::testing::Test {
         "            route:\n"
         "              cluster: backend\n"
         "              rate_limit: {requests_per_second: 1, burst: 2}\n";
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
+    start_proxy(std::move(cfg));
   }
 
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
-  }
   RawResult get_with_headers(const std::string& target, const std::string& headers) {
     return raw_exchange(cfg_.listener_port,
                         "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers +
@@ -65,10 +58,6 @@ class Limits : public ::testing::Test {
     return raw_exchange(cfg_.listener_port, req, 5s);
   }
 
-  TempDir dir_{"limits"};
-  std::unique_ptr<Upstream> upstream_;
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
 };
 
 // A route's local rate limit: a burst of 2 passes, the third request at once

@@ -7,7 +7,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <regex>
 #include <thread>
 
 namespace aegis::itest {
@@ -37,26 +36,6 @@ bool wait_config_gen(const fs::path& dir, std::uint16_t port, const std::string&
     std::this_thread::sleep_for(100ms);
   }
   return false;
-}
-
-struct WrkSummary {
-  long requests = -1;
-  long non_2xx = 0;
-  long socket_errors = 0;
-  std::string raw;
-};
-
-WrkSummary parse_wrk(const std::string& out) {
-  WrkSummary s;
-  s.raw = out;
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"((\d+) requests in)"))) s.requests = std::stol(m[1]);
-  if (std::regex_search(out, m, std::regex(R"(Non-2xx or 3xx responses: (\d+))"))) s.non_2xx = std::stol(m[1]);
-  if (std::regex_search(out, m,
-                        std::regex(R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))"))) {
-    s.socket_errors = std::stol(m[1]) + std::stol(m[2]) + std::stol(m[3]) + std::stol(m[4]);
-  }
-  return s;
 }
 
 TEST(Reload, UnderLoadWithSighupLosesNoRequests) {

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -161,24 +160,6 @@ TEST_F(TlsReload, RotatedCertificateIsServedAndOpenConnectionsKeepWorking) {
     EXPECT_EQ(kept.get("/status/200"), 200) << "request " << i << " on the pre-rotation connection: " << kept.error();
   }
   EXPECT_EQ(kept.peer_fingerprint(), first_.fingerprint);
-}
-
-struct WrkSummary {
-  long requests = -1;
-  long non_2xx = 0;
-  long socket_errors = 0;
-};
-
-WrkSummary parse_wrk(const std::string& out) {
-  WrkSummary s;
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"((\d+) requests in)"))) s.requests = std::stol(m[1]);
-  if (std::regex_search(out, m, std::regex(R"(Non-2xx or 3xx responses: (\d+))"))) s.non_2xx = std::stol(m[1]);
-  if (std::regex_search(out, m,
-                        std::regex(R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))"))) {
-    s.socket_errors = std::stol(m[1]) + std::stol(m[2]) + std::stol(m[3]) + std::stol(m[4]);
-  }
-  return s;
 }
 
 TEST_F(TlsReload, RotationsUnderLoadLoseNoRequest) {

@@ -10,21 +10,10 @@
 namespace aegis::itest {
 namespace {
 
-class UpstreamFailure : public ::testing::Test {
+class UpstreamFailure : public ProxyTest<> {
  protected:
-  void start(HttpProxyConfig cfg) {
-    cfg_ = std::move(cfg);
-    proxy_ = std::make_unique<Proxy>(dir_.path(), http_proxy_config(cfg_), cfg_.admin_port,
-                                     std::vector<std::uint16_t>{cfg_.listener_port});
-    AEGIS_ASSERT_READY(*proxy_);
-  }
-  void TearDown() override {
-    if (proxy_) {
-      EXPECT_TRUE(proxy_->alive()) << "aegis-flow died during the test\n"
-                                               << proxy_->process().stderr_tail();
-    }
-  }
-  std::string u(const std::string& path) const { return url(cfg_.listener_port, path); }
+  UpstreamFailure() : ProxyTest("upfail") {}
+  void start(HttpProxyConfig cfg) { start_proxy(std::move(cfg)); }
   void expect_still_serving() {
     for (int i = 0; i < 5; ++i) {
       const auto r = curl(dir_.path(), {u("/status/200")}, 10s);
@@ -32,10 +21,6 @@ class UpstreamFailure : public ::testing::Test {
     }
     EXPECT_TRUE(proxy_->process().running());
   }
-
-  TempDir dir_{"upfail"};
-  HttpProxyConfig cfg_;
-  std::unique_ptr<Proxy> proxy_;
 };
 
 TEST_F(UpstreamFailure, ResetMidResponseAbortsOnlyThatClient) {
