@@ -27,6 +27,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14
   libjemalloc-dev
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
+  python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test
 )
 missing=()
