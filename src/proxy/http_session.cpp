@@ -53,6 +53,9 @@ struct Exchange {
   std::string_view flags;
   unsigned status = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
+  // The latest upstream attempt, reported to the worker (LB feedback).
+  Clock::time_point attempt_start{};
+  upstream::AttemptResult attempt;
 };
 
 std::string_view origin_form(std::string_view target) {
@@ -327,6 +330,8 @@ class HttpSession final : public LiveSession {
     // Phase: connect_upstream (retried once on a fresh connection when a pooled
     // one turns out dead before any response byte and no body was sent).
     for (int attempt = 0;; ++attempt) {
+      x.attempt_start = Clock::now();
+      x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       auto pick = w_.pick(action.cluster);
       if (!pick) {
         if (cluster) cluster->overflow->inc();
@@ -361,6 +366,8 @@ class HttpSession final : public LiveSession {
         detach_upstream();
         if (ec) {
           ep.connect_failures->inc();
+          w_.report(action.cluster, *pick,
+                    {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
           spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
           const auto detail =
               flag == "upstream_tls_failure"
@@ -382,9 +389,13 @@ class HttpSession final : public LiveSession {
                                        expect_continue && attempt == 0);
       detach_upstream();
       if (outcome == Outcome::kRetry && reused && attempt == 0 && !has_body) {
+        // A pooled connection the upstream had closed: not the endpoint's fault.
         close_upstream(*up, ep);
         continue;
       }
+      if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse)
+        x.attempt.latency = Clock::now() - x.attempt_start;
+      w_.report(action.cluster, *pick, x.attempt);
       if (outcome == Outcome::kPool && ubuf_.size() == 0) {
         pick->state->pool.put_idle(std::move(*up));
       } else {
@@ -605,6 +616,7 @@ class HttpSession final : public LiveSession {
     }
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
+    x.attempt = {upstream::AttemptResult::Kind::kResponse, uhead.result_int(), Clock::now() - x.attempt_start};
     if (uhead.result_int() == 101) {
       // Only an upgrade we asked for may be accepted.
       if (upgrade_.empty()) co_return done(Relay::kInvalid);
@@ -752,6 +764,7 @@ class HttpSession final : public LiveSession {
         co_return Outcome::kRetry;
       case Relay::kTimeout:
         ep.timeouts->inc();
+        if (!d.response_started) x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
         if (d.response_started) {
           x.flags = "upstream_timeout_mid_response";
           finish(lr, x);

@@ -94,7 +94,15 @@ std::optional<Pick> Worker::pick(std::string_view cluster) {
   }
   auto idx = cs.lb->pick(cs.loads);
   if (!idx) return std::nullopt;
-  return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx]};
+  return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};
+}
+
+void Worker::report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result) {
+  auto it = clusters_.find(cluster);
+  if (it == clusters_.end()) return;
+  auto& cs = it->second;
+  if (pick.index >= cs.endpoints.size() || cs.endpoints[pick.index] != pick.state) return;
+  cs.lb->on_result(pick.index, result);
 }
 
 std::string_view Worker::new_request_id(std::array<char, 36>& out) {

@@ -41,6 +41,7 @@ struct EndpointState {
 struct Pick {
   std::shared_ptr<EndpointState> state;
   const EndpointRuntime* runtime;  // valid while the caller holds the snapshot
+  std::size_t index = 0;           // position in the cluster's endpoints
 };
 
 // A live downstream connection, as the worker sees it: told when the worker
@@ -87,6 +88,9 @@ class Worker {
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
   std::optional<Pick> pick(std::string_view cluster);
+  // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
+  // has since changed the cluster's endpoints.
+  void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);
   // Writes a random (version 4) UUID into `out` and returns a view of it.
   std::string_view new_request_id(std::array<char, 36>& out);
   void add_session(LiveSession* s);
