@@ -207,6 +207,19 @@ bool Object::read_u32(std::string_view field, std::uint32_t min, std::uint32_t& 
   return true;
 }
 
+bool Object::read_decimal(std::string_view field, double min, double max, double& out) const {
+  const std::string expected = fmt_decimal_range(min, max);
+  const std::string* s = scalar(field, expected);
+  if (s == nullptr) return false;
+  const auto v = parse_decimal(*s, min, max);
+  if (!v) {
+    diags_.error(value_mark(field), std::string(field) + ": expected " + expected + ", got " + quote_truncated(*s));
+    return false;
+  }
+  out = *v;
+  return true;
+}
+
 bool Object::read_port(std::string_view field, std::uint16_t& out) const {
   std::uint64_t v = 0;
   if (!read_uint(field, 1, 65535, v)) return false;

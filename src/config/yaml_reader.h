@@ -77,6 +77,8 @@ class Object {
   bool read_uint(std::string_view field, std::uint64_t min, std::uint64_t max, std::uint64_t& out) const;
   bool read_u32(std::string_view field, std::uint32_t min, std::uint32_t& out) const;
   bool read_port(std::string_view field, std::uint16_t& out) const;
+  // A plain decimal number ("1.4", "2") in [min, max].
+  bool read_decimal(std::string_view field, double min, double max, double& out) const;
   bool read_duration(std::string_view field, Millis& out) const;
   bool read_bool(std::string_view field, bool& out) const;
   // Index into `choices` of the value.

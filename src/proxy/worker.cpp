@@ -54,7 +54,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   decltype(clusters_) clusters;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints;
   for (const auto& c : snap->clusters) {
-    ClusterState cs{&c, upstream::make_lb_policy(c.config->lb_policy, rng_()), {}, {}};
+    ClusterState cs{&c, upstream::make_lb_policy(*c.config, snap->config.node, rng_()), {}, {}};
     for (const auto& e : c.endpoints) {
       auto& st = endpoints[e.key];
       if (!st) {
@@ -82,7 +82,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   snap_ = std::move(snap);
 }
 
-std::optional<Pick> Worker::pick(std::string_view cluster) {
+std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickContext& ctx) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
@@ -92,7 +92,7 @@ std::optional<Pick> Worker::pick(std::string_view cluster) {
     cs.loads[i] = upstream::EndpointLoad{cs.runtime->endpoints[i].weight, st.active_requests,
                                          st.active_requests < max_conn};
   }
-  auto idx = cs.lb->pick(cs.loads);
+  auto idx = cs.lb->pick(cs.loads, ctx);
   if (!idx) return std::nullopt;
   return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};
 }

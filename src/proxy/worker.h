@@ -87,7 +87,9 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  std::optional<Pick> pick(std::string_view cluster);
+  // `ctx` carries the request's hash key (route hash_policy) for ring_hash and
+  // maglev; a retry passes the same context again.
+  std::optional<Pick> pick(std::string_view cluster, const upstream::PickContext& ctx = {});
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);
