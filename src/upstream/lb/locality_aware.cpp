@@ -38,23 +38,29 @@ double LocalityAwarePolicy::health(std::span<const EndpointLoad> endpoints,
 }
 
 std::vector<double> LocalityAwarePolicy::priority_load(std::span<const EndpointLoad> endpoints) const {
-  std::vector<double> load(levels_.size(), 0.0);
+  std::vector<double> load;
+  fill_priority_load(endpoints, load);
+  return load;
+}
+
+void LocalityAwarePolicy::fill_priority_load(std::span<const EndpointLoad> endpoints, std::vector<double>& load) const {
+  load.assign(levels_.size(), 0.0);
   double sum = 0;
   for (std::size_t p = 0; p < levels_.size(); ++p) {
     load[p] = health(endpoints, levels_[p].members);
     sum += load[p];
   }
-  if (sum <= 0) return std::vector<double>(levels_.size(), 0.0);
-  if (sum < 100) {  // not enough anywhere: each level in proportion to its health
+  if (sum <= 0) {
+    load.assign(levels_.size(), 0.0);
+  } else if (sum < 100) {  // not enough anywhere: each level in proportion to its health
     for (auto& l : load) l = l * 100 / sum;
-    return load;
+  } else {
+    double left = 100;
+    for (auto& l : load) {
+      l = std::min(l, left);
+      left -= l;
+    }
   }
-  double left = 100;
-  for (auto& l : load) {
-    l = std::min(l, left);
-    left -= l;
-  }
-  return load;
 }
 
 const std::vector<std::uint32_t>& LocalityAwarePolicy::tier_for(std::span<const EndpointLoad> endpoints,
@@ -77,7 +83,8 @@ const std::vector<std::uint32_t>& LocalityAwarePolicy::tier_for(std::span<const 
 std::optional<std::size_t> LocalityAwarePolicy::pick(std::span<const EndpointLoad> endpoints,
                                                      const PickContext& ctx) {
   if (endpoints.size() != locality_.size()) return std::nullopt;
-  const auto load = priority_load(endpoints);
+  fill_priority_load(endpoints, load_);
+  const auto& load = load_;
   // A hashed request chooses its level by its key too, so that the same key
   // lands on the same level while availability stays the same.
   // (Re-mixed: the inner policy uses the key's own bits.)

@@ -37,6 +37,7 @@ class LocalityAwarePolicy final : public LbPolicy {
     std::vector<std::uint32_t> members;  // indices into the endpoints
   };
   double health(std::span<const EndpointLoad> endpoints, const std::vector<std::uint32_t>& members) const;
+  void fill_priority_load(std::span<const EndpointLoad> endpoints, std::vector<double>& load) const;
   // The members of `level` that may take this request.
   const std::vector<std::uint32_t>& tier_for(std::span<const EndpointLoad> endpoints, const Level& level);
 
@@ -46,8 +47,10 @@ class LocalityAwarePolicy final : public LbPolicy {
   double overprovisioning_;
   double min_local_percent_;
   LbRandom rng_;
-  std::vector<EndpointLoad> masked_;            // scratch
-  std::vector<std::uint32_t> zone_, region_;    // scratch
+  // Scratch, kept to spare an allocation per pick.
+  std::vector<EndpointLoad> masked_;
+  std::vector<std::uint32_t> zone_, region_;
+  std::vector<double> load_;
 };
 
 }  // namespace aegis::upstream::lb
