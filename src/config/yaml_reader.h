@@ -99,6 +99,10 @@ class Object {
   const Entry* find(std::string_view field) const;
   // The scalar text of a field, or an error "FIELD: expected EXPECTED, got …".
   const std::string* scalar(std::string_view field, std::string_view expected) const;
+  // A scalar through parse (text → optional<T>); "FIELD: expected EXPECTED,
+  // got 'TEXT'" when parse refuses it.
+  template <class T, class Parse>
+  bool read_parsed(std::string_view field, const std::string& expected, Parse parse, T& out) const;
 
   std::string what_;
   std::string path_;

@@ -85,6 +85,25 @@ class Lb : public ::testing::Test {
   }
   int get_n(const std::string& path, int n) { return get_many(path, "", std::vector<std::string>(n, "")); }
 
+  // A request of `ms` milliseconds through the proxy, in the background, once
+  // upstream `i` is serving it (with max_connections: 1 that endpoint can
+  // take nothing else meanwhile).
+  std::unique_ptr<Process> occupy(std::size_t i, int ms) {
+    auto slow = std::make_unique<Process>(
+        "curl-slow",
+        std::vector<std::string>{"curl", "-sS", "--noproxy", "*", "--max-time", "20",
+                                 url(cfg_.listener_port, "/slow?ms=" + std::to_string(ms))},
+        dir_.path());
+    for (int tries = 0; tries < 200; ++tries) {
+      const bool busy = ups_.at(i)->stat("inflight") == 1;
+      ++probes_[ups_.at(i).get()];
+      if (busy) return slow;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "the slow request never reached upstream " << i;
+    return nullptr;
+  }
+
   TempDir dir_;
   std::vector<std::unique_ptr<Upstream>> ups_;
   std::map<Upstream*, std::int64_t> probes_;
@@ -175,19 +194,12 @@ TEST_F(Lb, LocalityAwarePrefersTheNodesZoneThenRegion) {
 
   // Fill the zone's only endpoint (max_connections: 1) with a slow request:
   // the zone has no capacity left, the region (1 of 2 = 70% ≥ 50%) takes over.
-  Process slow("curl-slow", {"curl", "-sS", "--noproxy", "*", "--max-time", "20", url(cfg_.listener_port, "/slow?ms=4000")},
-               dir_.path());
-  bool busy = false;
-  for (int i = 0; i < 200 && !busy; ++i) {
-    busy = ups_[0]->stat("inflight") == 1;
-    ++probes_[ups_[0].get()];
-    if (!busy) std::this_thread::sleep_for(20ms);
-  }
-  ASSERT_TRUE(busy) << "the slow request never reached the zone's endpoint";
+  const auto slow = occupy(0, 4000);
+  ASSERT_NE(slow, nullptr);
   before = served();
   ASSERT_EQ(get_n("/conn", 10), 10);
   EXPECT_EQ(delta(before, served()), (std::vector<std::int64_t>{0, 10, 0}));
-  EXPECT_TRUE(slow.wait_for(20s).has_value());
+  EXPECT_TRUE(slow->wait_for(20s).has_value());
 }
 
 TEST_F(Lb, LocalityAwareFailsOverByPriority) {
@@ -204,19 +216,12 @@ TEST_F(Lb, LocalityAwareFailsOverByPriority) {
   auto before = served();
   ASSERT_EQ(get_n("/conn", 10), 10);
   EXPECT_EQ(delta(before, served()), (std::vector<std::int64_t>{10, 0}));
-  Process slow("curl-slow", {"curl", "-sS", "--noproxy", "*", "--max-time", "20", url(cfg_.listener_port, "/slow?ms=3000")},
-               dir_.path());
-  bool busy = false;
-  for (int i = 0; i < 200 && !busy; ++i) {
-    busy = ups_[0]->stat("inflight") == 1;
-    ++probes_[ups_[0].get()];
-    if (!busy) std::this_thread::sleep_for(20ms);
-  }
-  ASSERT_TRUE(busy);
+  const auto slow = occupy(0, 3000);
+  ASSERT_NE(slow, nullptr);
   before = served();
   ASSERT_EQ(get_n("/conn", 10), 10);
   EXPECT_EQ(delta(before, served()), (std::vector<std::int64_t>{0, 10}));
-  ASSERT_TRUE(slow.wait_for(20s).has_value());
+  ASSERT_TRUE(slow->wait_for(20s).has_value());
   before = served();
   ASSERT_EQ(get_n("/conn", 10), 10);
   EXPECT_EQ(delta(before, served()), (std::vector<std::int64_t>{10, 0})) << "priority 0 is back";

@@ -26,6 +26,23 @@ AttemptResult response(std::chrono::nanoseconds latency) {
 
 constexpr config::PeakEwmaConfig kDefaults{};
 
+// `picks` picks, one per simulated millisecond, each answered in
+// latency(endpoint); the count per endpoint.
+template <class Latency>
+std::vector<int> run_with_feedback(PeakEwmaPolicy& lb, FakeClock& clock, const std::vector<EndpointLoad>& eps,
+                                   int picks, Latency latency) {
+  std::vector<int> counts(eps.size(), 0);
+  for (int i = 0; i < picks; ++i) {
+    const auto p = lb.pick(eps, {});
+    EXPECT_TRUE(p.has_value());
+    if (!p) break;
+    ++counts[*p];
+    lb.on_result(*p, response(latency(*p)));
+    clock.now += 1ms;
+  }
+  return counts;
+}
+
 TEST(PeakEwma, StartsAtDefaultRtt) {
   FakeClock clock;
   PeakEwmaPolicy lb(2, config::PeakEwmaConfig{10s, 30ms}, 1, clock.fn());
@@ -58,16 +75,11 @@ TEST(PeakEwma, SendsMostTrafficToTheFastEndpoint) {
   // Endpoint 1 answers in 100 ms, endpoint 0 in 10 ms; a request every ms.
   FakeClock clock;
   PeakEwmaPolicy lb(2, kDefaults, 17, clock.fn());
-  const std::vector<EndpointLoad> eps{ep(1), ep(1)};
-  int fast = 0;
   constexpr int kPicks = 20'000;
-  for (int i = 0; i < kPicks; ++i) {
-    const auto p = lb.pick(eps, {});
-    ASSERT_TRUE(p.has_value());
-    fast += *p == 0;
-    lb.on_result(*p, response(*p == 0 ? 10ms : 100ms));
-    clock.now += 1ms;
-  }
+  const auto counts = run_with_feedback(lb, clock, {ep(1), ep(1)}, kPicks, [](std::size_t i) {
+    return i == 0 ? std::chrono::nanoseconds(10ms) : std::chrono::nanoseconds(100ms);
+  });
+  const int fast = counts[0];
   EXPECT_GE(fast, kPicks * 8 / 10);
   EXPECT_LT(fast, kPicks);  // the slow one is still probed now and then
 }
@@ -83,15 +95,8 @@ TEST(PeakEwma, InFlightRequestsRaiseTheCost) {
 TEST(PeakEwma, EqualEndpointsShareEvenly) {
   FakeClock clock;
   PeakEwmaPolicy lb(4, kDefaults, 8, clock.fn());
-  const std::vector<EndpointLoad> eps{ep(1), ep(1), ep(1), ep(1)};
-  std::vector<int> counts(4, 0);
-  for (int i = 0; i < 20'000; ++i) {
-    const auto p = lb.pick(eps, {});
-    ASSERT_TRUE(p.has_value());
-    ++counts[*p];
-    lb.on_result(*p, response(20ms));
-    clock.now += 1ms;
-  }
+  const auto counts =
+      run_with_feedback(lb, clock, {ep(1), ep(1), ep(1), ep(1)}, 20'000, [](std::size_t) { return 20ms; });
   for (int c : counts) EXPECT_NEAR(c, 5'000, 1'000);
 }
 
@@ -100,15 +105,7 @@ TEST(PeakEwma, WeightBiasesTheDraw) {
   // clearly more than the one of weight 1 (not exactly 4x: cost decides).
   FakeClock clock;
   PeakEwmaPolicy lb(2, kDefaults, 12, clock.fn());
-  const std::vector<EndpointLoad> eps{ep(1), ep(4)};
-  std::vector<int> counts(2, 0);
-  for (int i = 0; i < 10'000; ++i) {
-    const auto p = lb.pick(eps, {});
-    ASSERT_TRUE(p.has_value());
-    ++counts[*p];
-    lb.on_result(*p, response(20ms));
-    clock.now += 1ms;
-  }
+  const auto counts = run_with_feedback(lb, clock, {ep(1), ep(4)}, 10'000, [](std::size_t) { return 20ms; });
   EXPECT_GT(counts[1], counts[0] * 3 / 2);
 }
 

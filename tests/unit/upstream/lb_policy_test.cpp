@@ -83,32 +83,36 @@ TEST(MakeLbPolicy, DescribesEndpointsInSnapshotOrderWithLocality) {
   for (const auto& i : describe_endpoints(c, config::NodeConfig{})) EXPECT_EQ(i.locality, EndpointInfo::Locality::kOther);
 }
 
-TEST(MakeLbPolicy, NoneAvailableGivesNullopt) {
+// Calls check(kind, policy) for every policy, bare and locality-aware, over
+// three endpoints of weights 1, `middle_weight`, 1.
+template <class Check>
+void for_each_policy(std::uint32_t middle_weight, Check check) {
   for (auto kind : kAllPolicies) {
     for (bool wrapped : {false, true}) {
-      auto c = cluster_of(kind, {1, 5, 1});
+      auto c = cluster_of(kind, {1, middle_weight, 1});
       c.locality_aware.enabled = wrapped;
       auto lb = make_lb_policy(c, config::NodeConfig{}, 7);
-      const std::vector<EndpointLoad> down{ep(1, 0, false), ep(5, 0, false), ep(1, 0, false)};
-      EXPECT_FALSE(lb->pick(down, {}).has_value()) << config::to_string(kind);
-      EXPECT_FALSE(lb->pick(down, PickContext{42}).has_value()) << config::to_string(kind);
+      check(kind, *lb);
     }
   }
 }
 
+TEST(MakeLbPolicy, NoneAvailableGivesNullopt) {
+  for_each_policy(5, [](config::LbPolicy kind, LbPolicy& lb) {
+    const std::vector<EndpointLoad> down{ep(1, 0, false), ep(5, 0, false), ep(1, 0, false)};
+    EXPECT_FALSE(lb.pick(down, {}).has_value()) << config::to_string(kind);
+    EXPECT_FALSE(lb.pick(down, PickContext{42}).has_value()) << config::to_string(kind);
+  });
+}
+
 TEST(MakeLbPolicy, SingleAvailableEndpointAlwaysPicked) {
-  for (auto kind : kAllPolicies) {
-    for (bool wrapped : {false, true}) {
-      auto c = cluster_of(kind, {1, 3, 1});
-      c.locality_aware.enabled = wrapped;
-      auto lb = make_lb_policy(c, config::NodeConfig{}, 7);
-      const std::vector<EndpointLoad> eps{ep(1, 0, false), ep(3, 100), ep(1, 0, false)};
-      for (std::uint64_t i = 0; i < 100; ++i) {
-        EXPECT_EQ(lb->pick(eps, {}), 1u) << config::to_string(kind);
-        EXPECT_EQ(lb->pick(eps, PickContext{i * 0x9e3779b97f4a7c15ULL}), 1u) << config::to_string(kind);
-      }
+  for_each_policy(3, [](config::LbPolicy kind, LbPolicy& lb) {
+    const std::vector<EndpointLoad> eps{ep(1, 0, false), ep(3, 100), ep(1, 0, false)};
+    for (std::uint64_t i = 0; i < 100; ++i) {
+      EXPECT_EQ(lb.pick(eps, {}), 1u) << config::to_string(kind);
+      EXPECT_EQ(lb.pick(eps, PickContext{i * 0x9e3779b97f4a7c15ULL}), 1u) << config::to_string(kind);
     }
-  }
+  });
 }
 
 TEST(MakeLbPolicy, EveryPolicyRespectsWeights) {
