@@ -54,7 +54,7 @@ TEST(GrpcToolsSelfTest, EveryScenarioPlaintext) {
 TEST(GrpcToolsSelfTest, LargeMessagesAndBidiPlaintext) {
   TempDir dir("grpc-selftest");
   GrpcServer server(dir.path());
-  const auto run = grpc_client(dir.path(), server.endpoint(), {"--test", "unary_large,too_large,bidi"}, 90s);
+  const auto run = grpc_client(dir.path(), server.endpoint(), {"--test", "unary_large,too_large,bidi"}, 50s);
   ASSERT_TRUE(run.ok()) << run.describe();
   EXPECT_EQ(run.result("unary_large")["sizes"], nlohmann::json({4 << 20, (16 << 20) - 1024}));
   EXPECT_EQ(run.result("too_large")["code"], "RESOURCE_EXHAUSTED");
