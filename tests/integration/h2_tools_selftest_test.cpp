@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <thread>
 
 namespace aegis::itest {
@@ -44,6 +45,16 @@ TEST(GrpcToolsSelfTest, EveryScenarioPlaintext) {
   }
   EXPECT_EQ(server.rpc_count("Slow", "CANCELLED"), 1);
   EXPECT_EQ(server.rpc_count("Check", "SERVING"), 1);
+
+  // SIGUSR1 switches health to NOT_SERVING (handled between the server's
+  // 0.2 s waits: poll, bounded).
+  server.process().signal(SIGUSR1);
+  bool switched = false;
+  for (int attempt = 0; attempt < 20 && !switched; ++attempt) {
+    switched = grpc_client(dir.path(), server.endpoint(), {"--test", "health", "--expect-health", "NOT_SERVING"}).ok();
+    if (!switched) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(switched) << "SIGUSR1 did not switch health to NOT_SERVING";
 
   const auto st = server.stop();
   ASSERT_TRUE(st.has_value()) << "no exit after SIGTERM";
