@@ -64,7 +64,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
                                            {},
                                            upstream::ConnectionPool(c.config->max_idle_connections,
                                                                     c.config->idle_timeout,
-                                                                    e.connections_active),
+                                                                    e.connections_active, e.breakers),
                                            0});
         st->pool.set_limits(c.config->max_idle_connections, c.config->idle_timeout);
       }
@@ -82,7 +82,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   snap_ = std::move(snap);
 }
 
-std::optional<Pick> Worker::pick(std::string_view cluster) {
+std::optional<Pick> Worker::pick(std::string_view cluster, std::optional<std::size_t> avoid) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
@@ -91,6 +91,12 @@ std::optional<Pick> Worker::pick(std::string_view cluster) {
     const auto& st = *cs.endpoints[i];
     cs.loads[i] = upstream::EndpointLoad{cs.runtime->endpoints[i].weight, st.active_requests,
                                          st.active_requests < max_conn};
+  }
+  if (avoid && *avoid < cs.loads.size() && cs.loads[*avoid].available) {
+    bool other = false;
+    for (std::size_t i = 0; i < cs.loads.size() && !other; ++i)
+      other = i != *avoid && cs.loads[i].available && cs.loads[i].weight > 0;
+    if (other) cs.loads[*avoid].available = false;
   }
   auto idx = cs.lb->pick(cs.loads);
   if (!idx) return std::nullopt;
