@@ -13,8 +13,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <span>
 #include <tuple>
 #include <chrono>
 
@@ -377,7 +379,7 @@ class HttpSession final : public LiveSession {
                             cluster->retries);
     const RetryScope retry_scope(*this, retry, *cluster, x, deadline, has_body);
     const IdleScope idle_scope(*this, x, action.idle_timeout);
-    std::optional<std::size_t> avoid;  // the endpoint a retry should not go back to
+    EndpointsTried tried;              // where a retry should not go back to
     bool replay = false;                // the body comes from retry_body_ (read by an earlier attempt)
 
     // Phase: connect_upstream (retried once on a fresh connection when a pooled
@@ -387,7 +389,7 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       x.retries = retry.retries();
-      auto pick = w_.pick(action.cluster, avoid);
+      auto pick = w_.pick(action.cluster, tried.span());
       if (!pick) {
         if (cluster) cluster->overflow->inc();
         co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,
@@ -443,7 +445,7 @@ class HttpSession final : public LiveSession {
           connection_slot.release();
           const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
           if (retry_granted(failed, /*body_buffered=*/false)) {
-            avoid = pick->index;
+            tried.add(pick->index);
             co_await back_off();
             continue;
           }
@@ -463,8 +465,10 @@ class HttpSession final : public LiveSession {
                                        expect_continue && attempt == 0, replay);
       detach_upstream();
       if (outcome == Outcome::kRetry && reused && attempt == 0 && !has_body) {
-        // A pooled connection the upstream had closed: not the endpoint's fault.
+        // A pooled connection the upstream had closed: not the endpoint's
+        // fault, but if it died, another endpoint is the better bet.
         close_upstream(*up, ep);
+        tried.add(pick->index);
         continue;
       }
       if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse)
@@ -482,7 +486,7 @@ class HttpSession final : public LiveSession {
         // is already kept): the body is as replayable as it was.
         const retry::Attempt failed{upstream::AttemptResult::Kind::kReset, 0, {}, false};
         if (retry_granted(failed, /*body_buffered=*/true)) {
-          avoid = pick->index;
+          tried.add(pick->index);
           co_await back_off();
           continue;
         }
@@ -490,7 +494,7 @@ class HttpSession final : public LiveSession {
       if (outcome == Outcome::kRetryNext) {
         // Nothing of this attempt went downstream: back off and go again,
         // elsewhere when the cluster has another endpoint.
-        avoid = pick->index;
+        tried.add(pick->index);
         replay = has_body;
         co_await back_off();
         continue;
@@ -552,6 +556,20 @@ class HttpSession final : public LiveSession {
     IdleScope(const IdleScope&) = delete;
     IdleScope& operator=(const IdleScope&) = delete;
     HttpSession& s_;
+  };
+
+  // The endpoints a request's attempts went to (Envoy's previous-hosts
+  // predicate keeps retries away from them while others are available).
+  struct EndpointsTried {
+    std::array<std::size_t, 8> index{};
+    std::size_t count = 0;
+    void add(std::size_t i) {
+      if (std::find(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count), i) ==
+              index.begin() + static_cast<std::ptrdiff_t>(count) &&
+          count < index.size())
+        index[count++] = i;
+    }
+    std::span<const std::size_t> span() const { return {index.data(), count}; }
   };
 
   // The attempt's deadline: the request's, or the per-try timeout if sooner.

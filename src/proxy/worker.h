@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -87,9 +88,9 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  // `avoid`: an endpoint index (from an earlier Pick) not to pick again when
-  // another one is available (a retry's previous-hosts predicate).
-  std::optional<Pick> pick(std::string_view cluster, std::optional<std::size_t> avoid = std::nullopt);
+  // `avoid`: endpoint indexes (Pick::index) not to pick again while another
+  // endpoint is available (a retry's previous-hosts predicate).
+  std::optional<Pick> pick(std::string_view cluster, std::span<const std::size_t> avoid = {});
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);
