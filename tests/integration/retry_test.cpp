@@ -215,6 +215,33 @@ TEST_F(Retry, RetryBudgetCapsRetries) {
   EXPECT_EQ(retries("attempted"), 0);
 }
 
+TEST_F(Retry, MaxRetriesBreakerStopsRetries) {
+  Upstream bad(dir_.path(), "bad", false, kFailAll503);
+  auto cfg = config_for({bad.endpoint()});
+  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n");
+  cfg.cluster_extra_yaml = "    circuit_breakers: {max_retries: 0}\n";
+  start_proxy(cfg);
+  EXPECT_EQ(curl(dir_.path(), {u("/status/200")}).status, 503);  // the upstream's own answer
+  EXPECT_EQ(bad.stat("failed"), 1u);
+  EXPECT_EQ(overflow("max_retries"), 1);
+  EXPECT_EQ(retries("attempted"), 0);
+}
+
+TEST_F(Retry, OnGrpcStatusOfATrailersOnlyResponse) {
+  Upstream bad(dir_.path(), "bad", false, {"--fail-first", "all", "--fail-with", "grpc-14"});
+  Upstream good(dir_.path(), "good");
+  auto cfg = config_for({bad.endpoint(), good.endpoint()});
+  cfg.route_extra_yaml = policy("                retry_on: [unavailable]\n");
+  start_proxy(cfg);
+  for (int i = 0; i < 6; ++i) {
+    const auto r = curl(dir_.path(), {"-H", "content-type: application/grpc", u("/status/200")});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_FALSE(r.header("grpc-status").has_value()) << "an UNAVAILABLE answer was relayed";
+  }
+  EXPECT_GE(bad.stat("failed"), 1u);
+  EXPECT_EQ(retries("succeeded"), static_cast<double>(bad.stat("failed")));
+}
+
 TEST_F(Retry, KillOneOfThreeUpstreamsUnderLoadNoClientErrors) {
   const std::string wrk = find_tool("wrk");
   ASSERT_FALSE(wrk.empty()) << "wrk is required (Debian package wrk)";
