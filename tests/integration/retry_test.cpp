@@ -397,6 +397,25 @@ TEST_F(Retry, GrpcRequestToADeadClusterGetsUnavailable) {
   EXPECT_FALSE(plain.header("grpc-status").has_value());
 }
 
+TEST_F(Retry, GrpcRequestOverARateLimitGetsUnavailable) {
+  upstream_ = std::make_unique<Upstream>(dir_.path());
+  auto cfg = config_for({upstream_->endpoint()});
+  cfg.route_extra_yaml = "              rate_limit: {requests_per_second: 1, burst: 1}\n";
+  start_proxy(cfg);
+  int limited = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto r = curl(dir_.path(), {"-H", "content-type: application/grpc", u("/status/200")});
+    EXPECT_EQ(r.status, 200);  // 429 → trailers-only UNAVAILABLE (grpc's HTTP mapping)
+    if (r.header("grpc-status")) {
+      ++limited;
+      EXPECT_EQ(r.header("grpc-status"), "14");
+      EXPECT_TRUE(r.header("retry-after").has_value());
+    }
+  }
+  EXPECT_GE(limited, 1);
+  EXPECT_EQ(metric("aegis_http_rate_limited_total", {{"route", "default"}}), limited);
+}
+
 TEST_F(Retry, GrpcTimeoutIsTheDeadline) {
   start_with_upstream();
   const auto late = curl(dir_.path(), {"-H", "content-type: application/grpc", "-H", "grpc-timeout: 200m",
