@@ -629,7 +629,8 @@ TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vec
 
 // ---- the processes under test --------------------------------------------
 
-Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode, std::vector<std::string> extra_args) {
+Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode,
+                   const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {upstream_binary(), "--port", "0"};
   if (tcp_mode) argv.push_back("--tcp");
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
@@ -757,7 +758,7 @@ std::string http_proxy_config(const HttpProxyConfig& c) {
     }
     y << "]\n";
   }
-  y << c.top_yaml;
+  y << c.cluster_extra_yaml << c.top_yaml;
   return y.str();
 }
 
