@@ -101,7 +101,8 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                    Cluster& c) {
   const Object o(node, at, "cluster", path,
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
-                  "idle_timeout", "endpoints", "load_assignment", "tls"},
+                  "idle_timeout", "endpoints", "load_assignment", "tls", "health_checks", "outlier_detection",
+                  "healthy_panic_threshold"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
@@ -116,6 +117,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   o.read_u32("max_idle_connections", 0, c.max_idle_connections);
   o.read_duration("idle_timeout", c.idle_timeout);
   parse_tls(o, ctx, TlsSide::kCluster, c.tls);
+  parse_cluster_health(o, c);
 
   const bool shorthand = o.has("endpoints");
   const bool assignment = o.has("load_assignment");

@@ -31,6 +31,8 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
 // A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
+// health_checks, outlier_detection and healthy_panic_threshold of one cluster.
+void parse_cluster_health(const Object& cluster, Cluster& c);
 
 // Header names in route actions and matchers: lower-cased, must be tokens.
 bool read_header_name(const Object& obj, std::string_view field, std::string& out);

@@ -20,6 +20,7 @@
 #include "route/router.h"
 #include "stats/stats.h"
 #include "tls/runtime.h"
+#include "upstream/health/endpoint_health.h"
 
 namespace aegis::proxy {
 
@@ -30,6 +31,9 @@ struct EndpointRuntime {
   std::string name; // "host:port"
   boost::asio::ip::tcp::endpoint address;
   std::uint32_t weight = 1;
+  // Health verdicts (active checks, ejection), shared with the health monitor;
+  // the same object across reloads while the key stays.
+  std::shared_ptr<upstream::health::EndpointHealth> health;
   // metrics
   stats::Counter* requests;
   stats::Counter* connections_opened;
@@ -46,7 +50,7 @@ struct ClusterRuntime {
   const config::Cluster* config;
   std::vector<EndpointRuntime> endpoints;
   stats::Counter* overflow;        // no endpoint available (circuit breaker)
-  stats::Counter* no_healthy;      // unused until health checking exists
+  stats::Counter* no_healthy;      // no endpoint healthy, panic threshold 0 (503 no_healthy_upstream)
   std::shared_ptr<const tls::TlsRuntime> tls;  // client TLS to the endpoints, or null
 };
 

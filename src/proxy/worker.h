@@ -87,7 +87,10 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  std::optional<Pick> pick(std::string_view cluster);
+  // Why pick() found no endpoint: all at max_connections (overflow), or none
+  // healthy while the cluster's panic threshold is 0.
+  enum class NoPick { kOverflow, kNoHealthyUpstream };
+  std::optional<Pick> pick(std::string_view cluster, NoPick* why = nullptr);
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);

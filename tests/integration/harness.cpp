@@ -626,8 +626,8 @@ TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vec
 
 // ---- the processes under test --------------------------------------------
 
-Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode) {
-  std::vector<std::string> argv = {upstream_binary(), "--port", "0"};
+Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode, std::uint16_t port) {
+  std::vector<std::string> argv = {upstream_binary(), "--port", std::to_string(port)};
   if (tcp_mode) argv.push_back("--tcp");
   process_ = std::make_unique<Process>(name, argv, dir);
   const auto deadline = std::chrono::steady_clock::now() + 10s;

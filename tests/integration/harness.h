@@ -211,8 +211,9 @@ WrkSummary parse_wrk(const std::string& out);
 
 class Upstream {
  public:
-  // Starts aegis-test-upstream on an OS-chosen port and waits until it accepts.
-  Upstream(const fs::path& dir, const std::string& name = "upstream", bool tcp_mode = false);
+  // Starts aegis-test-upstream on `port` (0: an OS-chosen one) and waits until it accepts.
+  Upstream(const fs::path& dir, const std::string& name = "upstream", bool tcp_mode = false,
+           std::uint16_t port = 0);
   std::uint16_t port() const { return port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   Process& process() { return *process_; }
