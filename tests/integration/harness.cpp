@@ -748,7 +748,7 @@ std::string http_proxy_config(const HttpProxyConfig& c) {
   for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
     y << (i ? ", " : "") << "\"" << c.endpoints[i] << "\"";
   }
-  y << "]\n";
+  y << "]\n" << c.cluster_extra_yaml;
   return y.str();
 }
 

@@ -267,6 +267,7 @@ struct HttpProxyConfig {
   std::string limits_yaml;       // extra lines under listener.limits (6-space indent)
   std::string route_extra_yaml;  // extra lines under routes[0].route (14-space indent)
   std::string extra_routes_yaml; // extra route entries before the catch-all (10-space indent)
+  std::string cluster_extra_yaml;  // extra fields of the cluster (4-space indent)
 };
 std::string http_proxy_config(const HttpProxyConfig& c);
 // Fresh admin and listener ports in front of the given endpoints.
