@@ -299,5 +299,59 @@ TEST_F(Health, GrpcHealthCheckFailsForAnUnknownService) {
   EXPECT_NE(proxy_->process().stderr_text().find("grpc-status 5"), std::string::npos);
 }
 
+// Checks over the cluster's TLS: an inbound aegis-flow terminates TLS in
+// front of a test upstream, and the outbound one checks it through its
+// cluster `tls:` (HTTP and TCP checks). A cluster expecting another server
+// identity fails its TCP check: the check really runs the TLS handshake.
+TEST_F(Health, ChecksRunOverTheClustersTls) {
+  ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test").status.ok());
+  ASSERT_TRUE(certs_issue(dir_.path(), dir_ / "ca", dir_ / "server", "spiffe://aegis.test/ns/demo/sa/server").status.ok());
+  start_upstreams(1);
+  const auto in_admin = free_port(), in_port = free_port();
+  const std::string inbound_yaml =
+      "admin: {address: 127.0.0.1, port: " + std::to_string(in_admin) + "}\n" +
+      "listeners:\n  - name: inbound\n    port: " + std::to_string(in_port) + "\n    route_config: main\n" +
+      "    tls: {cert_file: server/cert.pem, key_file: server/key.pem}\n" +
+      "route_configs:\n  - name: main\n    virtual_hosts:\n" +
+      "      - {name: all, domains: [\"*\"], routes: [{match: {prefix: /}, route: {cluster: app}}]}\n" +
+      "clusters:\n  - {name: app, endpoints: [\"" + ups_[0]->endpoint() + "\"]}\n";
+  Proxy inbound(dir_.path(), inbound_yaml, in_admin, {in_port}, "inbound");
+  AEGIS_ASSERT_READY(inbound);
+
+  const std::string mesh = "127.0.0.1:" + std::to_string(in_port);
+  auto cfg = config_for({mesh});
+  cfg.cluster_extra_yaml = R"(    tls: {trust_bundle: ca/ca.crt, server_name: localhost}
+    health_checks:
+      - {timeout: 2s, interval: 100ms, healthy_threshold: 1, unhealthy_threshold: 1, http: {path: /healthz}}
+  - name: tcp_checked
+    endpoints: [")" + mesh + R"("]
+    tls: {trust_bundle: ca/ca.crt, server_name: localhost}
+    health_checks:
+      - {timeout: 2s, interval: 100ms, healthy_threshold: 1, unhealthy_threshold: 1, tcp: {}}
+  - name: wrong_identity
+    endpoints: [")" + mesh + R"("]
+    tls: {trust_bundle: ca/ca.crt, server_name: localhost, allow_peers: [{exact: "spiffe://aegis.test/ns/demo/sa/other"}]}
+    health_checks:
+      - {timeout: 2s, interval: 100ms, healthy_threshold: 1, unhealthy_threshold: 1, tcp: {}}
+)";
+  start_proxy(cfg);
+  auto healthy_in = [&](const std::string& cluster) {
+    return proxy_->metric("aegis_upstream_endpoint_healthy", {{"cluster", cluster}, {"endpoint", mesh}}).value_or(-1);
+  };
+  ASSERT_TRUE(wait_metric([&] { return healthy(mesh); }, 1)) << proxy_->process().stderr_tail();
+  ASSERT_TRUE(wait_metric([&] { return healthy_in("tcp_checked"); }, 1));
+  ASSERT_TRUE(wait_until([&] {
+    return proxy_->metric("aegis_upstream_health_checks_total",
+                          {{"cluster", "wrong_identity"}, {"result", "failure"}}).value_or(0) >= 2;
+  }, 10s));
+  EXPECT_EQ(healthy_in("wrong_identity"), 0);
+  EXPECT_GE(proxy_->metric("aegis_tls_handshakes_total", {{"cluster", kCluster}, {"result", "success"}}).value_or(0), 1);
+  EXPECT_NE(proxy_->process().stderr_text().find("(active check: TLS: peer_identity)"), std::string::npos);
+  // The HTTP check's answer comes from the upstream behind the TLS listener.
+  ASSERT_EQ(simple_get(ups_[0]->port(), "/control/health/503").first, 200);
+  ASSERT_TRUE(wait_metric([&] { return healthy(mesh); }, 0));
+  EXPECT_EQ(healthy_in("tcp_checked"), 1);
+}
+
 }  // namespace
 }  // namespace aegis::itest
