@@ -57,6 +57,7 @@ class EndpointHealth {
   std::uint32_t times_ejected = 0;             // multiplies base_ejection_time; decays while healthy
   std::chrono::steady_clock::time_point ejected_until{};
   std::chrono::steady_clock::time_point last_change{};  // last ejection, return or decay step
+  bool ejection_refused = false;               // max_ejection_percent refusal logged (until ejected)
 
  private:
   static constexpr unsigned kTrip5xx = 1;

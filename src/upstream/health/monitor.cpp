@@ -141,10 +141,16 @@ void Monitor::State::eject(ClusterOutliers& c, EndpointHealth& e, EjectReason re
   std::size_t ejected = 0;
   for (const auto& other : c.endpoints) ejected += other->ejected() ? 1 : 0;
   if (!may_eject(ejected, c.endpoints.size(), c.od.max_ejection_percent, c.od.always_eject_one_host)) {
-    spdlog::info("cluster '{}': endpoint {} not ejected ({}): max_ejection_percent {} reached ({} of {} ejected)",
-                 e.cluster(), e.endpoint(), to_string(reason), c.od.max_ejection_percent, ejected, c.endpoints.size());
+    // Logged once until the endpoint is ejected: a failing endpoint trips
+    // again every few requests.
+    if (!e.ejection_refused)
+      spdlog::info("cluster '{}': endpoint {} not ejected ({}): max_ejection_percent {} reached ({} of {} ejected)",
+                   e.cluster(), e.endpoint(), to_string(reason), c.od.max_ejection_percent, ejected,
+                   c.endpoints.size());
+    e.ejection_refused = true;
     return;
   }
+  e.ejection_refused = false;
   const auto time = ejection_time(c.od.base_ejection_time, c.od.max_ejection_time, e.times_ejected + 1);
   e.eject(reason, now + time);
   e.last_change = now;
@@ -159,11 +165,13 @@ void Monitor::State::outlier_round(Clock::time_point now) {
         e->uneject(now);
         spdlog::info("cluster '{}': endpoint {} returns after its ejection time", e->cluster(), e->endpoint());
       }
-      // Healthy for a whole base_ejection_time: the next ejection is shorter.
+      // Un-ejected for a whole base_ejection_time: the next ejection is shorter.
       if (!e->ejected() && e->times_ejected > 0 && now - e->last_change >= c.od.base_ejection_time) {
         --e->times_ejected;
         e->last_change = now;
       }
+    }
+    for (auto& e : c.endpoints) {  // after the returns, so that they leave room under max_ejection_percent
       EjectReason reason{};
       if (e->take_trip(reason) && !e->ejected()) eject(c, *e, reason, now);
     }
