@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <functional>
 #include <thread>
 
@@ -297,6 +298,36 @@ TEST_F(Health, GrpcHealthCheckFailsForAnUnknownService) {
   EXPECT_EQ(checks(ep, "success"), 0);
   EXPECT_EQ(healthy(ep), 0);
   EXPECT_NE(proxy_->process().stderr_text().find("grpc-status 5"), std::string::npos);
+}
+
+// A reload keeps the state and the schedule of endpoints that stay (keyed
+// like their pools): with a one-hour interval, a kept endpoint is not
+// checked again, while an added one gets its first check at once.
+TEST_F(Health, ReloadKeepsTheStateOfEndpointsThatStay) {
+  start_upstreams(3);
+  auto cfg = config_for({ups_[0]->endpoint(), ups_[1]->endpoint()});
+  cfg.access_log = "stderr";
+  cfg.cluster_extra_yaml = R"(    health_checks:
+      - {timeout: 1s, interval: 1h, healthy_threshold: 1, unhealthy_threshold: 1, http: {path: /healthz}}
+)";
+  start_proxy(cfg);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(wait_metric([&] { return healthy(ups_[i]->endpoint()); }, 1));
+  EXPECT_EQ(checks(ups_[0]->endpoint(), "success"), 1);
+
+  cfg.endpoints.push_back(ups_[2]->endpoint());
+  proxy_->rewrite_config(http_proxy_config(cfg));
+  proxy_->process().signal(SIGHUP);
+  ASSERT_TRUE(proxy_->wait_metric_at_least("aegis_config_version", {}, 2, 15s));
+  ASSERT_TRUE(wait_metric([&] { return healthy(ups_[2]->endpoint()); }, 1)) << "the added endpoint was not checked";
+  EXPECT_EQ(checks(ups_[2]->endpoint(), "success"), 1);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(healthy(ups_[i]->endpoint()), 1);
+    EXPECT_EQ(checks(ups_[i]->endpoint(), "success"), 1) << "a kept endpoint was checked again after the reload";
+  }
+  const auto [status, clusters] = simple_get(proxy_->admin_port(), "/clusters");
+  ASSERT_EQ(status, 200);
+  EXPECT_NE(clusters.find("\"health\": \"healthy\""), std::string::npos) << clusters;
+  EXPECT_EQ(send(9), 9);
 }
 
 // Checks over the cluster's TLS: an inbound aegis-flow terminates TLS in
