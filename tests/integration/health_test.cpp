@@ -281,6 +281,33 @@ TEST_F(Health, GrpcHealthCheckAgainstARealGrpcServer) {
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1));
 }
 
+// gRPC over TLS: the check offers ALPN h2 through the cluster's TLS (an
+// ECDSA certificate and pq_policy compat: grpcio's BoringSSL has no ML-DSA).
+TEST_F(Health, GrpcHealthCheckOverTls) {
+  ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test", "ecdsa-p256").status.ok());
+  ASSERT_TRUE(certs_issue(dir_.path(), dir_ / "ca", dir_ / "server", "spiffe://aegis.test/ns/demo/sa/grpc",
+                          "ecdsa-p256").status.ok());
+  const std::uint16_t port = free_port();
+  const fs::path status_file = dir_ / "grpc-status.txt";
+  Process server("grpc-health-tls",
+                 {"/usr/bin/python3", std::string(AEGIS_ITEST_SOURCE_DIR) + "/grpc/health_check_server.py", "--port",
+                  std::to_string(port), "--status-file", status_file.string(), "--tls-cert",
+                  (dir_ / "server" / "cert.pem").string(), "--tls-key", (dir_ / "server" / "key.pem").string()},
+                 dir_.path());
+  ASSERT_TRUE(wait_for_port(port, 20s)) << server.stderr_tail();
+  const std::string ep = "127.0.0.1:" + std::to_string(port);
+  auto cfg = config_for({ep});
+  cfg.cluster_extra_yaml = R"(    tls: {trust_bundle: ca/ca.crt, server_name: localhost, pq_policy: compat}
+    health_checks:
+      - {timeout: 2s, interval: 100ms, healthy_threshold: 1, unhealthy_threshold: 1, grpc: {}}
+)";
+  start_proxy(cfg);
+  ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1)) << proxy_->process().stderr_tail();
+  EXPECT_GE(proxy_->metric("aegis_tls_handshakes_total", {{"cluster", kCluster}, {"result", "success"}}).value_or(0), 1);
+  write_file(status_file, "NOT_SERVING\n");
+  ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 0));
+}
+
 TEST_F(Health, GrpcHealthCheckFailsForAnUnknownService) {
   const std::uint16_t port = free_port();
   Process server("grpc-health",

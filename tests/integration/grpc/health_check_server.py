@@ -9,6 +9,7 @@ missing file) answers HealthCheckResponse{status: SERVING} = b"\\x08\\x01",
 --service ends with NOT_FOUND, as the real health service does.
 
     /usr/bin/python3 health_check_server.py --port P --status-file F [--service NAME]
+        [--tls-cert CHAIN.pem --tls-key KEY.pem]   (TLS: ALPN h2, as gRPC does)
 """
 import argparse
 import sys
@@ -30,6 +31,8 @@ def main() -> int:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--status-file", required=True)
     ap.add_argument("--service", default="")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     calls = {"n": 0}
     lock = threading.Lock()
@@ -52,7 +55,12 @@ def main() -> int:
     )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{args.port}")
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as k, open(args.tls_cert, "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        server.add_secure_port(f"127.0.0.1:{args.port}", creds)
+    else:
+        server.add_insecure_port(f"127.0.0.1:{args.port}")
     server.start()
     print(f"listening 127.0.0.1:{args.port}", flush=True)
     server.wait_for_termination()
