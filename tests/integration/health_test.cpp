@@ -4,9 +4,10 @@
 // once restarted on its port; an HTTP check honours expected_statuses; a
 // 5xx-answering endpoint is ejected and returns after its ejection time;
 // max_ejection_percent caps ejections; below the panic threshold every
-// endpoint takes traffic; a real gRPC server (python3-grpcio) is checked
-// with grpc.health.v1.Health/Check. Assertions are on states and counters,
-// every wait bounded.
+// endpoint takes traffic; a real gRPC server (grpc/grpc_server.py,
+// python3-grpcio) is checked with grpc.health.v1.Health/Check, plain and
+// over TLS. Assertions are on states and counters, every wait bounded.
+#include "grpc_peers.h"
 #include "harness.h"
 
 #include <gtest/gtest.h>
@@ -253,16 +254,11 @@ TEST_F(Health, WithoutPanicNoHealthyEndpointIs503NoHealthyUpstream) {
   EXPECT_NE(proxy_->process().stderr_text().find("no_healthy_upstream"), std::string::npos);
 }
 
+// gRPC checks against the project's gRPC test server (grpc/grpc_server.py,
+// python3-grpcio): SERVING admits, NOT_SERVING does not.
 TEST_F(Health, GrpcHealthCheckAgainstARealGrpcServer) {
-  const std::uint16_t port = free_port();
-  const fs::path status_file = dir_ / "grpc-status.txt";
-  write_file(status_file, "SERVING\n");
-  Process server("grpc-health",
-                 {"/usr/bin/python3", std::string(AEGIS_ITEST_SOURCE_DIR) + "/grpc/health_check_server.py", "--port",
-                  std::to_string(port), "--status-file", status_file.string(), "--service", "aegis.test.Echo"},
-                 dir_.path());
-  ASSERT_TRUE(wait_for_port(port, 20s)) << server.stderr_tail();
-  const std::string ep = "127.0.0.1:" + std::to_string(port);
+  GrpcServer server(dir_.path());
+  const std::string ep = server.endpoint();
   auto cfg = config_for({ep});
   cfg.cluster_extra_yaml = R"(    health_checks:
       - timeout: 1s
@@ -274,10 +270,11 @@ TEST_F(Health, GrpcHealthCheckAgainstARealGrpcServer) {
   start_proxy(cfg);
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1)) << proxy_->process().stderr_tail();
   EXPECT_EQ(checks(ep, "failure"), 0);
-  write_file(status_file, "NOT_SERVING\n");
+  EXPECT_GE(server.rpc_count("Check", "SERVING"), 1);
+  server.set_health("NOT_SERVING");
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 0));
   EXPECT_NE(proxy_->process().stderr_text().find("serving status 2 (not SERVING)"), std::string::npos);
-  write_file(status_file, "SERVING\n");
+  server.set_health("SERVING");
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1));
 }
 
@@ -287,15 +284,11 @@ TEST_F(Health, GrpcHealthCheckOverTls) {
   ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test", "ecdsa-p256").status.ok());
   ASSERT_TRUE(certs_issue(dir_.path(), dir_ / "ca", dir_ / "server", "spiffe://aegis.test/ns/demo/sa/grpc",
                           "ecdsa-p256").status.ok());
-  const std::uint16_t port = free_port();
-  const fs::path status_file = dir_ / "grpc-status.txt";
-  Process server("grpc-health-tls",
-                 {"/usr/bin/python3", std::string(AEGIS_ITEST_SOURCE_DIR) + "/grpc/health_check_server.py", "--port",
-                  std::to_string(port), "--status-file", status_file.string(), "--tls-cert",
-                  (dir_ / "server" / "cert.pem").string(), "--tls-key", (dir_ / "server" / "key.pem").string()},
-                 dir_.path());
-  ASSERT_TRUE(wait_for_port(port, 20s)) << server.stderr_tail();
-  const std::string ep = "127.0.0.1:" + std::to_string(port);
+  GrpcServer::Options opts;
+  opts.cert = dir_ / "server" / "cert.pem";
+  opts.key = dir_ / "server" / "key.pem";
+  GrpcServer server(dir_.path(), opts);
+  const std::string ep = server.endpoint();
   auto cfg = config_for({ep});
   cfg.cluster_extra_yaml = R"(    tls: {trust_bundle: ca/ca.crt, server_name: localhost, pq_policy: compat}
     health_checks:
@@ -304,18 +297,13 @@ TEST_F(Health, GrpcHealthCheckOverTls) {
   start_proxy(cfg);
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1)) << proxy_->process().stderr_tail();
   EXPECT_GE(proxy_->metric("aegis_tls_handshakes_total", {{"cluster", kCluster}, {"result", "success"}}).value_or(0), 1);
-  write_file(status_file, "NOT_SERVING\n");
+  server.set_health("NOT_SERVING");
   ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 0));
 }
 
 TEST_F(Health, GrpcHealthCheckFailsForAnUnknownService) {
-  const std::uint16_t port = free_port();
-  Process server("grpc-health",
-                 {"/usr/bin/python3", std::string(AEGIS_ITEST_SOURCE_DIR) + "/grpc/health_check_server.py", "--port",
-                  std::to_string(port), "--status-file", (dir_ / "none").string(), "--service", "known"},
-                 dir_.path());
-  ASSERT_TRUE(wait_for_port(port, 20s)) << server.stderr_tail();
-  const std::string ep = "127.0.0.1:" + std::to_string(port);
+  GrpcServer server(dir_.path());
+  const std::string ep = server.endpoint();
   auto cfg = config_for({ep});
   cfg.cluster_extra_yaml = R"(    health_checks:
       - {timeout: 1s, interval: 100ms, healthy_threshold: 1, unhealthy_threshold: 1, grpc: {service_name: other}}
