@@ -398,7 +398,7 @@ class Server {
                        {"ejected", e.health->ejected()}});
       }
       out.push_back({{"name", c.config->name},
-                     {"lb_policy", c.config->lb_policy == config::LbPolicy::kRoundRobin ? "round_robin" : "least_request"},
+                     {"lb_policy", config::to_string(c.config->lb_policy)},
                      {"overflow_total", c.overflow->value()},
                      {"no_healthy_total", c.no_healthy->value()},
                      {"healthy_panic_threshold", c.config->healthy_panic_threshold},

@@ -27,6 +27,7 @@
 #include "proxy/sessions.h"
 #include "proxy/tls_steps.h"
 #include "proxy/worker.h"
+#include "route/hash_key.h"
 
 namespace aegis::proxy {
 
@@ -238,11 +239,12 @@ class HttpSession final : public LiveSession {
 
     // Phase: route.
     const auto target = origin_form(head.target());
-    auto match = lr.router->match(x.authority, target, [&](std::string_view name) -> std::optional<std::string_view> {
+    const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
       auto it = head.find(name);
       if (it == head.end()) return std::nullopt;
       return std::string_view(it->value());
-    });
+    };
+    auto match = lr.router->match(x.authority, target, header_of);
     if (!match) {
       lr.no_route->inc();
       co_await reply(lr, x, 404, "no_route", "no route matched this request", has_body);
@@ -269,6 +271,10 @@ class HttpSession final : public LiveSession {
     }
     const auto& action = match->route->action;
     match_action_ = &action;
+    // The hash key for ring_hash / maglev, before the head is rewritten; a
+    // retry picks again with the same context.
+    upstream::PickContext pick_ctx;
+    if (!action.hash_policy.empty()) pick_ctx.hash = route::request_hash(action.hash_policy, header_of, client_ip_);
     const auto body_limit = action.max_request_body_bytes.value_or(lc.limits.max_request_body_bytes);
     if (auto cl = req_parser.content_length(); cl && *cl > body_limit) {
       const http::Rejection rej{413, "body_too_large", "request body exceeds max_request_body_bytes"};
@@ -333,7 +339,7 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       Worker::NoPick no_pick{};
-      auto pick = w_.pick(action.cluster, &no_pick);
+      auto pick = w_.pick(action.cluster, pick_ctx, &no_pick);
       if (!pick && no_pick == Worker::NoPick::kNoHealthyUpstream) {
         if (cluster) cluster->no_healthy->inc();
         co_await reply(lr, x, 503, "no_healthy_upstream", "no healthy upstream", has_body);

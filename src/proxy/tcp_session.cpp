@@ -120,7 +120,7 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
   Worker::NoPick no_pick{};
   if (!admitted) {
     // nothing to relay
-  } else if (auto pick = worker.pick(cluster->config->name, &no_pick); !pick) {
+  } else if (auto pick = worker.pick(cluster->config->name, {}, &no_pick); !pick) {
     const bool unhealthy = no_pick == Worker::NoPick::kNoHealthyUpstream;
     (unhealthy ? cluster->no_healthy : cluster->overflow)->inc();
     flags = unhealthy ? "no_healthy_upstream" : "upstream_overflow";

@@ -54,7 +54,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   decltype(clusters_) clusters;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints;
   for (const auto& c : snap->clusters) {
-    ClusterState cs{&c, upstream::make_lb_policy(c.config->lb_policy, rng_()), {}, {}};
+    ClusterState cs{&c, upstream::make_lb_policy(*c.config, snap->config.node, rng_()), {}, {}};
     for (const auto& e : c.endpoints) {
       auto& st = endpoints[e.key];
       if (!st) {
@@ -82,7 +82,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   snap_ = std::move(snap);
 }
 
-std::optional<Pick> Worker::pick(std::string_view cluster, NoPick* why) {
+std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickContext& ctx, NoPick* why) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
@@ -101,7 +101,7 @@ std::optional<Pick> Worker::pick(std::string_view cluster, NoPick* why) {
   const bool panic = upstream::health::in_panic(usable, cs.endpoints.size(), cfg.healthy_panic_threshold);
   if (panic)
     for (auto& load : cs.loads) load.available = load.active_requests < cfg.max_connections;
-  auto idx = cs.lb->pick(cs.loads);
+  auto idx = cs.lb->pick(cs.loads, ctx);
   if (!idx) {
     if (why) *why = usable == 0 && !panic ? NoPick::kNoHealthyUpstream : NoPick::kOverflow;
     return std::nullopt;

@@ -87,10 +87,12 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  // Why pick() found no endpoint: all at max_connections (overflow), or none
+  // `ctx` carries the request's hash key (route hash_policy) for ring_hash and
+  // maglev; a retry passes the same context again. On nullopt, `why` says
+  // whether every endpoint was at max_connections (overflow) or none was
   // healthy while the cluster's panic threshold is 0.
   enum class NoPick { kOverflow, kNoHealthyUpstream };
-  std::optional<Pick> pick(std::string_view cluster, NoPick* why = nullptr);
+  std::optional<Pick> pick(std::string_view cluster, const upstream::PickContext& ctx = {}, NoPick* why = nullptr);
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);

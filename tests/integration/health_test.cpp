@@ -119,7 +119,7 @@ TEST_F(Health, KilledEndpointIsMarkedUnhealthyGetsNoTrafficAndReturnsAfterRestar
 
   // Restarted on the same port: back after healthy_threshold (3) passing checks.
   const double successes_before = checks(victim, "success");
-  ups_[1] = std::make_unique<Upstream>(dir_.path(), "upstream1-restarted", false, victim_port);
+  ups_[1] = std::make_unique<Upstream>(dir_.path(), "upstream1-restarted", false, std::vector<std::string>{}, victim_port);
   ASSERT_TRUE(wait_metric([&] { return healthy(victim); }, 1)) << "never re-admitted";
   EXPECT_GE(checks(victim, "success") - successes_before, 3);
   const double requests_before = upstream_requests(victim);

@@ -3,8 +3,10 @@
 // aegis-flow and reports what it saw, so tests can check the proxy from the
 // far side: bodies (checksummed), headers, connection reuse, aborts.
 //
-//   aegis-test-upstream --port P [--address A] [--tcp]
+//   aegis-test-upstream --port P [--address A] [--tcp] [--delay-ms D]
 //
+// --delay-ms D: every HTTP request but /stats waits D ms before it is
+// handled (an endpoint that is uniformly slower than its peers).
 // Prints "listening A:PORT" on stdout once it accepts (P may be 0).
 // HTTP endpoints:
 //   GET  /bytes/N        N bytes of the shared pattern (pattern.h), x-sha256 header;
@@ -66,6 +68,7 @@ struct ServerStats {
   std::int64_t inflight = 0;
 };
 ServerStats g_stats;  // single-threaded server: plain integers are enough
+std::chrono::milliseconds g_delay{0};  // --delay-ms
 unsigned g_fail_status = 0;     // /control/fail/N
 unsigned g_health_status = 200; // /control/health/N
 
@@ -168,6 +171,10 @@ class Session {
         auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, as_tuple_awaitable);
         if (ec) co_return;  // EOF or garbage: the peer is gone
         ++g_stats.requests;
+        if (g_delay.count() > 0 && parser.get().target() != "/stats") {
+          asio::steady_timer delay(socket_.get_executor(), g_delay);
+          co_await delay.async_wait(as_tuple_awaitable);
+        }
         const bool keep = co_await handle(parser);
         if (!keep || !socket_.is_open()) co_return;
         while (!parser.is_done()) co_await read_body(parser);  // unread body: drain
@@ -447,8 +454,10 @@ int main(int argc, char** argv) {
       address = args[++i];
     } else if (args[i] == "--tcp") {
       tcp_mode = true;
+    } else if (args[i] == "--delay-ms" && i + 1 < args.size()) {
+      g_delay = std::chrono::milliseconds(std::stoul(args[++i]));
     } else {
-      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp]\n";
+      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp] [--delay-ms D]\n";
       return 2;
     }
   }
