@@ -23,6 +23,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 #include "stats/stats.h"
+#include "upstream/health/monitor.h"
 
 namespace aegis::app {
 
@@ -162,6 +163,7 @@ class Server {
     cred_stamps_ = credential_stamps(current_->config);
     watch_file();
     ioc_.run();
+    health_.stop();
     for (auto& w : workers_) w->stop();
     spdlog::info("drained; exiting");
     return 0;
@@ -176,7 +178,18 @@ class Server {
   void publish(std::shared_ptr<const proxy::Snapshot> snap) {
     current_ = snap;
     config_version_->set(static_cast<std::int64_t>(snap->version));
+    health_.update(monitored_clusters(*snap));
     for (auto& w : workers_) w->publish(snap);
+  }
+
+  static std::vector<upstream::health::MonitoredCluster> monitored_clusters(const proxy::Snapshot& snap) {
+    std::vector<upstream::health::MonitoredCluster> out;
+    for (const auto& c : snap.clusters) {
+      auto& mc = out.emplace_back(upstream::health::MonitoredCluster{
+          c.config->name, c.config->health_checks, c.config->outlier_detection, c.tls, {}});
+      for (const auto& e : c.endpoints) mc.endpoints.push_back({e.key, e.name, e.address, e.health});
+    }
+    return out;
   }
 
   void adopt(OpenedListener& o) {
@@ -358,6 +371,14 @@ class Server {
     return h;
   }
 
+  // "unchecked" (no active checks), "pending" (first check not done yet),
+  // "healthy" or "unhealthy". Read on the main thread, where checks run.
+  static const char* health_of(const config::Cluster& c, const upstream::health::EndpointHealth& h) {
+    if (c.health_checks.empty()) return "unchecked";
+    if (h.verdict.pending()) return "pending";
+    return h.healthy() ? "healthy" : "unhealthy";
+  }
+
   std::string clusters_json() const {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& c : current_->clusters) {
@@ -373,13 +394,14 @@ class Server {
                        {"reset_before_response_total", e.errors_reset_before_response->value()},
                        {"reset_mid_response_total", e.errors_reset_mid_response->value()},
                        {"timeouts_total", e.timeouts->value()},
-                       // Active health checking arrives with the resilience issue;
-                       // until then every configured endpoint is in rotation.
-                       {"health", "unchecked"}});
+                       {"health", health_of(*c.config, *e.health)},
+                       {"ejected", e.health->ejected()}});
       }
       out.push_back({{"name", c.config->name},
                      {"lb_policy", config::to_string(c.config->lb_policy)},
                      {"overflow_total", c.overflow->value()},
+                     {"no_healthy_total", c.no_healthy->value()},
+                     {"healthy_panic_threshold", c.config->healthy_panic_threshold},
                      {"endpoints", eps}});
     }
     return nlohmann::json{{"config_version", current_->version}, {"clusters", out}}.dump(2);
@@ -390,6 +412,7 @@ class Server {
   asio::steady_timer watch_timer_{ioc_};
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  upstream::health::Monitor health_{ioc_};  // checks and ejections run on this (main) thread
   std::shared_ptr<const proxy::Snapshot> current_;
   std::map<std::string, OpenedListener> listeners_;
   std::uint64_t version_ = 0;

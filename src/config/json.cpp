@@ -142,6 +142,44 @@ Json route_config_json(const RouteConfiguration& rc) {
   return Json{{"name", rc.name}, {"virtual_hosts", std::move(vhosts)}};
 }
 
+Json health_check_json(const HealthCheck& hc) {
+  Json j{{"timeout", format_duration(hc.timeout)},
+         {"interval", format_duration(hc.interval)},
+         {"interval_jitter", format_duration(hc.interval_jitter)},
+         {"healthy_threshold", hc.healthy_threshold},
+         {"unhealthy_threshold", hc.unhealthy_threshold}};
+  switch (hc.kind) {
+    case HealthCheckKind::kTcp:
+      j["tcp"] = Json::object();
+      break;
+    case HealthCheckKind::kHttp: {
+      Json statuses = Json::array();
+      for (const auto& r : hc.expected_statuses) statuses.push_back(Json{{"start", r.start}, {"end", r.end}});
+      j["http"] = Json{{"path", hc.path}, {"expected_statuses", std::move(statuses)}};
+      if (!hc.host.empty()) j["http"]["host"] = hc.host;
+      break;
+    }
+    case HealthCheckKind::kGrpc:
+      j["grpc"] = Json{{"service_name", hc.service_name}};
+      if (!hc.authority.empty()) j["grpc"]["authority"] = hc.authority;
+      break;
+  }
+  return j;
+}
+
+Json outlier_json(const OutlierDetection& od) {
+  return Json{{"consecutive_5xx", od.consecutive_5xx},
+              {"consecutive_gateway_failure", od.consecutive_gateway_failure},
+              {"interval", format_duration(od.interval)},
+              {"base_ejection_time", format_duration(od.base_ejection_time)},
+              {"max_ejection_time", format_duration(od.max_ejection_time)},
+              {"max_ejection_percent", od.max_ejection_percent},
+              {"always_eject_one_host", od.always_eject_one_host},
+              {"success_rate_minimum_hosts", od.success_rate_minimum_hosts},
+              {"success_rate_request_volume", od.success_rate_request_volume},
+              {"success_rate_stdev_factor", od.success_rate_stdev_factor}};
+}
+
 Json cluster_json(const Cluster& c) {
   Json groups = Json::array();
   for (const auto& g : c.load_assignment.localities) {
@@ -189,6 +227,13 @@ Json cluster_json(const Cluster& c) {
                                {"overprovisioning_factor", c.locality_aware.overprovisioning_factor},
                                {"min_local_healthy_percent", c.locality_aware.min_local_healthy_percent}};
   }
+  j["healthy_panic_threshold"] = c.healthy_panic_threshold;
+  if (!c.health_checks.empty()) {
+    Json checks = Json::array();
+    for (const auto& hc : c.health_checks) checks.push_back(health_check_json(hc));
+    j["health_checks"] = std::move(checks);
+  }
+  if (c.outlier_detection) j["outlier_detection"] = outlier_json(*c.outlier_detection);
   return j;
 }
 

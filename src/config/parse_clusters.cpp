@@ -162,7 +162,8 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   const Object o(node, at, "cluster", path,
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
                   "idle_timeout", "endpoints", "load_assignment", "tls", "least_request", "peak_ewma",
-                  "ring_hash", "locality_aware", "circuit_breakers", "retry_budget"},
+                  "ring_hash", "locality_aware", "circuit_breakers", "retry_budget", "health_checks",
+                  "outlier_detection", "healthy_panic_threshold"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
@@ -183,6 +184,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   parse_tls(o, ctx, TlsSide::kCluster, c.tls);
   if (o.has("circuit_breakers")) parse_circuit_breakers(o, c.circuit_breakers);
   if (o.has("retry_budget")) parse_retry_budget(o, c.retry_budget);
+  parse_cluster_health(o, c);
 
   const bool shorthand = o.has("endpoints");
   const bool assignment = o.has("load_assignment");

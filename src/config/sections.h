@@ -36,6 +36,8 @@ void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
 void parse_retry_policy(const Object& action, RetryPolicy& out);
 void parse_circuit_breakers(const Object& cluster, CircuitBreakers& out);
 void parse_retry_budget(const Object& cluster, std::optional<RetryBudget>& out);
+// health_checks, outlier_detection and healthy_panic_threshold of one cluster.
+void parse_cluster_health(const Object& cluster, Cluster& c);
 
 // Header names in route actions and matchers: lower-cased, must be tokens.
 bool read_header_name(const Object& obj, std::string_view field, std::string& out);

@@ -242,6 +242,46 @@ struct RetryBudget {
   std::uint32_t min_retry_concurrency = 3;
 };
 
+// A half-open range of HTTP statuses, [start, end) as in Envoy's Int64Range.
+struct StatusRange {
+  std::uint32_t start = 200;
+  std::uint32_t end = 201;
+};
+
+enum class HealthCheckKind { kTcp, kHttp, kGrpc };
+
+// Active health check of every endpoint of a cluster (xDS HealthCheck).
+struct HealthCheck {
+  Millis timeout{0};          // required, > 0
+  Millis interval{0};         // required, > 0
+  Millis interval_jitter{0};  // each wait is interval + uniform[0, interval_jitter]
+  std::uint32_t healthy_threshold = 0;    // required, >= 1: successes that re-admit an unhealthy endpoint
+  std::uint32_t unhealthy_threshold = 0;  // required, >= 1: failures that mark a healthy endpoint unhealthy
+  HealthCheckKind kind = HealthCheckKind::kTcp;
+  // http
+  std::string path;  // "/healthz"
+  std::string host;  // Host header; empty: the cluster's name
+  std::vector<StatusRange> expected_statuses;  // empty: [{200, 201}]
+  // grpc (grpc.health.v1.Health/Check)
+  std::string service_name;  // HealthCheckRequest.service
+  std::string authority;     // :authority; empty: the cluster's name
+};
+
+// Passive outlier detection (xDS OutlierDetection); counts are per endpoint
+// across all workers. A consecutive_* of 0 turns that detector off.
+struct OutlierDetection {
+  std::uint32_t consecutive_5xx = 5;
+  std::uint32_t consecutive_gateway_failure = 5;  // 502/503/504, connect failures, resets, timeouts
+  Millis interval{10'000};                        // success-rate evaluation period
+  Millis base_ejection_time{30'000};              // × number of times ejected
+  Millis max_ejection_time{300'000};
+  std::uint32_t max_ejection_percent = 10;
+  bool always_eject_one_host = false;  // eject one even when max_ejection_percent would forbid it
+  std::uint32_t success_rate_minimum_hosts = 5;
+  std::uint32_t success_rate_request_volume = 100;
+  std::uint32_t success_rate_stdev_factor = 1900;  // /1000: 1900 = 1.9 standard deviations
+};
+
 struct Cluster {  // xDS Cluster
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
@@ -257,6 +297,10 @@ struct Cluster {  // xDS Cluster
   std::optional<RetryBudget> retry_budget;
   ClusterLoadAssignment load_assignment;
   std::optional<TlsConfig> tls;  // client TLS to every endpoint when set
+  std::vector<HealthCheck> health_checks;          // at most one; empty: no active checks
+  std::optional<OutlierDetection> outlier_detection;  // none: no passive ejection
+  // Below this percentage of endpoints able to take traffic, all are used (panic).
+  std::uint32_t healthy_panic_threshold = 50;
 };
 
 // Where this proxy runs (Envoy's node locality); empty = no preference.

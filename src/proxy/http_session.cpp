@@ -395,7 +395,13 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       x.retries = retry.retries();
-      auto pick = w_.pick(action.cluster, pick_ctx, tried.span());
+      Worker::NoPick no_pick{};
+      auto pick = w_.pick(action.cluster, pick_ctx, tried.span(), &no_pick);
+      if (!pick && no_pick == Worker::NoPick::kNoHealthyUpstream) {
+        cluster->no_healthy->inc();
+        co_await reply(lr, x, 503, "no_healthy_upstream", "no healthy upstream", has_body);
+        co_return keep_alive_;
+      }
       if (!pick) {
         if (cluster) cluster->overflow->inc();
         co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,

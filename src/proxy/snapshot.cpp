@@ -20,6 +20,7 @@ EndpointRuntime make_endpoint(const config::Cluster& c, const config::Endpoint& 
   ep.name = e.str();
   ep.key = c.name + "|" + ep.name;
   ep.weight = e.weight;
+  ep.health = upstream::health::acquire_endpoint_health(ep.key, c.name, ep.name);
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(e.host, ec);
   if (ec) status = core::Error{fmt::format("cluster '{}': endpoint '{}' is not an IP address", c.name, ep.name)};
@@ -108,7 +109,7 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
     for (const auto& loc : c.load_assignment.localities)
       for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, *cr.breakers, status));
     register_resilience_metrics(cr);
-    cr.no_healthy = &S().counter("aegis_upstream_no_endpoint_total", "Requests with no endpoint to send to", {{"cluster", c.name}});
+    cr.no_healthy = &S().counter("aegis_upstream_no_healthy_total", "Requests answered 503 because no endpoint of the cluster was healthy (and the panic threshold is 0)", {{"cluster", c.name}});
     if (c.tls) {
       auto rt = tls::TlsRuntime::build(*c.tls, tls::Side::kClient, c.name);
       if (!rt) return core::Error{fmt::format("cluster '{}': tls: {}", c.name, rt.error().message)};

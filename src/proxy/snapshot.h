@@ -23,6 +23,7 @@
 #include "stats/stats.h"
 #include "tls/runtime.h"
 #include "upstream/circuit_breaker.h"
+#include "upstream/health/endpoint_health.h"
 
 namespace aegis::proxy {
 
@@ -34,6 +35,9 @@ struct EndpointRuntime {
   boost::asio::ip::tcp::endpoint address;
   std::uint32_t weight = 1;
   upstream::CircuitBreakers* breakers;  // the cluster's (its max_connections count)
+  // Health verdicts (active checks, ejection), shared with the health monitor;
+  // the same object across reloads while the key stays.
+  std::shared_ptr<upstream::health::EndpointHealth> health;
   // metrics
   stats::Counter* requests;
   stats::Counter* connections_opened;
@@ -55,7 +59,7 @@ struct ClusterRuntime {
   std::array<stats::Counter*, upstream::CircuitBreakers::kResources> breaker_overflow;
   retry::Counters retries;
   stats::Counter* per_try_timeouts;
-  stats::Counter* no_healthy;      // unused until health checking exists
+  stats::Counter* no_healthy;      // no endpoint healthy, panic threshold 0 (503 no_healthy_upstream)
   std::shared_ptr<const tls::TlsRuntime> tls;  // client TLS to the endpoints, or null
 };
 

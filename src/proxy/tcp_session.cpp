@@ -117,11 +117,13 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
     }
   }
 
+  Worker::NoPick no_pick{};
   if (!admitted) {
     // nothing to relay
-  } else if (auto pick = worker.pick(cluster->config->name); !pick) {
-    cluster->overflow->inc();
-    flags = "upstream_overflow";
+  } else if (auto pick = worker.pick(cluster->config->name, {}, {}, &no_pick); !pick) {
+    const bool unhealthy = no_pick == Worker::NoPick::kNoHealthyUpstream;
+    (unhealthy ? cluster->no_healthy : cluster->overflow)->inc();
+    flags = unhealthy ? "no_healthy_upstream" : "upstream_overflow";
   } else {
     const auto& ep = *pick->runtime;
     upstream_name = ep.name;

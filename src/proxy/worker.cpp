@@ -98,19 +98,31 @@ void avoid_endpoints(std::vector<upstream::EndpointLoad>& loads, std::span<const
 }  // namespace
 
 std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickContext& ctx,
-                                 std::span<const std::size_t> avoid) {
+                                 std::span<const std::size_t> avoid, NoPick* why) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
-  const auto max_conn = cs.runtime->config->max_connections;
+  const auto& cfg = *cs.runtime->config;
+  const bool checked = !cfg.health_checks.empty();
+  // `available`: healthy (active checks), not ejected and under max_connections;
+  // in panic (too few healthy) health is set aside and every endpoint is used.
+  std::size_t usable = 0;
   for (std::size_t i = 0; i < cs.endpoints.size(); ++i) {
-    const auto& st = *cs.endpoints[i];
-    cs.loads[i] = upstream::EndpointLoad{cs.runtime->endpoints[i].weight, st.active_requests,
-                                         st.active_requests < max_conn};
+    const auto& ep = cs.runtime->endpoints[i];
+    const bool fit = ep.health->usable(checked);
+    usable += fit ? 1 : 0;
+    const auto active = cs.endpoints[i]->active_requests;
+    cs.loads[i] = upstream::EndpointLoad{ep.weight, active, fit && active < cfg.max_connections};
   }
+  const bool panic = upstream::health::in_panic(usable, cs.endpoints.size(), cfg.healthy_panic_threshold);
+  if (panic)
+    for (auto& load : cs.loads) load.available = load.active_requests < cfg.max_connections;
   if (!avoid.empty()) avoid_endpoints(cs.loads, avoid);
   auto idx = cs.lb->pick(cs.loads, ctx);
-  if (!idx) return std::nullopt;
+  if (!idx) {
+    if (why) *why = usable == 0 && !panic ? NoPick::kNoHealthyUpstream : NoPick::kOverflow;
+    return std::nullopt;
+  }
   return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};
 }
 
@@ -120,6 +132,7 @@ void Worker::report(std::string_view cluster, const Pick& pick, const upstream::
   auto& cs = it->second;
   if (pick.index >= cs.endpoints.size() || cs.endpoints[pick.index] != pick.state) return;
   cs.lb->on_result(pick.index, result);
+  if (const auto& od = cs.runtime->config->outlier_detection) pick.runtime->health->record(result, *od);
 }
 
 std::string_view Worker::new_request_id(std::array<char, 36>& out) {

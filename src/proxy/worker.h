@@ -91,9 +91,12 @@ class Worker {
   // `ctx` carries the request's hash key (route hash_policy) for ring_hash and
   // maglev; a retry passes the same context again. `avoid`: endpoint indexes
   // (Pick::index) not to pick again while another endpoint is available (a
-  // retry's previous-hosts predicate).
+  // retry's previous-hosts predicate). On nullopt, `why` says whether every
+  // endpoint was at max_connections (overflow) or none was healthy while the
+  // cluster's panic threshold is 0.
+  enum class NoPick { kOverflow, kNoHealthyUpstream };
   std::optional<Pick> pick(std::string_view cluster, const upstream::PickContext& ctx = {},
-                           std::span<const std::size_t> avoid = {});
+                           std::span<const std::size_t> avoid = {}, NoPick* why = nullptr);
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);

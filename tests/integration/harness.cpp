@@ -630,8 +630,8 @@ TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vec
 // ---- the processes under test --------------------------------------------
 
 Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode,
-                   const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {upstream_binary(), "--port", "0"};
+                   const std::vector<std::string>& extra_args, std::uint16_t port) {
+  std::vector<std::string> argv = {upstream_binary(), "--port", std::to_string(port)};
   if (tcp_mode) argv.push_back("--tcp");
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(name, argv, dir);

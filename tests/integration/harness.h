@@ -214,10 +214,10 @@ WrkSummary parse_wrk(const std::string& out);
 
 class Upstream {
  public:
-  // Starts aegis-test-upstream on an OS-chosen port and waits until it accepts.
+  // Starts aegis-test-upstream on `port` (0: an OS-chosen one) and waits until it accepts.
   // extra_args: e.g. {"--fail-first", "2", "--fail-with", "reset"}.
   Upstream(const fs::path& dir, const std::string& name = "upstream", bool tcp_mode = false,
-           const std::vector<std::string>& extra_args = {});
+           const std::vector<std::string>& extra_args = {}, std::uint16_t port = 0);
   std::uint16_t port() const { return port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   Process& process() { return *process_; }
@@ -275,7 +275,7 @@ struct HttpProxyConfig {
   // Replaces the cluster's generated lb_policy and endpoints lines (4-space
   // indent): a load_assignment, another policy, locality_aware.
   std::string cluster_yaml;
-  std::string cluster_extra_yaml;  // extra lines under clusters[0] (4-space indent)
+  std::string cluster_extra_yaml;  // more fields of the cluster (4-space indent), after the endpoints
 };
 std::string http_proxy_config(const HttpProxyConfig& c);
 // Fresh admin and listener ports in front of the given endpoints.

@@ -25,6 +25,10 @@
 //   GET  /reset          RST without any response
 //   GET  /status/N       status N
 //   GET  /stats          JSON {connections, requests, inflight, failed} (tests ask directly)
+//   GET  /healthz        200 "ok" (or the status set by /control/health/N)
+//   GET  /control/fail/N from now on every request except /control/*, /stats and
+//                        /healthz is answered with status N (0: back to normal)
+//   GET  /control/health/N  /healthz answers N from now on (200: healthy again)
 // --tcp mode: greets "HELLO <serial>\n", reads until EOF, answers
 // "<hex sha256> <length>\n" and closes (exercises a half-close aware relay).
 #include "sha256.h"
@@ -71,6 +75,8 @@ struct ServerStats {
 };
 ServerStats g_stats;  // single-threaded server: plain integers are enough
 std::chrono::milliseconds g_delay{0};  // --delay-ms
+unsigned g_fail_status = 0;     // /control/fail/N
+unsigned g_health_status = 200; // /control/health/N
 
 struct FailPlan {
   std::uint64_t remaining = 0;  // requests still to fail
@@ -226,6 +232,27 @@ class Session {
       co_return co_await fail(parser, keep);
     }
     const auto method = req.method();
+    if (path.starts_with("/control/")) {
+      const bool fail = path.starts_with("/control/fail/");
+      const bool health = path.starts_with("/control/health/");
+      const auto code = to_u64(std::string_view(path).substr(fail ? 14 : 16));
+      if ((!fail && !health) || !code || (*code != 0 && (*code < 200 || *code > 599)) || (health && *code == 0)) {
+        co_await reply(400, "use /control/fail/N (N 0 or 200-599) or /control/health/N (200-599)\n");
+      } else {
+        (fail ? g_fail_status : g_health_status) = static_cast<unsigned>(*code);
+        co_await reply(200, "ok\n");
+      }
+      co_return keep;
+    }
+    if (g_fail_status != 0 && path != "/stats" && path != "/healthz") {
+      co_await reply(g_fail_status, "failing on purpose\n");
+      co_return keep;
+    }
+    if (method == http::verb::get && path == "/healthz") {
+      const std::string body = g_health_status == 200 ? "ok\n" : "unhealthy on purpose\n";
+      co_await reply(g_health_status, body);
+      co_return keep;
+    }
     if (method == http::verb::get && path == "/upgrade") {
       // 101 for the protocol asked (Upgrade), then a raw echo until EOF: a
       // stand-in for WebSocket that checks the proxy's tunnel byte for byte.
