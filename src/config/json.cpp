@@ -77,6 +77,20 @@ Json headers_json(const std::vector<HeaderValue>& headers) {
   return j;
 }
 
+Json retry_policy_json(const RetryPolicy& p) {
+  Json on = Json::array();
+  for (std::size_t i = 0; i < std::size(kRetryOnNames); ++i)
+    if (p.retry_on & (1u << i)) on.push_back(kRetryOnNames[i]);
+  return Json{{"retry_on", std::move(on)},
+              {"num_retries", p.num_retries},
+              {"per_try_timeout", format_duration(p.per_try_timeout)},
+              {"retriable_status_codes", p.retriable_status_codes},
+              {"retry_back_off", Json{{"base_interval", format_duration(p.back_off.base_interval)},
+                                      {"max_interval", format_duration(p.back_off.max_interval)}}},
+              {"retry_non_idempotent", p.retry_non_idempotent},
+              {"retry_buffer_limit", p.retry_buffer_limit}};
+}
+
 Json route_json(const Route& r) {
   Json match{{"prefix", optional_json(r.match.prefix)}, {"path", optional_json(r.match.path)}};
   Json headers = Json::array();
@@ -95,6 +109,8 @@ Json route_json(const Route& r) {
               {"request_headers_to_remove", a.request_headers_to_remove},
               {"response_headers_to_add", headers_json(a.response_headers_to_add)},
               {"response_headers_to_remove", a.response_headers_to_remove}};
+  action["idle_timeout"] = format_duration(a.idle_timeout);
+  if (a.retry_policy) action["retry_policy"] = retry_policy_json(*a.retry_policy);
   if (a.rate_limit)
     action["rate_limit"] = Json{{"requests_per_second", a.rate_limit->requests_per_second},
                                 {"burst", a.rate_limit->burst}};
@@ -133,7 +149,14 @@ Json cluster_json(const Cluster& c) {
          {"max_connections", c.max_connections},
          {"max_idle_connections", c.max_idle_connections},
          {"idle_timeout", format_duration(c.idle_timeout)},
+         {"circuit_breakers", Json{{"max_connections", c.circuit_breakers.max_connections},
+                                   {"max_pending_requests", c.circuit_breakers.max_pending_requests},
+                                   {"max_requests", c.circuit_breakers.max_requests},
+                                   {"max_retries", c.circuit_breakers.max_retries}}},
          {"load_assignment", Json{{"endpoints", std::move(groups)}}}};
+  if (c.retry_budget)
+    j["retry_budget"] = Json{{"budget_percent", c.retry_budget->budget_percent},
+                             {"min_retry_concurrency", c.retry_budget->min_retry_concurrency}};
   if (c.tls) j["tls"] = tls_json(*c.tls, false);
   return j;
 }

@@ -101,7 +101,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                    Cluster& c) {
   const Object o(node, at, "cluster", path,
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
-                  "idle_timeout", "endpoints", "load_assignment", "tls"},
+                  "idle_timeout", "endpoints", "load_assignment", "tls", "circuit_breakers", "retry_budget"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
@@ -116,6 +116,8 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   o.read_u32("max_idle_connections", 0, c.max_idle_connections);
   o.read_duration("idle_timeout", c.idle_timeout);
   parse_tls(o, ctx, TlsSide::kCluster, c.tls);
+  if (o.has("circuit_breakers")) parse_circuit_breakers(o, c.circuit_breakers);
+  if (o.has("retry_budget")) parse_retry_budget(o, c.retry_budget);
 
   const bool shorthand = o.has("endpoints");
   const bool assignment = o.has("load_assignment");

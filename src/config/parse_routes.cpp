@@ -77,11 +77,13 @@ void parse_action(const Object& route, RouteAction& a) {
   const Object o(route.get("route"), route.value_mark("route"), "route action", route.path("route"),
                  {"cluster", "timeout", "max_request_body_bytes", "request_headers_to_add",
                   "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
-                  "rate_limit"},
+                  "rate_limit", "idle_timeout", "retry_policy"},
                  route.diags());
   if (!o.is_mapping()) return;
   o.read_name("cluster", a.cluster);
   o.read_duration("timeout", a.timeout);
+  o.read_duration("idle_timeout", a.idle_timeout);
+  if (o.has("retry_policy")) parse_retry_policy(o, a.retry_policy.emplace());
   std::uint64_t body = 0;
   if (o.read_uint("max_request_body_bytes", 0, UINT64_MAX, body)) a.max_request_body_bytes = body;
   parse_headers_to_add(o, "request_headers_to_add", a.request_headers_to_add);

@@ -31,6 +31,10 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
 // A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
+// parse_resilience.cpp: route retry_policy, cluster circuit_breakers and retry_budget.
+void parse_retry_policy(const Object& action, RetryPolicy& out);
+void parse_circuit_breakers(const Object& cluster, CircuitBreakers& out);
+void parse_retry_budget(const Object& cluster, std::optional<RetryBudget>& out);
 
 // Header names in route actions and matchers: lower-cased, must be tokens.
 bool read_header_name(const Object& obj, std::string_view field, std::string& out);

@@ -108,9 +108,44 @@ struct RateLimit {
   std::uint32_t burst = 0;  // defaults to requests_per_second
 };
 
+// When a failed upstream attempt is tried again (Envoy's retry_on).
+enum RetryOn : std::uint32_t {
+  kRetryOn5xx = 1u << 0,                   // any 5xx, reset, connect failure, per-try timeout
+  kRetryOnGatewayError = 1u << 1,          // 502/503/504, reset, connect failure, per-try timeout
+  kRetryOnReset = 1u << 2,                 // reset/closed before a response head, connect failure
+  kRetryOnConnectFailure = 1u << 3,        // TCP connect or upstream TLS handshake failed
+  kRetryOnRetriableStatusCodes = 1u << 4,  // a status in retriable_status_codes
+  kRetryOnCancelled = 1u << 5,             // grpc-status 1 (trailers-only response)
+  kRetryOnDeadlineExceeded = 1u << 6,      // grpc-status 4
+  kRetryOnInternal = 1u << 7,              // grpc-status 13
+  kRetryOnResourceExhausted = 1u << 8,     // grpc-status 8
+  kRetryOnUnavailable = 1u << 9,           // grpc-status 14
+};
+// The YAML names of the RetryOn bits, bit i ↔ name i.
+inline constexpr const char* kRetryOnNames[] = {
+    "5xx",       "gateway-error",     "reset",    "connect-failure",    "retriable-status-codes",
+    "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"};
+
+struct RetryBackOff {
+  Millis base_interval{25};
+  Millis max_interval{250};  // default: 10 × base_interval
+};
+
+struct RetryPolicy {  // xDS RetryPolicy (plus retry_buffer_limit)
+  std::uint32_t retry_on = 0;     // RetryOn bits
+  std::uint32_t num_retries = 1;  // attempts after the first
+  Millis per_try_timeout{0};      // each attempt's response must arrive within; 0 = only the route timeout
+  std::vector<unsigned> retriable_status_codes;
+  RetryBackOff back_off;
+  bool retry_non_idempotent = false;  // also retry POST, PATCH, ...
+  std::uint64_t retry_buffer_limit = 64 * 1024;  // request bodies up to this are kept for a retry
+};
+
 struct RouteAction {
   std::string cluster;
   Millis timeout{15'000};  // whole upstream response; 0 = none
+  Millis idle_timeout{0};  // no bytes either way for this long ends the exchange; 0 = listener's
+  std::optional<RetryPolicy> retry_policy;
   std::optional<std::uint64_t> max_request_body_bytes;  // overrides listener limit
   std::vector<HeaderValue> request_headers_to_add;
   std::vector<std::string> request_headers_to_remove;
@@ -158,13 +193,32 @@ struct ClusterLoadAssignment {  // xDS ClusterLoadAssignment
   std::vector<LocalityEndpoints> localities;
 };
 
+// Cluster-wide limits shared by all workers (Envoy's circuit breaker
+// thresholds). Defaults keep configs written before they existed unchanged.
+struct CircuitBreakers {
+  static constexpr std::uint32_t kUnlimited = 0xffffffffu;
+  std::uint32_t max_connections = kUnlimited;       // open upstream connections
+  std::uint32_t max_pending_requests = kUnlimited;  // requests waiting for a new connection
+  std::uint32_t max_requests = kUnlimited;          // requests in flight to the cluster
+  std::uint32_t max_retries = 3;                    // retries in flight (when no retry_budget)
+};
+
+// Retries in flight ≤ max(min_retry_concurrency, budget_percent% of the
+// requests in flight); replaces circuit_breakers.max_retries when set.
+struct RetryBudget {
+  std::uint32_t budget_percent = 20;
+  std::uint32_t min_retry_concurrency = 3;
+};
+
 struct Cluster {  // xDS Cluster
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   Millis connect_timeout{1'000};
-  std::uint32_t max_connections = 1024;       // per endpoint per worker (circuit breaker)
+  std::uint32_t max_connections = 1024;       // per endpoint per worker (see also circuit_breakers)
   std::uint32_t max_idle_connections = 64;    // kept-alive, per endpoint per worker
   Millis idle_timeout{60'000};                // idle upstream connection is closed after
+  CircuitBreakers circuit_breakers;
+  std::optional<RetryBudget> retry_budget;
   ClusterLoadAssignment load_assignment;
   std::optional<TlsConfig> tls;  // client TLS to every endpoint when set
 };
