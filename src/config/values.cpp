@@ -201,6 +201,9 @@ core::Result<std::string> resolve_with_getaddrinfo(const std::string& host) {
 }
 
 const char* to_string(ListenerProtocol p) { return p == ListenerProtocol::kTcp ? "tcp" : "http"; }
+const char* to_string(HttpCodec c) {
+  return c == HttpCodec::kHttp1 ? "http1" : c == HttpCodec::kHttp2 ? "http2" : "auto";
+}
 const char* to_string(LbPolicy p) { return p == LbPolicy::kLeastRequest ? "least_request" : "round_robin"; }
 
 }  // namespace aegis::config

@@ -55,7 +55,7 @@ core::Task<bool> H2Stream::wait_head() {
 
 core::Task<H2Stream::Piece> H2Stream::read() {
   for (;;) {
-    if (closed_ && error_code_ != NGHTTP2_NO_ERROR) co_return Piece{{}, false, true};
+    if (discard_ || (closed_ && error_code_ != NGHTTP2_NO_ERROR)) co_return Piece{{}, false, true};
     if (!in_.empty() || in_end_) {
       Piece p{std::move(in_), in_end_, false};
       in_.clear();
@@ -116,6 +116,14 @@ void H2Stream::finish(Fields trailers) {
   conn_->kick();
 }
 
+void H2Stream::discard_body() {
+  if (discard_) return;
+  discard_ = true;
+  in_.clear();
+  consume(unconsumed_);
+  readable_.notify();
+}
+
 void H2Stream::reset(std::uint32_t error_code) {
   if (conn_ == nullptr || closed_) return;
   nghttp2_submit_rst_stream(conn_->session_.get(), NGHTTP2_FLAG_NONE, id_, error_code);
@@ -168,8 +176,10 @@ struct Connection::Cb {
     switch (frame->hd.type) {
       case NGHTTP2_GOAWAY:
         c.closing_ = true;
+        c.event(Callbacks::Event::kGoawayReceived);
         return 0;
       case NGHTTP2_RST_STREAM:
+        c.event(Callbacks::Event::kResetReceived);
         if (auto kind = c.guard_.on_peer_reset(Clock::now())) {
           c.flood(*kind);
           return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -202,7 +212,7 @@ struct Connection::Cb {
                            std::size_t len, void* user) {
     auto& c = self(user);
     auto s = c.find(id);
-    if (!s || s->closed_) {
+    if (!s || s->closed_ || s->discard_) {
       nghttp2_session_consume(session, id, len);  // nobody will read it: give the window back
       return 0;
     }
@@ -227,6 +237,13 @@ struct Connection::Cb {
     s->unconsumed_ = 0;
     if (error_code == NGHTTP2_NO_ERROR) c.guard_.on_stream_completed(Clock::now());
     s->wake();
+    return 0;
+  }
+
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if (frame->hd.type == NGHTTP2_RST_STREAM) c.event(Callbacks::Event::kResetSent);
+    if (frame->hd.type == NGHTTP2_GOAWAY) c.event(Callbacks::Event::kGoawaySent);
     return 0;
   }
 
@@ -279,6 +296,7 @@ Connection::Connection(net::Stream& io, Role role, const Settings& settings, Cal
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, Cb::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, Cb::on_stream_close);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, Cb::on_invalid_frame);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, Cb::on_frame_send);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);

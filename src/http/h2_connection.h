@@ -76,6 +76,11 @@ class H2Stream {
   // `n` bytes from read() have left the proxy: the peer may send as many more.
   void consume(std::size_t n);
   const Fields& trailers() const { return trailers_; }
+  // Whether the peer sends (or sent) a body: no END_STREAM on its head, or data came.
+  bool has_body() const { return !in_end_ || !in_.empty(); }
+  // The rest of the peer's body is not wanted (we answered already): what
+  // arrives is acknowledged and dropped, and a pending read() returns `reset`.
+  void discard_body();
   // Bytes received but not yet consume()d (what flow control bounds).
   std::size_t unconsumed() const { return unconsumed_; }
 
@@ -103,7 +108,7 @@ class H2Stream {
   Connection* conn_;  // non-owning; null once the connection is gone
   std::int32_t id_;
   Fields head_, trailers_;
-  bool head_done_ = false, head_too_large_ = false;
+  bool head_done_ = false, head_too_large_ = false, discard_ = false;
   std::size_t head_bytes_ = 0;
   std::string in_;              // received body bytes not yet read()
   std::size_t unconsumed_ = 0;  // read() or not, not yet consume()d
@@ -127,6 +132,9 @@ class Connection {
     std::function<void(FloodKind)> on_flood;
     // The peer broke the protocol on one stream (that stream is reset).
     std::function<void(std::string_view reason)> on_stream_error;
+    // Frames worth counting, after they were received or sent.
+    enum class Event { kResetReceived, kResetSent, kGoawaySent, kGoawayReceived };
+    std::function<void(Event)> on_event;
   };
 
   Connection(net::Stream& io, Role role, const Settings& settings, Callbacks callbacks);
@@ -167,6 +175,9 @@ class Connection {
   core::Task<void> write_loop();
   bool feed(const char* data, std::size_t n);
   void kick() { want_write_.notify(); }
+  void event(Callbacks::Event e) {
+    if (cb_.on_event) cb_.on_event(e);
+  }
   std::shared_ptr<H2Stream> find(std::int32_t id) const;
   void flood(FloodKind kind);
   void submit_settings();
