@@ -65,7 +65,8 @@ sockaddr_in loopback(std::uint16_t port) {
   return addr;
 }
 
-// Connects with a timeout; returns -1 on failure.
+}  // namespace
+
 int connect_loopback(std::uint16_t port, Millis timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
@@ -88,6 +89,8 @@ int connect_loopback(std::uint16_t port, Millis timeout) {
   ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;
 }
+
+namespace {
 
 int parse_status(const std::string& data) {
   if (data.rfind("HTTP/1.", 0) != 0 || data.size() < 12) return 0;

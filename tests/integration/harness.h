@@ -110,6 +110,9 @@ CommandResult run_command(const std::string& name, const std::vector<std::string
 // A port that is free right now on 127.0.0.1, chosen at random below the
 // ephemeral range so parallel tests (and their clients) rarely collide.
 std::uint16_t free_port();
+// A blocking TCP socket connected to 127.0.0.1:port within timeout; -1 on
+// failure. The caller closes it.
+int connect_loopback(std::uint16_t port, Millis timeout);
 bool port_accepts(std::uint16_t port);
 bool wait_for_port(std::uint16_t port, Millis timeout = 10s);
 bool wait_until_port_refuses(std::uint16_t port, Millis timeout);

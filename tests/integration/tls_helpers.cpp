@@ -29,15 +29,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string ssl_errors() {
-  std::string out;
-  char buf[256];
-  while (const unsigned long e = ERR_get_error()) {
-    ERR_error_string_n(e, buf, sizeof buf);
-    out += std::string(out.empty() ? "" : "; ") + buf;
-  }
-  return out.empty() ? "(no OpenSSL error)" : out;
-}
 
 std::string hex_colons(const unsigned char* p, unsigned n) {
   static const char* digits = "0123456789ABCDEF";
@@ -67,6 +58,16 @@ X509* first_cert(const std::string& pem) {
 }
 
 }  // namespace
+
+std::string ssl_errors() {
+  std::string out;
+  char buf[256];
+  while (const unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += std::string(out.empty() ? "" : "; ") + buf;
+  }
+  return out.empty() ? "(no OpenSSL error)" : out;
+}
 
 std::string openssl_cli() { return openssl_binary(); }
 
@@ -191,6 +192,12 @@ TlsConn::TlsConn(std::uint16_t port, const Options& o) : impl_(std::make_unique<
       return;
     }
   }
+  if (!o.alpn.empty()) {
+    std::string wire(1, static_cast<char>(o.alpn.size()));
+    wire += o.alpn;
+    SSL_CTX_set_alpn_protos(m.ctx, reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned>(wire.size()));
+  }
   m.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{};
   tv.tv_sec = static_cast<long>(o.timeout.count() / 1000);
@@ -215,6 +222,17 @@ TlsConn::TlsConn(std::uint16_t port, const Options& o) : impl_(std::make_unique<
 }
 
 TlsConn::~TlsConn() = default;
+
+SSL* TlsConn::ssl() const { return impl_->ssl; }
+int TlsConn::fd() const { return impl_->fd; }
+
+std::string TlsConn::alpn() const {
+  if (impl_->ssl == nullptr) return {};
+  const unsigned char* p = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(impl_->ssl, &p, &len);
+  return p != nullptr ? std::string(reinterpret_cast<const char*>(p), len) : std::string();
+}
 
 std::string TlsConn::peer_fingerprint() const {
   if (impl_->ssl == nullptr) return {};

@@ -13,11 +13,16 @@
 #include <string>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 namespace aegis::itest::tlsh {
 
 // The OpenSSL 3.5 command line tool (harness.h's openssl_binary()); empty
 // when it is not there.
 std::string openssl_cli();
+
+// The OpenSSL error queue as text (emptied), "(no OpenSSL error)" if empty.
+std::string ssl_errors();
 
 // `aegis-flow certs ARGS...` run to completion.
 CommandResult certs(const fs::path& dir, std::vector<std::string> args);
@@ -61,6 +66,7 @@ class TlsConn {
     std::string ca_file;
     std::string cert_file;
     std::string key_file;
+    std::string alpn;  // one protocol to offer (e.g. "h2"); empty: no ALPN
     Millis timeout = 5s;
   };
   TlsConn(std::uint16_t port, const Options& o);
@@ -74,6 +80,11 @@ class TlsConn {
   // SHA-256 of the leaf the server presented ("AB:CD:...").
   std::string peer_fingerprint() const;
   std::string group() const;
+  std::string alpn() const;  // the protocol the server selected, empty if none
+  // The connection itself, for clients that speak something else over it
+  // (h2_client.h); valid while this object lives.
+  SSL* ssl() const;
+  int fd() const;
   // One keep-alive request/response on this connection: returns the status
   // (0 and error() set on failure). The response must carry Content-Length.
   int get(const std::string& path, std::string* body = nullptr);

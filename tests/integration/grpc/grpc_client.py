@@ -94,6 +94,24 @@ def call_unary(channel, method, request, out, timeout, metadata=()):
     return response, call
 
 
+class StreamCheck:
+    """Reads a response stream whose message i must be stream_message(i)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.received = []
+        self.mismatched = 0
+
+    def take(self, call, on_message=None):
+        """Every message of `call`; raises grpc.RpcError if the call fails."""
+        for msg in call:
+            if msg != common.stream_message(len(self.received), self.size):
+                self.mismatched += 1
+            self.received.append(msg)
+            if on_message:
+                on_message(len(self.received))
+
+
 # ---- the tests -------------------------------------------------------------
 
 def t_unary(ch, a, out):
@@ -137,23 +155,19 @@ def t_server_stream(ch, a, out):
     stub = ch.unary_stream(common.method("ServerStream"), request_serializer=None, response_deserializer=None)
     req = json.dumps({"count": a.count, "size": a.size}).encode()
     call = stub(req, timeout=a.timeout)
-    got, mismatched = 0, 0
-    received = []
+    check = StreamCheck(a.size)
     try:
-        for msg in call:
-            if msg != common.stream_message(got, a.size):
-                mismatched += 1
-            received.append(msg)
-            got += 1
+        check.take(call)
     except grpc.RpcError as e:
         out.status(e)
-        out.set(received=got)
+        out.set(received=len(check.received))
         return
     out.status(call)
+    got = len(check.received)
     trail = md_dict(call.trailing_metadata())
-    sha = common.sha256_of(received)
+    sha = common.sha256_of(check.received)
     out.expect(got == a.count, "received %d of %d messages" % (got, a.count))
-    out.expect(mismatched == 0, "%d messages differ from the pattern" % mismatched)
+    out.expect(check.mismatched == 0, "%d messages differ from the pattern" % check.mismatched)
     out.expect(trail.get("x-sha256") == [sha], "trailer x-sha256 %r != received %s" % (trail.get("x-sha256"), sha))
     out.expect(trail.get("x-count") == [str(a.count)], "trailer x-count %r" % trail.get("x-count"))
     out.set(received=got, sha256=sha, trailers=json_safe(call.trailing_metadata()))
@@ -180,7 +194,6 @@ def t_bidi(ch, a, out):
     echoed = queue.Queue()
     finished = threading.Event()
     lockstep = min(a.lockstep, a.count)
-    lockstep_stalled = []
 
     def requests():
         for i in range(a.count):
@@ -192,33 +205,32 @@ def t_bidi(ch, a, out):
                         break
                     except queue.Empty:
                         if finished.is_set():
-                            lockstep_stalled.append(i)
                             return
             yield common.stream_message(i, a.size)
 
+    def on_echo(n):
+        if n <= lockstep:
+            echoed.put(n)
+
     call = stub(requests(), timeout=a.timeout)
-    got, mismatched, received = 0, 0, []
+    check = StreamCheck(a.size)
     try:
-        for msg in call:
-            if msg != common.stream_message(got, a.size):
-                mismatched += 1
-            received.append(msg)
-            got += 1
-            if got <= lockstep:
-                echoed.put(got)
+        check.take(call, on_echo)
     except grpc.RpcError as e:
-        finished.set()
         out.status(e)
+        got = len(check.received)
         out.set(received=got, lockstep_done=min(got, lockstep))
         out.fail("stream ended after %d of %d echoes" % (got, a.count))
         return
-    finished.set()
+    finally:
+        finished.set()
     out.status(call)
+    got = len(check.received)
     sent_sha = common.sha256_of(common.stream_message(i, a.size) for i in range(a.count))
-    recv_sha = common.sha256_of(received)
+    recv_sha = common.sha256_of(check.received)
     trail = md_dict(call.trailing_metadata())
     out.expect(got == a.count, "received %d of %d echoes" % (got, a.count))
-    out.expect(mismatched == 0, "%d echoes differ from what was sent" % mismatched)
+    out.expect(check.mismatched == 0, "%d echoes differ from what was sent" % check.mismatched)
     out.expect(recv_sha == sent_sha, "received sha256 differs from sent")
     out.expect(trail.get("x-sha256") == [sent_sha], "server's x-sha256 %r != sent" % trail.get("x-sha256"))
     out.expect(trail.get("x-count") == [str(a.count)], "server's x-count %r" % trail.get("x-count"))
