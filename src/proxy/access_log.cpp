@@ -51,6 +51,7 @@ void AccessLog::write(const AccessLogEntry& e) const {
     j["peer_identity"] = e.tls->peer_identity;
   }
   if (!e.flags.empty()) j["flags"] = e.flags;
+  if (e.retries != 0) j["retries"] = e.retries;
   // Bytes from the wire may be invalid UTF-8: replace rather than throw.
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');

@@ -29,6 +29,7 @@ struct AccessLogEntry {
   std::string_view client;    // "ip:port"
   std::string_view flags;     // short reason when the proxy answered itself, e.g. "no_route"
   const struct DownstreamTls* tls = nullptr;  // set when the downstream connection is TLS
+  std::uint32_t retries = 0;  // retry_policy retries made for this request
 };
 
 // What a downstream TLS handshake agreed on, for the access log.

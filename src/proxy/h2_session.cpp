@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "config/values.h"
+#include "http/grpc.h"
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
@@ -100,6 +101,7 @@ struct H2Session::StreamTask {
   Exchange x;
   bhttp::request<bhttp::empty_body> head;
   bool finished = false;
+  bool grpc = false;  // local replies are gRPC-shaped
 
   // Duplex state: the request body and the response run at the same time.
   bool pump_done = false, relay_done = false, response_started = false, cancelled = false;
@@ -111,20 +113,36 @@ struct H2Session::StreamTask {
     record_exchange(*lr, snap.get(), x, self.d_.client, self.d_.tls ? &*self.d_.tls : nullptr);
   }
 
-  // A response the proxy gives itself: status, a text body, end of stream.
+  // A response the proxy gives itself: status and a text body, or for a
+  // gRPC request a trailers-only gRPC error (a gRPC client reads grpc-status).
   core::Task<void> reply(const LocalReply& r) {
     s->discard_body();  // what the client still sends is not wanted
-    std::string body = r.detail + "\n";
-    const std::string status = std::to_string(r.status);
-    Fields f{{":status", status},
-             {"content-type", "text/plain; charset=utf-8"},
-             {"content-length", std::to_string(body.size())}};
+    std::string body;
+    Fields f;
+    unsigned status = r.status;
+    if (grpc) {
+      using http::grpc::Status;
+      const Status code = r.status == 504 ? Status::kDeadlineExceeded : http::grpc::status_from_http(r.status);
+      const auto g = http::grpc::trailers_only(code, r.detail);
+      status = g.http_status;
+      f.push_back({":status", std::to_string(status)});
+      for (const auto& field : g.fields) f.push_back({field.name, field.value});
+    } else {
+      body = r.detail + "\n";
+      f = {{":status", std::to_string(status)},
+           {"content-type", "text/plain; charset=utf-8"},
+           {"content-length", std::to_string(body.size())}};
+    }
     if (!r.extra_name.empty()) f.push_back({std::string(r.extra_name), r.extra_value});
     if (!x.request_id.empty()) f.push_back({"x-request-id", std::string(x.request_id)});
-    x.status = r.status;
+    x.status = status;
     x.flags = r.flag;
     x.bytes_out += body.size();
-    if (s->respond(f, false) && co_await s->write(body)) s->finish();
+    if (body.empty()) {
+      s->respond(f, true);
+    } else if (s->respond(f, false) && co_await s->write(body)) {
+      s->finish();
+    }
     finish();
   }
 
@@ -332,6 +350,8 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   head.version(11);
   // :authority wins over Host (RFC 9113 §8.3.1).
   if (!authority.empty()) head.set(bhttp::field::host, authority);
+  if (auto it = head.find(bhttp::field::content_type); it != head.end())
+    t.grpc = http::grpc::is_grpc_content_type(it->value());
   x.method = head.method_string();
   x.path = head.target();
   x.authority = http::request_authority(head);
@@ -386,7 +406,27 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   if (content_length) head.set(bhttp::field::content_length, std::to_string(*content_length));
   std::string head_bytes;
   http::append_head(head_bytes, head);
-  const auto deadline = action.timeout.count() > 0 ? std::optional(Clock::now() + action.timeout) : std::nullopt;
+  // grpc-timeout is the deadline when it is sooner than the route's.
+  std::optional<std::chrono::nanoseconds> grpc_timeout;
+  if (auto it = head.find("grpc-timeout"); it != head.end()) {
+    grpc_timeout = http::grpc::parse_timeout(it->value());
+    if (!grpc_timeout) lr.grpc_timeout_invalid->inc();
+  }
+  const auto deadline = request_deadline(Clock::now(), action.timeout, grpc_timeout);
+  // Circuit breaker: requests in flight to the cluster (all workers).
+  const auto* cluster = t.snap->find_cluster(action.cluster);
+  const upstream::BreakerSlot request_slot =
+      cluster ? upstream::acquire(*cluster->breakers, upstream::CircuitBreakers::Resource::kRequests)
+              : upstream::BreakerSlot();
+  if (!request_slot.held()) {
+    if (cluster) cluster->breaker_overflow[static_cast<std::size_t>(upstream::CircuitBreakers::Resource::kRequests)]->inc();
+    const LocalReply r{503, "upstream_overflow",
+                       fmt::format("cluster '{}' is at circuit_breakers.{}", action.cluster,
+                                   upstream::CircuitBreakers::name(upstream::CircuitBreakers::Resource::kRequests)),
+                       false, "x-aegis-overloaded", "true"};
+    co_await t.reply(r);
+    co_return;
+  }
 
   // Phase: connect_upstream, then the exchange (retried once, like HTTP/1.1,
   // when a pooled connection turns out dead before any response byte).

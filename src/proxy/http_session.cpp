@@ -13,11 +13,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <span>
 #include <tuple>
 #include <chrono>
 
+#include "http/grpc.h"
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
@@ -26,7 +29,7 @@
 #include "proxy/access_log.h"
 #include "proxy/h2_session.h"
 #include "proxy/request_path.h"
-#include "proxy/upstream_connect.h"
+#include "proxy/retry.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_steps.h"
 #include "proxy/worker.h"
@@ -97,7 +100,26 @@ class HttpSession final : public LiveSession {
       down_dl_ = {};
       down_.cancel();
     }
-    up_.tick(now);
+    if (up_sock_ && now >= up_dl_.next()) {
+      up_timed_out_ = true;
+      up_dl_ = {};
+      up_sock_->cancel();
+    }
+    // The route's idle_timeout: no byte either way (or the response head)
+    // for that long ends the exchange.
+    if (stream_idle_.x && up_sock_) {
+      const auto progress = stream_idle_.x->bytes_in + stream_idle_.x->bytes_out + stream_idle_.x->status;
+      if (progress != stream_idle_.progress) {
+        stream_idle_.progress = progress;
+        stream_idle_.since = now;
+      } else if (now - stream_idle_.since >= stream_idle_.limit) {
+        stream_idle_.fired = true;
+        up_timed_out_ = true;
+        up_dl_ = {};
+        up_sock_->cancel();
+        down_.cancel();
+      }
+    }
     if (h2_) h2_->on_tick(now);
   }
 
@@ -185,6 +207,7 @@ class HttpSession final : public LiveSession {
     const auto& lc = *lr.config;
     Exchange x;
     finished_ = false;
+    grpc_ = false;
     match_action_ = nullptr;
     ubuf_.clear();
     bhttp::request_parser<bhttp::buffer_body> req_parser;
@@ -235,6 +258,9 @@ class HttpSession final : public LiveSession {
     x.protocol = head.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
     const bool has_body = !req_parser.is_done();
     keep_alive_ = head.keep_alive() && !drain_;
+    // Every answer the proxy gives a gRPC request from here on is gRPC-shaped.
+    if (auto it = head.find(bhttp::field::content_type); it != head.end())
+      grpc_ = http::grpc::is_grpc_content_type(it->value());
 
     // Phase: check_head.
     if (auto rej = http::check_request_head(head, {lc.limits.max_request_headers, lc.limits.max_request_line_bytes})) {
@@ -303,33 +329,116 @@ class HttpSession final : public LiveSession {
     }
     auto& ureq = head;
 
-    const auto deadline = action.timeout.count() > 0 ? std::optional(Clock::now() + action.timeout) : std::nullopt;
+    const auto* cluster = snap_->find_cluster(action.cluster);
+    std::optional<std::chrono::nanoseconds> grpc_timeout;
+    if (auto it = head.find("grpc-timeout"); grpc_ && it != head.end()) {
+      grpc_timeout = http::grpc::parse_timeout(it->value());
+      if (!grpc_timeout) lr.grpc_timeout_invalid->inc();  // ignored, as the spec's clients do
+    }
+    const auto deadline = request_deadline(Clock::now(), action.timeout, grpc_timeout);
+
+    // Circuit breaker: requests in flight to the cluster (all workers).
+    using Breaker = upstream::CircuitBreakers::Resource;
+    auto& breakers = *cluster->breakers;
+    const upstream::BreakerSlot request_slot = upstream::acquire(breakers, Breaker::kRequests);
+    if (!request_slot.held()) {
+      co_await overloaded(lr, x, *cluster, Breaker::kRequests, has_body);
+      co_return keep_alive_;
+    }
+    retry::RetryState retry(action.retry_policy ? &*action.retry_policy : nullptr, *cluster->config, breakers,
+                            cluster->retries);
+    const RetryScope retry_scope(*this, retry, *cluster, x, deadline, has_body);
+    const IdleScope idle_scope(*this, x, action.idle_timeout);
+    EndpointsTried tried;              // where a retry should not go back to
+    bool replay = false;                // the body comes from retry_body_ (read by an earlier attempt)
 
     // Phase: connect_upstream (retried once on a fresh connection when a pooled
-    // one turns out dead before any response byte and no body was sent).
+    // one turns out dead before any response byte and no body was sent; and
+    // as the route's retry_policy says).
     for (int attempt = 0;; ++attempt) {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
-      auto conn = co_await open_upstream(w_, action.cluster, up_, /*check_liveness=*/has_body, x);
-      if (conn.failure) {
-        co_await reply(lr, x, conn.failure->status, conn.failure->flag, conn.failure->detail, has_body,
-                       conn.failure->extra_name, conn.failure->extra_value);
+      x.retries = retry.retries();
+      auto pick = w_.pick(action.cluster, tried.span());
+      if (!pick) {
+        if (cluster) cluster->overflow->inc();
+        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,
+                       "x-aegis-overloaded", "true");
         co_return keep_alive_;
       }
-      auto& pick = conn.pick;
-      auto& up = conn.stream;
-      const bool reused = conn.reused;
       const auto& ep = *pick->runtime;
+      x.upstream = ep.name;
+      bool reused = false;
+      std::optional<upstream::Stream> up = pick->state->pool.take_idle(/*check_liveness=*/has_body);
+      if (up) {
+        reused = true;
+      } else {
+        // Circuit breakers: open connections, and requests waiting for one.
+        upstream::BreakerSlot connection_slot = upstream::acquire(breakers, Breaker::kConnections);
+        upstream::BreakerSlot pending_slot = connection_slot.held() ? upstream::acquire(breakers, Breaker::kPendingRequests)
+                                                                    : upstream::BreakerSlot();
+        if (!pending_slot.held()) {
+          co_await overloaded(lr, x, *cluster, connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections,
+                              has_body);
+          co_return keep_alive_;
+        }
+        up.emplace(core::Socket(down_.get_executor()));
+        attach_upstream(*up, Clock::now() + cluster->config->connect_timeout);
+        auto [ec] = co_await up->socket().async_connect(ep.address, kTuple);
+        bool timed_out = up_timed_out_;
+        std::string_view flag = "upstream_connect_failure";
+        if (!ec) {
+          boost::system::error_code ignored;
+          up->socket().set_option(tcp::no_delay(true), ignored);
+          if (cluster->tls) {
+            // TLS to the upstream within the same connect_timeout.
+            attach_upstream(*up, up_dl_.write);
+            ec = co_await upstream_tls_handshake(*up, *cluster->tls, pick->state->tls_sessions, ep.name,
+                                                 up_timed_out_);
+            timed_out = up_timed_out_;
+            if (ec) flag = "upstream_tls_failure";
+          }
+        }
+        detach_upstream();
+        pending_slot.release();
+        if (ec) {
+          ep.connect_failures->inc();
+          w_.report(action.cluster, *pick,
+                    {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
+          spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
+          const auto detail =
+              flag == "upstream_tls_failure"
+                  ? fmt::format("upstream TLS error: {} ({})", ep.name,
+                                timed_out ? "timed out" : up->tls_error().empty() ? "peer identity not accepted" : up->tls_error())
+                  : fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
+          up->close();
+          connection_slot.release();
+          const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
+          if (retry_granted(failed, /*body_buffered=*/false)) {
+            tried.add(pick->index);
+            co_await back_off();
+            continue;
+          }
+          co_await reply(lr, x, 503, flag, detail, has_body);
+          co_return keep_alive_;
+        }
+        connection_slot.keep();  // given back when the connection closes (here or in the pool)
+        ep.connections_opened->inc();
+        ep.connections_active->add();
+      }
       ActiveRequest active(*pick, ep);
       ep.requests->inc();
       ubuf_.clear();
       attach_upstream(*up, Clock::time_point::max());
-      auto outcome = co_await exchange(lr, x, req_parser, ureq, *up, ep, deadline, has_body,
-                                       expect_continue && attempt == 0);
+      const auto try_deadline = attempt_deadline(deadline);
+      auto outcome = co_await exchange(lr, x, req_parser, ureq, *up, ep, try_deadline, has_body,
+                                       expect_continue && attempt == 0, replay);
       detach_upstream();
       if (outcome == Outcome::kRetry && reused && attempt == 0 && !has_body) {
-        // A pooled connection the upstream had closed: not the endpoint's fault.
+        // A pooled connection the upstream had closed: not the endpoint's
+        // fault, but if it died, another endpoint is the better bet.
         close_upstream(*up, ep);
+        tried.add(pick->index);
         continue;
       }
       if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse)
@@ -341,6 +450,26 @@ class HttpSession final : public LiveSession {
         close_upstream(*up, ep);
       }
       ep.response_time->observe(seconds_since(x.start));
+      retry.attempt_done();
+      if (outcome == Outcome::kRetry) {
+        // The connection failed before the request body was touched (or it
+        // is already kept): the body is as replayable as it was.
+        const retry::Attempt failed{upstream::AttemptResult::Kind::kReset, 0, {}, false};
+        if (retry_granted(failed, /*body_buffered=*/true)) {
+          tried.add(pick->index);
+          co_await back_off();
+          continue;
+        }
+      }
+      if (outcome == Outcome::kRetryNext) {
+        // Nothing of this attempt went downstream: back off and go again,
+        // elsewhere when the cluster has another endpoint.
+        tried.add(pick->index);
+        replay = has_body;
+        co_await back_off();
+        continue;
+      }
+      if (x.attempt.kind == upstream::AttemptResult::Kind::kResponse) retry.finished();
       if (outcome == Outcome::kRetry) {
         ep.errors_reset_before_response->inc();
         co_await reply(lr, x, 502, "upstream_reset_before_response",
@@ -351,13 +480,162 @@ class HttpSession final : public LiveSession {
     }
   }
 
-  enum class Outcome { kPool, kClose, kRetry, kAbort };
+  // kRetry: the connection failed before any response (a dead pooled one);
+  // kRetryNext: the retry policy grants another attempt.
+  enum class Outcome { kPool, kClose, kRetry, kRetryNext, kAbort };
+
+  // The request's retries, for the phases that decide on one (set for the
+  // duration of the upstream phase of a request).
+  struct Retrying {
+    retry::RetryState* state = nullptr;
+    const ClusterRuntime* cluster = nullptr;
+    Exchange* x = nullptr;
+    std::optional<Clock::time_point> deadline;  // the request's (route timeout / grpc-timeout)
+    bool has_body = false;
+    bool per_try_armed = false;  // the attempt in flight has a per-try deadline before `deadline`
+    std::chrono::milliseconds backoff{0};
+  };
+  struct RetryScope {
+    RetryScope(HttpSession& s, retry::RetryState& state, const ClusterRuntime& c, Exchange& x,
+               std::optional<Clock::time_point> deadline, bool has_body)
+        : s_(s) {
+      s_.rt_ = Retrying{&state, &c, &x, deadline, has_body, false, {}};
+      // A body is kept as it is forwarded only when a retry could replay it.
+      const auto* p = state.policy();
+      const bool may_replay = p && has_body && (retry::idempotent(x.method) || p->retry_non_idempotent);
+      s_.retry_body_.clear();
+      s_.retry_body_limit_ = may_replay ? p->retry_buffer_limit : 0;
+      s_.retry_body_overflow_ = !may_replay;
+    }
+    ~RetryScope() {
+      s_.rt_ = {};
+      s_.retry_body_overflow_ = true;
+      if (s_.retry_body_.capacity() > kRelayBuffer) std::string().swap(s_.retry_body_);
+    }
+    RetryScope(const RetryScope&) = delete;
+    RetryScope& operator=(const RetryScope&) = delete;
+    HttpSession& s_;
+  };
+  // The route's idle_timeout, watched by on_tick while the scope lives.
+  struct IdleScope {
+    IdleScope(HttpSession& s, const Exchange& x, std::chrono::milliseconds limit) : s_(s) {
+      s_.stream_idle_ = {};
+      if (limit.count() > 0) s_.stream_idle_ = StreamIdle{&x, limit, Clock::now(), 0, false};
+    }
+    ~IdleScope() { s_.stream_idle_ = {}; }
+    IdleScope(const IdleScope&) = delete;
+    IdleScope& operator=(const IdleScope&) = delete;
+    HttpSession& s_;
+  };
+
+  // The endpoints a request's attempts went to (Envoy's previous-hosts
+  // predicate keeps retries away from them while others are available).
+  struct EndpointsTried {
+    std::array<std::size_t, 8> index{};
+    std::size_t count = 0;
+    void add(std::size_t i) {
+      if (std::find(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count), i) ==
+              index.begin() + static_cast<std::ptrdiff_t>(count) &&
+          count < index.size())
+        index[count++] = i;
+    }
+    std::span<const std::size_t> span() const { return {index.data(), count}; }
+  };
+
+  // The attempt's deadline: the request's, or the per-try timeout if sooner.
+  std::optional<Clock::time_point> attempt_deadline(const std::optional<Clock::time_point>& deadline) {
+    stream_idle_.since = Clock::now();  // the idle clock starts again with each attempt
+    rt_.per_try_armed = false;
+    const auto* p = rt_.state ? rt_.state->policy() : nullptr;
+    if (!p || p->per_try_timeout.count() == 0) return deadline;
+    const auto per_try = Clock::now() + p->per_try_timeout;
+    if (deadline && *deadline <= per_try) return deadline;
+    rt_.per_try_armed = true;
+    return per_try;
+  }
+
+  // Whether a failed (or retriable) attempt goes again; if so the back-off
+  // to wait is in rt_.backoff. No retry when the wait would pass the deadline.
+  bool retry_granted(const retry::Attempt& attempt, bool body_buffered) {
+    if (!rt_.state) return false;
+    const retry::Request request{rt_.x->method, rt_.has_body, body_buffered};
+    if (!rt_.state->may_retry(attempt, request)) return false;
+    const auto wait = retry::backoff(rt_.state->policy()->back_off, rt_.state->retries() + 1, w_.random());
+    if (rt_.deadline && Clock::now() + wait >= *rt_.deadline) return false;
+    if (rt_.state->decide(attempt, request) != retry::RetryState::Verdict::kRetry) return false;
+    rt_.backoff = wait;
+    return true;
+  }
+  // Is the whole request body kept for a replay?
+  bool body_kept(bool pump_done) const { return pump_done && !retry_body_overflow_; }
+
+  core::Task<void> back_off() {
+    if (rt_.backoff.count() == 0) co_return;
+    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor> timer(down_.get_executor(),
+                                                                                      rt_.backoff);
+    co_await timer.async_wait(kTuple);
+  }
+
+  // A circuit breaker is open: 503 + x-aegis-overloaded, counted by breaker.
+  core::Task<void> overloaded(const ListenerRuntime& lr, Exchange& x, const ClusterRuntime& c,
+                              upstream::CircuitBreakers::Resource r, bool close) {
+    c.breaker_overflow[static_cast<std::size_t>(r)]->inc();
+    const std::string detail =
+        fmt::format("cluster '{}' is at circuit_breakers.{}", c.config->name, upstream::CircuitBreakers::name(r));
+    co_await reply(lr, x, 503, "upstream_overflow", detail, close, "x-aegis-overloaded", "true");
+  }
+
+  // Every request body byte passes here on its way upstream: kept (up to
+  // retry_buffer_limit) so that a retry can send it again.
+  void keep_for_retry(std::string_view data) {
+    if (retry_body_overflow_) return;
+    if (retry_body_.size() + data.size() > retry_body_limit_) {
+      retry_body_overflow_ = true;
+      retry_body_.clear();
+      return;
+    }
+    retry_body_.append(data);
+  }
+
+  // Marks an endpoint busy for the duration of one exchange.
+  struct ActiveRequest {
+    ActiveRequest(const Pick& p, const EndpointRuntime& ep) : st(*p.state), rt(ep) {
+      ++st.active_requests;
+      rt.requests_active->add();
+    }
+    ~ActiveRequest() {
+      --st.active_requests;
+      rt.requests_active->sub();
+    }
+    ActiveRequest(const ActiveRequest&) = delete;
+    ActiveRequest& operator=(const ActiveRequest&) = delete;
+    EndpointState& st;
+    const EndpointRuntime& rt;
+  };
+
+  void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
+    if (!up.is_open()) return;
+    up.close();
+    connection_closed(ep);
+  }
+  static void connection_closed(const EndpointRuntime& ep) {
+    ep.connections_active->sub();
+    ep.breakers->release(upstream::CircuitBreakers::Resource::kConnections);
+  }
 
   static constexpr auto kNever = Clock::time_point::max();
   Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
 
-  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) { up_.attach(up, connect_deadline); }
-  void detach_upstream() { up_.detach(); }
+  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) {
+    // connect_deadline is kept in the write slot (a connect waits for writability).
+    up_sock_ = &up;
+    up_dl_ = {kNever, connect_deadline};
+    up_timed_out_ = false;
+  }
+  void detach_upstream() {
+    up_sock_ = nullptr;
+    up_dl_ = {};
+  }
 
   // Shared by the two halves of one exchange, which run at the same time.
   struct Duplex {
@@ -368,7 +646,7 @@ class HttpSession final : public LiveSession {
     std::optional<http::Rejection> refusal;  // the request body broke a rule
   };
   enum class Pump { kDone, kRefused, kDownstreamGone, kUpstreamGone, kCancelled };
-  enum class Relay { kComplete, kRetry, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
+  enum class Relay { kComplete, kRetry, kRetryNext, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
                      kDownstreamGone, kCancelled, kUpgraded };
 
   // The upstream's 101 goes downstream with the upgrade fields (the only
@@ -422,7 +700,7 @@ class HttpSession final : public LiveSession {
       if (r.idle_timeout) x.flags = "upgraded_idle_timeout";
     }
     // splice may have closed the upstream itself: keep the gauge true.
-    if (!up.is_open()) ep.connections_active->sub();
+    if (!up.is_open()) connection_closed(ep);
     finish(lr, x);
   }
 
@@ -470,13 +748,14 @@ class HttpSession final : public LiveSession {
         lr.bytes_received->inc(got);
         if (got == 0 && !req_parser.is_done()) continue;  // e.g. only a chunk header arrived
         data = std::string_view(req_relay_.data(), got);
+        keep_for_retry(data);
       }
       const bool last = req_parser.is_done();
       if (d.relay_done) co_return Pump::kCancelled;
-      up_.dl.write = after(lc.idle_timeout);
+      up_dl_.write = after(lc.idle_timeout);
       // The first piece carries the request head too when it was held back.
       auto ec = co_await http::write_body_piece(up, up_wbuf_, framer, data, last);
-      up_.dl.write = kNever;
+      up_dl_.write = kNever;
       if (ec) {
         if (d.relay_done) co_return Pump::kCancelled;
         // The upstream stopped reading; it may still answer (e.g. its own
@@ -510,13 +789,13 @@ class HttpSession final : public LiveSession {
       p.body_limit(boost::none);
       if (method == bhttp::verb::head) p.skip(true);
       if (d.cancelled) co_return done(Relay::kCancelled);
-      up_.dl.read = up_read_deadline();
+      up_dl_.read = up_read_deadline();
       auto [ec, n] = http::parse_buffered(ubuf_, p);
       if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_header(up, ubuf_, p);
-      up_.dl.read = kNever;
+      up_dl_.read = kNever;
       if (ec) {
-        if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
-        if (up_.timed_out) co_return done(Relay::kTimeout);
+        if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
+        if (up_timed_out_) co_return done(Relay::kTimeout);
         if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return done(Relay::kRetry);
         co_return done(is_disconnect(ec) ? Relay::kUpstreamGone : Relay::kInvalid);
       }
@@ -526,6 +805,14 @@ class HttpSession final : public LiveSession {
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
     x.attempt = {upstream::AttemptResult::Kind::kResponse, uhead.result_int(), Clock::now() - x.attempt_start};
+    if (rt_.state && rt_.state->policy()) {
+      // A retriable answer (by status or grpc-status) is not relayed when
+      // another attempt is granted.
+      std::optional<int> grpc_status;
+      if (auto it = uhead.find("grpc-status"); it != uhead.end()) grpc_status = http::grpc::parse_status(it->value());
+      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, uhead.result_int(), grpc_status, false};
+      if (retry_granted(answered, body_kept(d.pump_done))) co_return done(Relay::kRetryNext);
+    }
     if (uhead.result_int() == 101) {
       // Only an upgrade we asked for may be accepted.
       if (upgrade_.empty()) co_return done(Relay::kInvalid);
@@ -581,13 +868,13 @@ class HttpSession final : public LiveSession {
         uhead.body().data = res_relay_.data();
         uhead.body().size = res_relay_.size();
         if (d.cancelled) co_return done(Relay::kCancelled);
-        up_.dl.read = up_read_deadline();
+        up_dl_.read = up_read_deadline();
         auto [ec, n] = http::parse_buffered(ubuf_, res_parser);
         if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(up, ubuf_, res_parser);
-        up_.dl.read = kNever;
+        up_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
-          co_return done(up_.timed_out ? Relay::kTimeout : Relay::kAbortedMidResponse);
+          if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
+          co_return done(up_timed_out_ ? Relay::kTimeout : Relay::kAbortedMidResponse);
         }
         const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
@@ -618,7 +905,7 @@ class HttpSession final : public LiveSession {
                                     bhttp::request<bhttp::buffer_body>& ureq, upstream::Stream& up,
                                     const EndpointRuntime& ep,
                                     const std::optional<Clock::time_point>& deadline, bool has_body,
-                                    bool expect_continue) {
+                                    bool expect_continue, bool replay) {
     const auto& lc = *lr.config;
     if (expect_continue && has_body) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -634,21 +921,27 @@ class HttpSession final : public LiveSession {
     const http::BodyFramer framer(has_body && req_parser.chunked());
     up_wbuf_.clear();
     http::append_head(up_wbuf_, ureq);
+    // A retry sends the body an earlier attempt read (and kept) with the head.
+    const bool replay_body = replay && has_body;
+    if (replay_body) {
+      framer.append(up_wbuf_, retry_body_);
+      framer.append_end(up_wbuf_);
+    }
     // Head alone now, unless body bytes came with it: then both in one write.
-    if (!has_body || dbuf_.size() == 0) {
-      up_.dl.write = after(lc.idle_timeout);
+    if (!has_body || replay_body || dbuf_.size() == 0) {
+      up_dl_.write = after(lc.idle_timeout);
       auto [ec, n] = co_await asio::async_write(up, asio::buffer(up_wbuf_), kTuple);
-      up_.dl.write = kNever;
+      up_dl_.write = kNever;
       up_wbuf_.clear();
       if (ec) co_return Outcome::kRetry;
     }
 
     Duplex d;
-    d.pump_done = !has_body;
+    d.pump_done = !has_body || replay_body;
     bool upstream_keep_alive = false;
     Pump pumped = Pump::kDone;
     Relay relayed;
-    if (has_body) {
+    if (has_body && !replay_body) {
       std::tie(pumped, relayed) = co_await (
           pump_request(lc, d, req_parser, framer, up, x, lr) &&
           relay_response(lc, d, x, lr, up, ureq.method(), deadline, has_body, upstream_keep_alive));
@@ -671,9 +964,17 @@ class HttpSession final : public LiveSession {
         co_return upstream_keep_alive && pumped == Pump::kDone ? Outcome::kPool : Outcome::kClose;
       case Relay::kRetry:
         co_return Outcome::kRetry;
+      case Relay::kRetryNext:
+        co_return Outcome::kRetryNext;
       case Relay::kTimeout:
         ep.timeouts->inc();
-        if (!d.response_started) x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
+        if (!d.response_started) {
+          x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
+          const bool per_try = rt_.per_try_armed && !stream_idle_.fired;
+          if (per_try) rt_.cluster->per_try_timeouts->inc();
+          const retry::Attempt timed_out{upstream::AttemptResult::Kind::kTimeout, 0, {}, per_try};
+          if (retry_granted(timed_out, body_kept(d.pump_done))) co_return Outcome::kRetryNext;
+        }
         if (d.response_started) {
           x.flags = "upstream_timeout_mid_response";
           finish(lr, x);
@@ -684,6 +985,8 @@ class HttpSession final : public LiveSession {
       case Relay::kUpstreamGone:
       case Relay::kInvalid: {
         ep.errors_reset_before_response->inc();
+        const retry::Attempt reset{upstream::AttemptResult::Kind::kReset, 0, {}, false};
+        if (!d.response_started && retry_granted(reset, body_kept(d.pump_done))) co_return Outcome::kRetryNext;
         const bool gone = relayed == Relay::kUpstreamGone;
         const std::string detail = gone ? "upstream connection closed or reset before a response"
                                         : "upstream sent an invalid response head";
@@ -720,10 +1023,20 @@ class HttpSession final : public LiveSession {
                               std::string_view flag, std::string_view detail, bool close,
                               std::string_view extra_name = {}, std::string_view extra_value = {}) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    if (grpc_) {
+      // A gRPC client reads grpc-status, not the HTTP status: trailers-only.
+      using http::grpc::Status;
+      const Status code = status == 504 ? Status::kDeadlineExceeded : http::grpc::status_from_http(status);
+      const auto g = http::grpc::trailers_only(code, detail);
+      res.result(g.http_status);
+      for (const auto& f : g.fields) res.set(f.name, f.value);
+      status = g.http_status;
+    } else {
+      res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+      res.body() = fmt::format("{}\n", detail);
+    }
     if (!extra_name.empty()) res.set(extra_name, extra_value);
     if (!x.request_id.empty()) res.set("x-request-id", x.request_id);
-    res.body() = fmt::format("{}\n", detail);
     res.keep_alive(!close && !drain_);
     if (close) keep_alive_ = false;
     res.prepare_payload();
@@ -753,11 +1066,17 @@ class HttpSession final : public LiveSession {
 
   Worker& w_;
   net::Stream down_;
-  IoDeadlines down_dl_;
-  UpstreamSlot up_;  // the upstream connection of the exchange in flight, and its deadlines
+  struct Deadlines {
+    Clock::time_point read = Clock::time_point::max();
+    Clock::time_point write = Clock::time_point::max();
+    Clock::time_point next() const { return std::min(read, write); }
+  };
+  Deadlines down_dl_, up_dl_;
+  upstream::Stream* up_sock_ = nullptr;  // non-owning: the upstream connection of the exchange in flight
   std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
   std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID
   bool down_timed_out_ = false;
+  bool up_timed_out_ = false;
   std::string listener_;
   std::string client_ip_, client_;
   std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm
@@ -768,6 +1087,19 @@ class HttpSession final : public LiveSession {
   std::array<char, kRelayBuffer> req_relay_{};
   std::array<char, kRelayBuffer> res_relay_{};
   const config::RouteAction* match_action_ = nullptr;
+  Retrying rt_;
+  std::string retry_body_;  // the request body as forwarded, for a retry to send again
+  std::uint64_t retry_body_limit_ = 0;
+  bool retry_body_overflow_ = true;  // not kept (no retry policy, or longer than retry_buffer_limit)
+  struct StreamIdle {
+    const Exchange* x = nullptr;  // null: no route idle_timeout in force
+    std::chrono::milliseconds limit{0};
+    Clock::time_point since{};
+    std::uint64_t progress = 0;   // bytes both ways + the response status, at `since`
+    bool fired = false;
+  };
+  StreamIdle stream_idle_;
+  bool grpc_ = false;  // the request is gRPC: local replies are trailers-only gRPC errors
   bool idle_ = true;
   bool drain_ = false;
   bool keep_alive_ = true;

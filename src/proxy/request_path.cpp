@@ -27,8 +27,17 @@ void record_exchange(const ListenerRuntime& lr, const Snapshot* snap, const Exch
   if (snap && snap->access_log) {
     snap->access_log->write(AccessLogEntry{x.wall_start, lr.config->name, x.protocol, x.method, x.authority, x.path,
                                            x.status, x.bytes_in, x.bytes_out, secs * 1000.0, x.upstream,
-                                           x.request_id, client, x.flags, tls});
+                                           x.request_id, client, x.flags, tls, x.retries});
   }
+}
+
+std::optional<Clock::time_point> request_deadline(Clock::time_point now, std::chrono::milliseconds route,
+                                                  std::optional<std::chrono::nanoseconds> grpc) {
+  std::optional<std::chrono::nanoseconds> d;
+  if (route.count() > 0) d = route;
+  if (grpc && *grpc < std::chrono::hours(24 * 365)) d = d ? std::min(*d, *grpc) : *grpc;
+  if (!d) return std::nullopt;
+  return now + std::chrono::duration_cast<Clock::duration>(*d);
 }
 
 std::variant<Admitted, LocalReply> admit_request(const ListenerRuntime& lr, const Snapshot& snap,

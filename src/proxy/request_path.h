@@ -40,7 +40,13 @@ struct Exchange {
   // The latest upstream attempt, reported to the worker (LB feedback).
   Clock::time_point attempt_start{};
   upstream::AttemptResult attempt;
+  std::uint32_t retries = 0;  // retry_policy retries made so far
 };
+
+// The request's deadline: the route's timeout, or a gRPC client's
+// grpc-timeout when that is sooner (a saturated one is no deadline of its own).
+std::optional<Clock::time_point> request_deadline(Clock::time_point now, std::chrono::milliseconds route,
+                                                  std::optional<std::chrono::nanoseconds> grpc);
 
 // Per-class request counter, duration histogram and the access-log line.
 void record_exchange(const ListenerRuntime& lr, const Snapshot* snap, const Exchange& x, std::string_view client,

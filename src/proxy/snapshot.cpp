@@ -16,8 +16,9 @@ namespace {
 stats::Store& S() { return stats::global(); }
 
 EndpointRuntime make_endpoint(const config::Cluster& c, const config::Endpoint& e,
-                              core::Result<void>& status) {
+                              upstream::CircuitBreakers& breakers, core::Result<void>& status) {
   EndpointRuntime ep;
+  ep.breakers = &breakers;
   ep.name = e.str();
   ep.key = c.name + "|" + ep.name;
   ep.weight = e.weight;
@@ -36,6 +37,24 @@ EndpointRuntime make_endpoint(const config::Cluster& c, const config::Endpoint& 
   ep.requests_active = &S().gauge("aegis_upstream_requests_active", "Upstream requests in flight", l);
   ep.response_time = &S().histogram("aegis_upstream_response_seconds", "Time from upstream request start to the end of its response", l);
   return ep;
+}
+
+void register_resilience_metrics(ClusterRuntime& cr) {
+  const std::string& name = cr.config->name;
+  auto overflow = [&](std::string breaker) {
+    return &S().counter("aegis_upstream_overflow_total", "Requests refused by a circuit breaker, by breaker",
+                        {{"cluster", name}, {"breaker", std::move(breaker)}});
+  };
+  cr.overflow = overflow("endpoint_max_connections");
+  for (std::size_t i = 0; i < upstream::CircuitBreakers::kResources; ++i)
+    cr.breaker_overflow[i] = overflow(upstream::CircuitBreakers::name(static_cast<upstream::CircuitBreakers::Resource>(i)));
+  auto retries = [&](std::string result) {
+    return &S().counter("aegis_upstream_retries_total", "Upstream retries by result", {{"cluster", name}, {"result", std::move(result)}});
+  };
+  cr.retries = retry::Counters{retries("attempted"), retries("succeeded"), retries("exhausted"),
+                               retries("budget_exceeded"),
+                               cr.breaker_overflow[static_cast<std::size_t>(upstream::CircuitBreakers::Resource::kRetries)]};
+  cr.per_try_timeouts = &S().counter("aegis_upstream_per_try_timeouts_total", "Upstream attempts that hit the retry policy's per_try_timeout", {{"cluster", name}});
 }
 
 }  // namespace
@@ -84,10 +103,13 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
   core::Result<void> status;
   snap->clusters.reserve(cfg.clusters.size());
   for (const auto& c : cfg.clusters) {
-    ClusterRuntime cr{&c, {}, nullptr, nullptr, nullptr};
+    ClusterRuntime cr{};
+    cr.config = &c;
+    cr.breakers = &upstream::circuit_breakers_for(c.name);
+    cr.breakers->set_limits(c.circuit_breakers);
     for (const auto& loc : c.load_assignment.localities)
-      for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, status));
-    cr.overflow = &S().counter("aegis_upstream_overflow_total", "Requests refused because every endpoint was at max_connections", {{"cluster", c.name}});
+      for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, *cr.breakers, status));
+    register_resilience_metrics(cr);
     cr.no_healthy = &S().counter("aegis_upstream_no_endpoint_total", "Requests with no endpoint to send to", {{"cluster", c.name}});
     if (c.tls) {
       auto rt = tls::TlsRuntime::build(*c.tls, tls::Side::kClient, c.name);
@@ -140,6 +162,7 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
     lr.bytes_received = &S().counter("aegis_downstream_received_bytes_total", "Bytes received from downstream clients", lab);
     lr.bytes_sent = &S().counter("aegis_downstream_sent_bytes_total", "Bytes sent to downstream clients", lab);
     lr.no_route = &S().counter("aegis_http_no_route_total", "Requests that matched no route (404)", lab);
+    lr.grpc_timeout_invalid = &S().counter("aegis_grpc_timeout_invalid_total", "gRPC requests whose malformed grpc-timeout header was ignored", lab);
     lr.authz_denied = &S().counter("aegis_authz_denied_total", "Requests (http: 403) or connections (tcp: closed) refused because the peer's SPIFFE ID is not allowed", lab);
     lr.request_duration = &S().histogram("aegis_downstream_request_seconds", "Downstream request duration, first byte of the request to last byte of the response", lab);
     if (l.protocol == config::ListenerProtocol::kHttp) {

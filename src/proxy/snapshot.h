@@ -18,9 +18,11 @@
 #include "config/types.h"
 #include "core/result.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/retry.h"
 #include "route/router.h"
 #include "stats/stats.h"
 #include "tls/runtime.h"
+#include "upstream/circuit_breaker.h"
 
 namespace aegis::proxy {
 
@@ -31,6 +33,7 @@ struct EndpointRuntime {
   std::string name; // "host:port"
   boost::asio::ip::tcp::endpoint address;
   std::uint32_t weight = 1;
+  upstream::CircuitBreakers* breakers;  // the cluster's (its max_connections count)
   // metrics
   stats::Counter* requests;
   stats::Counter* connections_opened;
@@ -46,7 +49,12 @@ struct EndpointRuntime {
 struct ClusterRuntime {
   const config::Cluster* config;
   std::vector<EndpointRuntime> endpoints;
-  stats::Counter* overflow;        // no endpoint available (circuit breaker)
+  upstream::CircuitBreakers* breakers;  // cluster-wide, shared by all workers, lives for the process
+  stats::Counter* overflow;        // no endpoint available (every one at the per-endpoint max_connections)
+  // aegis_upstream_overflow_total{breaker}, indexed by CircuitBreakers::Resource
+  std::array<stats::Counter*, upstream::CircuitBreakers::kResources> breaker_overflow;
+  retry::Counters retries;
+  stats::Counter* per_try_timeouts;
   stats::Counter* no_healthy;      // unused until health checking exists
   std::shared_ptr<const tls::TlsRuntime> tls;  // client TLS to the endpoints, or null
 };
@@ -64,6 +72,7 @@ struct ListenerRuntime {
   std::map<std::string, stats::Counter*, std::less<>> requests_by_class;  // "2xx" ...
   stats::Histogram* request_duration;
   stats::Counter* no_route;
+  stats::Counter* grpc_timeout_invalid;  // grpc-timeout headers ignored as malformed
   stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
   // HTTP/2 (http listeners)

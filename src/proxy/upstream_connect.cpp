@@ -29,6 +29,21 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
     c.reused = true;
     co_return c;
   }
+  // Circuit breakers: open connections, and requests waiting for one.
+  using Breaker = upstream::CircuitBreakers::Resource;
+  upstream::BreakerSlot connection_slot = upstream::acquire(*cluster->breakers, Breaker::kConnections);
+  upstream::BreakerSlot pending_slot =
+      connection_slot.held() ? upstream::acquire(*cluster->breakers, Breaker::kPendingRequests) : upstream::BreakerSlot();
+  if (!pending_slot.held()) {
+    const auto r = connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections;
+    cluster->breaker_overflow[static_cast<std::size_t>(r)]->inc();
+    c.failure = LocalReply{503, "upstream_overflow",
+                           fmt::format("cluster '{}' is at circuit_breakers.{}", cluster->config->name,
+                                       upstream::CircuitBreakers::name(r)),
+                           false, "x-aegis-overloaded", "true"};
+    c.stream.reset();
+    co_return c;
+  }
   auto& up = c.stream.emplace(core::Socket(w.io().get_executor()));
   slot.attach(up, Clock::now() + cluster->config->connect_timeout);
   auto [ec] = co_await up.socket().async_connect(ep.address, core::kAwait);
@@ -46,6 +61,7 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
     }
   }
   slot.detach();
+  pending_slot.release();
   if (ec) {
     ep.connect_failures->inc();
     w.report(cluster_name, *c.pick, {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
@@ -60,6 +76,7 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
     c.failure = LocalReply{503, flag, std::move(detail)};
     co_return c;
   }
+  connection_slot.keep();  // given back when the connection closes (close_upstream or the pool)
   ep.connections_opened->inc();
   ep.connections_active->add();
   co_return c;
@@ -69,6 +86,7 @@ void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
   if (!up.is_open()) return;
   up.close();
   ep.connections_active->sub();
+  ep.breakers->release(upstream::CircuitBreakers::Resource::kConnections);
 }
 
 }  // namespace aegis::proxy

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "proxy/sessions.h"
 
 namespace aegis::proxy {
@@ -64,7 +66,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
                                            {},
                                            upstream::ConnectionPool(c.config->max_idle_connections,
                                                                     c.config->idle_timeout,
-                                                                    e.connections_active),
+                                                                    e.connections_active, e.breakers),
                                            0});
         st->pool.set_limits(c.config->max_idle_connections, c.config->idle_timeout);
       }
@@ -82,7 +84,20 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   snap_ = std::move(snap);
 }
 
-std::optional<Pick> Worker::pick(std::string_view cluster) {
+namespace {
+// Marks the `avoid` endpoints unavailable, unless that would leave none.
+void avoid_endpoints(std::vector<upstream::EndpointLoad>& loads, std::span<const std::size_t> avoid) {
+  auto avoided = [&](std::size_t i) { return std::find(avoid.begin(), avoid.end(), i) != avoid.end(); };
+  bool other = false;
+  for (std::size_t i = 0; i < loads.size() && !other; ++i)
+    other = !avoided(i) && loads[i].available && loads[i].weight > 0;
+  if (!other) return;
+  for (const auto i : avoid)
+    if (i < loads.size()) loads[i].available = false;
+}
+}  // namespace
+
+std::optional<Pick> Worker::pick(std::string_view cluster, std::span<const std::size_t> avoid) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
@@ -92,6 +107,7 @@ std::optional<Pick> Worker::pick(std::string_view cluster) {
     cs.loads[i] = upstream::EndpointLoad{cs.runtime->endpoints[i].weight, st.active_requests,
                                          st.active_requests < max_conn};
   }
+  if (!avoid.empty()) avoid_endpoints(cs.loads, avoid);
   auto idx = cs.lb->pick(cs.loads);
   if (!idx) return std::nullopt;
   return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};

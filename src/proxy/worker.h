@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -87,12 +88,15 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  std::optional<Pick> pick(std::string_view cluster);
+  // `avoid`: endpoint indexes (Pick::index) not to pick again while another
+  // endpoint is available (a retry's previous-hosts predicate).
+  std::optional<Pick> pick(std::string_view cluster, std::span<const std::size_t> avoid = {});
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);
   // Writes a random (version 4) UUID into `out` and returns a view of it.
   std::string_view new_request_id(std::array<char, 36>& out);
+  std::uint64_t random() { return rng_(); }
   void add_session(LiveSession* s);
   void remove_session(LiveSession* s);
   void connection_opened() { active_connections_.fetch_add(1, std::memory_order_relaxed); }

@@ -28,7 +28,7 @@ std::optional<Stream> ConnectionPool::take_idle(bool check_liveness) {
     idle_.pop_back();
     if (now - idle.since > idle_timeout_) {
       // Older entries are further to the front: all of them are stale too.
-      if (open_) open_->sub();
+      closed_one();
       clear();
       return std::nullopt;
     }
@@ -38,7 +38,7 @@ std::optional<Stream> ConnectionPool::take_idle(bool check_liveness) {
     // connection when the request has no body.
     if ((!check_liveness && now - idle.since < kPeekAfter) || still_idle(idle.stream))
       return std::move(idle.stream);
-    if (open_) open_->sub();
+    closed_one();
   }
   return std::nullopt;
 }
@@ -46,7 +46,7 @@ std::optional<Stream> ConnectionPool::take_idle(bool check_liveness) {
 void ConnectionPool::put_idle(Stream stream) {
   if (!stream.is_open()) return;
   if (max_idle_ == 0) {
-    if (open_) open_->sub();
+    closed_one();
     return;
   }
   if (idle_.size() >= max_idle_) drop_front();
@@ -61,7 +61,12 @@ void ConnectionPool::set_limits(std::size_t max_idle, std::chrono::milliseconds 
 
 void ConnectionPool::drop_front() {
   idle_.pop_front();
+  closed_one();
+}
+
+void ConnectionPool::closed_one() {
   if (open_) open_->sub();
+  if (breakers_) breakers_->release(CircuitBreakers::Resource::kConnections);
 }
 
 void ConnectionPool::clear() {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "stats/stats.h"
+#include "upstream/circuit_breaker.h"
 
 namespace aegis::upstream {
 
@@ -19,11 +20,12 @@ using Stream = net::Stream;  // plain TCP or TLS
 
 class ConnectionPool {
  public:
-  // `open_connections` (optional) is decremented for every connection the
-  // pool closes, so the gauge of open upstream connections stays true.
+  // `open_connections` (optional) is decremented, and a connection given back
+  // to `breakers` (optional), for every connection the pool closes, so the
+  // gauge and the cluster's max_connections count stay true.
   ConnectionPool(std::size_t max_idle, std::chrono::milliseconds idle_timeout,
-                 stats::Gauge* open_connections = nullptr)
-      : max_idle_(max_idle), idle_timeout_(idle_timeout), open_(open_connections) {}
+                 stats::Gauge* open_connections = nullptr, CircuitBreakers* breakers = nullptr)
+      : max_idle_(max_idle), idle_timeout_(idle_timeout), open_(open_connections), breakers_(breakers) {}
   ~ConnectionPool() { clear(); }
   ConnectionPool(ConnectionPool&&) = default;
   ConnectionPool& operator=(ConnectionPool&&) = delete;
@@ -48,8 +50,10 @@ class ConnectionPool {
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
   stats::Gauge* open_;
+  CircuitBreakers* breakers_;  // non-owning: breakers live for the process
 
   void drop_front();
+  void closed_one();
 };
 
 }  // namespace aegis::upstream

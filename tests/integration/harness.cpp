@@ -629,9 +629,11 @@ TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vec
 
 // ---- the processes under test --------------------------------------------
 
-Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode) {
+Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode,
+                   const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {upstream_binary(), "--port", "0"};
   if (tcp_mode) argv.push_back("--tcp");
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(name, argv, dir);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -751,7 +753,7 @@ std::string http_proxy_config(const HttpProxyConfig& c) {
   for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
     y << (i ? ", " : "") << "\"" << c.endpoints[i] << "\"";
   }
-  y << "]\n";
+  y << "]\n" << c.cluster_extra_yaml;
   return y.str();
 }
 

@@ -3,7 +3,12 @@
 // aegis-flow and reports what it saw, so tests can check the proxy from the
 // far side: bodies (checksummed), headers, connection reuse, aborts.
 //
-//   aegis-test-upstream --port P [--address A] [--tcp]
+//   aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N [--fail-with W]]
+//
+// --fail-first N: the first N requests (other than /stats) read their whole
+// body, then fail as --fail-with says: a status code (default 503), "reset"
+// (RST, no response), "hang" (no response until the peer goes away) or
+// "grpc-C" (HTTP 200, trailers-only, grpc-status C). N may be "all".
 //
 // Prints "listening A:PORT" on stdout once it accepts (P may be 0).
 // HTTP endpoints:
@@ -17,7 +22,7 @@
 //   GET  /abort?after=N  head with Content-Length N + 1 MiB, N body bytes, then RST
 //   GET  /reset          RST without any response
 //   GET  /status/N       status N
-//   GET  /stats          JSON {connections, requests, inflight} (tests ask directly)
+//   GET  /stats          JSON {connections, requests, inflight, failed} (tests ask directly)
 // --tcp mode: greets "HELLO <serial>\n", reads until EOF, answers
 // "<hex sha256> <length>\n" and closes (exercises a half-close aware relay).
 #include "sha256.h"
@@ -60,8 +65,15 @@ struct ServerStats {
   std::uint64_t connections = 0;
   std::uint64_t requests = 0;
   std::int64_t inflight = 0;
+  std::uint64_t failed = 0;  // requests failed on purpose (--fail-first)
 };
 ServerStats g_stats;  // single-threaded server: plain integers are enough
+
+struct FailPlan {
+  std::uint64_t remaining = 0;  // requests still to fail
+  std::string with = "503";     // status code, "reset", "hang" or "grpc-C"
+};
+FailPlan g_fail;
 
 constexpr std::size_t kChunk = 256 * 1024;
 
@@ -201,6 +213,11 @@ class Session {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       co_await write("HTTP/1.1 100 Continue\r\n\r\n");
     }
+    if (g_fail.remaining > 0 && path != "/stats") {
+      --g_fail.remaining;
+      ++g_stats.failed;
+      co_return co_await fail(parser, keep);
+    }
     const auto method = req.method();
     if (method == http::verb::get && path == "/upgrade") {
       // 101 for the protocol asked (Upgrade), then a raw echo until EOF: a
@@ -285,11 +302,38 @@ class Session {
     } else if (method == http::verb::get && path == "/stats") {
       nlohmann::json j{{"connections", g_stats.connections},
                        {"requests", g_stats.requests},
-                       {"inflight", g_stats.inflight}};
+                       {"inflight", g_stats.inflight},
+                       {"failed", g_stats.failed}};
       co_await reply(200, j.dump() + "\n", "application/json");
     } else {
       co_await reply(404, "no such endpoint: " + path + "\n");
     }
+    co_return keep;
+  }
+
+  // A failure on purpose (--fail-with), after the whole request body was read.
+  awaitable<bool> fail(Parser& parser, bool keep) {
+    while (!parser.is_done()) co_await read_body(parser);
+    if (g_fail.with == "reset") {
+      reset();
+      co_return false;
+    }
+    if (g_fail.with == "hang") {
+      // Until the peer closes (or sends anything more).
+      std::array<char, 1> byte{};
+      co_await socket_.async_read_some(asio::buffer(byte), as_tuple_awaitable);
+      co_return false;
+    }
+    if (g_fail.with.starts_with("grpc-")) {
+      const std::string response =
+          "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: " + g_fail.with.substr(5) +
+          "\r\ngrpc-message: failed on purpose\r\ncontent-length: 0\r\n\r\n";
+      co_await write(response);
+      co_return keep;
+    }
+    const std::string response = simple_response(static_cast<unsigned>(std::stoul(g_fail.with)), "failed on purpose\n",
+                                                 "text/plain");
+    co_await write(response);
     co_return keep;
   }
 
@@ -420,8 +464,13 @@ int main(int argc, char** argv) {
       address = args[++i];
     } else if (args[i] == "--tcp") {
       tcp_mode = true;
+    } else if (args[i] == "--fail-first" && i + 1 < args.size()) {
+      ++i;
+      g_fail.remaining = args[i] == "all" ? UINT64_MAX : std::stoull(args[i]);
+    } else if (args[i] == "--fail-with" && i + 1 < args.size()) {
+      g_fail.with = args[++i];
     } else {
-      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp]\n";
+      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N|all [--fail-with W]]\n";
       return 2;
     }
   }
