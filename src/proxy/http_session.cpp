@@ -451,21 +451,19 @@ class HttpSession final : public LiveSession {
       }
       ep.response_time->observe(seconds_since(x.start));
       retry.attempt_done();
-      if (outcome == Outcome::kRetry) {
+      // Nothing of this attempt went downstream: when granted, back off and
+      // go again, elsewhere when the cluster has another endpoint.
+      bool again = outcome == Outcome::kRetryNext;
+      if (again) {
+        replay = has_body;  // the exchange read the whole body and kept it
+      } else if (outcome == Outcome::kRetry) {
         // The connection failed before the request body was touched (or it
         // is already kept): the body is as replayable as it was.
         const retry::Attempt failed{upstream::AttemptResult::Kind::kReset, 0, {}, false};
-        if (retry_granted(failed, /*body_buffered=*/true)) {
-          tried.add(pick->index);
-          co_await back_off();
-          continue;
-        }
+        again = retry_granted(failed, /*body_buffered=*/true);
       }
-      if (outcome == Outcome::kRetryNext) {
-        // Nothing of this attempt went downstream: back off and go again,
-        // elsewhere when the cluster has another endpoint.
+      if (again) {
         tried.add(pick->index);
-        replay = has_body;
         co_await back_off();
         continue;
       }

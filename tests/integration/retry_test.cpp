@@ -32,8 +32,39 @@ class Retry : public ProxyTest<> {
   double retries(const std::string& result) {
     return metric("aegis_upstream_retries_total", {{"cluster", "backend"}, {"result", result}});
   }
+  std::unique_ptr<Upstream> bad_;
   double overflow(const std::string& breaker) {
     return metric("aegis_upstream_overflow_total", {{"cluster", "backend"}, {"breaker", breaker}});
+  }
+
+  // A failing upstream (--fail-with `how`) and a healthy one, behind a
+  // route with `retry_policy_yaml`.
+  void start_failing_and_healthy(const std::string& how, const std::string& retry_policy_yaml) {
+    bad_ = std::make_unique<Upstream>(dir_.path(), "bad", false,
+                                      std::vector<std::string>{"--fail-first", "all", "--fail-with", how});
+    upstream_ = std::make_unique<Upstream>(dir_.path(), "good");
+    auto cfg = config_for({bad_->endpoint(), upstream_->endpoint()});
+    cfg.route_extra_yaml = policy(retry_policy_yaml);
+    start_proxy(cfg);
+  }
+  // Only an upstream that answers 503 to everything, behind a route with
+  // `retry_policy_yaml` and a cluster with `cluster_yaml`.
+  void start_failing(const std::string& retry_policy_yaml, const std::string& cluster_yaml = "") {
+    bad_ = std::make_unique<Upstream>(dir_.path(), "bad", false, kFailAll503);
+    auto cfg = config_for({bad_->endpoint()});
+    cfg.route_extra_yaml = policy(retry_policy_yaml);
+    cfg.cluster_extra_yaml = cluster_yaml;
+    start_proxy(cfg);
+  }
+  // `n` requests, each answered 200 (extra_args go to curl before the URL).
+  void expect_ok(int n, const std::string& path, const std::vector<std::string>& extra_args = {}) {
+    for (int i = 0; i < n; ++i) {
+      std::vector<std::string> args = extra_args;
+      args.push_back(u(path));
+      const auto r = curl(dir_.path(), args);
+      EXPECT_EQ(r.status, 200) << r.stderr_text;
+      EXPECT_FALSE(r.header("grpc-status").has_value()) << "a gRPC error was relayed";
+    }
   }
 
   // Starts `n` GETs of `path` in the background (curl processes).
@@ -75,10 +106,7 @@ TEST_F(Retry, On5xxGoesToTheHealthyUpstream) {
   cfg.access_log = (dir_ / "access.log").string();
   cfg.route_extra_yaml = policy("                retry_on: [5xx]\n");
   start_proxy(cfg);
-  for (int i = 0; i < 10; ++i) {
-    const auto r = curl(dir_.path(), {u("/status/200")});
-    EXPECT_EQ(r.status, 200) << r.stderr_text;
-  }
+  expect_ok(10, "/status/200");
   const auto failed = bad.stat("failed");
   EXPECT_GE(failed, 1u) << "round robin over two endpoints never tried the failing one";
   EXPECT_EQ(good.stat("requests"), 10u + 1u);  // + this /stats request
@@ -90,17 +118,10 @@ TEST_F(Retry, On5xxGoesToTheHealthyUpstream) {
 }
 
 TEST_F(Retry, OnResetGoesToTheHealthyUpstream) {
-  Upstream bad(dir_.path(), "bad", false, {"--fail-first", "all", "--fail-with", "reset"});
-  Upstream good(dir_.path(), "good");
-  auto cfg = config_for({bad.endpoint(), good.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [reset]\n");
-  start_proxy(cfg);
-  for (int i = 0; i < 8; ++i) {
-    const auto r = curl(dir_.path(), {u("/status/200")});
-    EXPECT_EQ(r.status, 200) << r.stderr_text;
-  }
-  EXPECT_GE(bad.stat("failed"), 1u);
-  EXPECT_EQ(retries("attempted"), static_cast<double>(bad.stat("failed")));
+  start_failing_and_healthy("reset", "                retry_on: [reset]\n");
+  expect_ok(8, "/status/200");
+  EXPECT_GE(bad_->stat("failed"), 1u);
+  EXPECT_EQ(retries("attempted"), static_cast<double>(bad_->stat("failed")));
 }
 
 TEST_F(Retry, OnConnectFailureGoesToTheHealthyUpstream) {
@@ -120,14 +141,11 @@ TEST_F(Retry, OnConnectFailureGoesToTheHealthyUpstream) {
 }
 
 TEST_F(Retry, NumRetriesIsRespected) {
-  Upstream bad(dir_.path(), "bad", false, kFailAll503);
-  auto cfg = config_for({bad.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [gateway-error]\n                num_retries: 3\n");
-  start_proxy(cfg);
+  start_failing("                retry_on: [gateway-error]\n                num_retries: 3\n");
   const auto r = curl(dir_.path(), {u("/status/200")});
   EXPECT_EQ(r.status, 503);  // the last attempt's answer, relayed as it is
   EXPECT_EQ(r.body, "failed on purpose\n");
-  EXPECT_EQ(bad.stat("failed"), 4u);  // 1 + num_retries
+  EXPECT_EQ(bad_->stat("failed"), 4u);  // 1 + num_retries
   EXPECT_EQ(retries("attempted"), 3);
   EXPECT_EQ(retries("exhausted"), 1);
   EXPECT_EQ(retries("succeeded"), 0);
@@ -174,72 +192,47 @@ TEST_F(Retry, PostBodyIsReplayedOnlyWithinRetryBufferLimit) {
 }
 
 TEST_F(Retry, PostIsNotRetriedWithoutRetryNonIdempotent) {
-  Upstream bad(dir_.path(), "bad", false, kFailAll503);
-  auto cfg = config_for({bad.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n");
-  start_proxy(cfg);
+  start_failing("                retry_on: [5xx]\n");
   const auto post = curl(dir_.path(), {"-X", "POST", "--data-binary", "x", u("/sha256")});
   EXPECT_EQ(post.status, 503);
-  EXPECT_EQ(bad.stat("failed"), 1u);
+  EXPECT_EQ(bad_->stat("failed"), 1u);
   const auto put = curl(dir_.path(), {"-X", "PUT", "--data-binary", "x", u("/sha256")});
   EXPECT_EQ(put.status, 503);
-  EXPECT_EQ(bad.stat("failed"), 3u);  // PUT is idempotent: retried once
+  EXPECT_EQ(bad_->stat("failed"), 3u);  // PUT is idempotent: retried once
 }
 
 TEST_F(Retry, PerTryTimeoutThenSuccessOnTheNextTry) {
-  Upstream hang(dir_.path(), "hang", false, {"--fail-first", "all", "--fail-with", "hang"});
-  Upstream good(dir_.path(), "good");
-  auto cfg = config_for({hang.endpoint(), good.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n                per_try_timeout: 300ms\n");
-  start_proxy(cfg);
-  for (int i = 0; i < 4; ++i) {
-    const auto r = curl(dir_.path(), {u("/status/200")});
-    EXPECT_EQ(r.status, 200) << r.stderr_text;
-  }
-  const auto hung = hang.stat("failed");
+  start_failing_and_healthy("hang", "                retry_on: [5xx]\n                per_try_timeout: 300ms\n");
+  expect_ok(4, "/status/200");
+  const auto hung = bad_->stat("failed");
   EXPECT_GE(hung, 1u);
   EXPECT_EQ(metric("aegis_upstream_per_try_timeouts_total", {{"cluster", "backend"}}), static_cast<double>(hung));
   EXPECT_EQ(retries("succeeded"), static_cast<double>(hung));
 }
 
 TEST_F(Retry, RetryBudgetCapsRetries) {
-  Upstream bad(dir_.path(), "bad", false, kFailAll503);
-  auto cfg = config_for({bad.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n                num_retries: 2\n");
   // 1% of a handful of requests in flight, no minimum: a budget of 0.
-  cfg.cluster_extra_yaml = "    retry_budget: {budget_percent: 1, min_retry_concurrency: 0}\n";
-  start_proxy(cfg);
+  start_failing("                retry_on: [5xx]\n                num_retries: 2\n",
+                "    retry_budget: {budget_percent: 1, min_retry_concurrency: 0}\n");
   for (int i = 0; i < 3; ++i) EXPECT_EQ(curl(dir_.path(), {u("/status/200")}).status, 503);
-  EXPECT_EQ(bad.stat("failed"), 3u);  // no retries
+  EXPECT_EQ(bad_->stat("failed"), 3u);  // no retries
   EXPECT_EQ(retries("budget_exceeded"), 3);
   EXPECT_EQ(retries("attempted"), 0);
 }
 
 TEST_F(Retry, MaxRetriesBreakerStopsRetries) {
-  Upstream bad(dir_.path(), "bad", false, kFailAll503);
-  auto cfg = config_for({bad.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n");
-  cfg.cluster_extra_yaml = "    circuit_breakers: {max_retries: 0}\n";
-  start_proxy(cfg);
+  start_failing("                retry_on: [5xx]\n", "    circuit_breakers: {max_retries: 0}\n");
   EXPECT_EQ(curl(dir_.path(), {u("/status/200")}).status, 503);  // the upstream's own answer
-  EXPECT_EQ(bad.stat("failed"), 1u);
+  EXPECT_EQ(bad_->stat("failed"), 1u);
   EXPECT_EQ(overflow("max_retries"), 1);
   EXPECT_EQ(retries("attempted"), 0);
 }
 
 TEST_F(Retry, OnGrpcStatusOfATrailersOnlyResponse) {
-  Upstream bad(dir_.path(), "bad", false, {"--fail-first", "all", "--fail-with", "grpc-14"});
-  Upstream good(dir_.path(), "good");
-  auto cfg = config_for({bad.endpoint(), good.endpoint()});
-  cfg.route_extra_yaml = policy("                retry_on: [unavailable]\n");
-  start_proxy(cfg);
-  for (int i = 0; i < 6; ++i) {
-    const auto r = curl(dir_.path(), {"-H", "content-type: application/grpc", u("/status/200")});
-    EXPECT_EQ(r.status, 200);
-    EXPECT_FALSE(r.header("grpc-status").has_value()) << "an UNAVAILABLE answer was relayed";
-  }
-  EXPECT_GE(bad.stat("failed"), 1u);
-  EXPECT_EQ(retries("succeeded"), static_cast<double>(bad.stat("failed")));
+  start_failing_and_healthy("grpc-14", "                retry_on: [unavailable]\n");
+  expect_ok(6, "/status/200", {"-H", "content-type: application/grpc"});
+  EXPECT_GE(bad_->stat("failed"), 1u);
+  EXPECT_EQ(retries("succeeded"), static_cast<double>(bad_->stat("failed")));
 }
 
 TEST_F(Retry, KillOneOfThreeUpstreamsUnderLoadNoClientErrors) {
@@ -402,6 +395,25 @@ TEST_F(Retry, GrpcRequestToADeadClusterGetsUnavailable) {
   const auto plain = curl(dir_.path(), {"-X", "POST", "--data-binary", "", u("/pkg.Service/Method")});
   EXPECT_EQ(plain.status, 503);
   EXPECT_FALSE(plain.header("grpc-status").has_value());
+}
+
+TEST_F(Retry, GrpcRequestOverARateLimitGetsUnavailable) {
+  upstream_ = std::make_unique<Upstream>(dir_.path());
+  auto cfg = config_for({upstream_->endpoint()});
+  cfg.route_extra_yaml = "              rate_limit: {requests_per_second: 1, burst: 1}\n";
+  start_proxy(cfg);
+  int limited = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto r = curl(dir_.path(), {"-H", "content-type: application/grpc", u("/status/200")});
+    EXPECT_EQ(r.status, 200);  // 429 → trailers-only UNAVAILABLE (grpc's HTTP mapping)
+    if (r.header("grpc-status")) {
+      ++limited;
+      EXPECT_EQ(r.header("grpc-status"), "14");
+      EXPECT_TRUE(r.header("retry-after").has_value());
+    }
+  }
+  EXPECT_GE(limited, 1);
+  EXPECT_EQ(metric("aegis_http_rate_limited_total", {{"route", "default"}}), limited);
 }
 
 TEST_F(Retry, GrpcTimeoutIsTheDeadline) {

@@ -10,12 +10,18 @@ namespace aegis::upstream {
 namespace {
 
 using R = CircuitBreakers::Resource;
+using Field = std::uint32_t config::CircuitBreakers::*;
+
+// Breakers with the defaults but one limit.
+void limit(CircuitBreakers& b, Field field, std::uint32_t n) {
+  config::CircuitBreakers limits;
+  limits.*field = n;
+  b.set_limits(limits);
+}
 
 TEST(CircuitBreakers, OpensExactlyAtTheLimit) {
   CircuitBreakers b;
-  config::CircuitBreakers limits;
-  limits.max_requests = 3;
-  b.set_limits(limits);
+  limit(b, &config::CircuitBreakers::max_requests, 3);
   EXPECT_TRUE(b.try_acquire(R::kRequests));
   EXPECT_TRUE(b.try_acquire(R::kRequests));
   EXPECT_TRUE(b.try_acquire(R::kRequests));
@@ -30,18 +36,14 @@ TEST(CircuitBreakers, OpensExactlyAtTheLimit) {
 
 TEST(CircuitBreakers, ZeroLimitRefusesAll) {
   CircuitBreakers b;
-  config::CircuitBreakers limits;
-  limits.max_retries = 0;
-  b.set_limits(limits);
+  limit(b, &config::CircuitBreakers::max_retries, 0);
   EXPECT_FALSE(b.try_acquire(R::kRetries));
   EXPECT_TRUE(b.try_acquire(R::kRetries, 1));  // an explicit limit (the retry budget's)
 }
 
 TEST(CircuitBreakers, ConcurrentAcquiresNeverPassTheLimit) {
   CircuitBreakers b;
-  config::CircuitBreakers limits;
-  limits.max_connections = 100;
-  b.set_limits(limits);
+  limit(b, &config::CircuitBreakers::max_connections, 100);
   std::atomic<int> taken{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -57,9 +59,7 @@ TEST(CircuitBreakers, ConcurrentAcquiresNeverPassTheLimit) {
 
 TEST(CircuitBreakers, SlotsGiveBackOnce) {
   CircuitBreakers b;
-  config::CircuitBreakers limits;
-  limits.max_pending_requests = 1;
-  b.set_limits(limits);
+  limit(b, &config::CircuitBreakers::max_pending_requests, 1);
   {
     BreakerSlot s = acquire(b, R::kPendingRequests);
     EXPECT_TRUE(s.held());
