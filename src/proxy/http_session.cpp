@@ -29,6 +29,7 @@
 #include "proxy/access_log.h"
 #include "proxy/h2_session.h"
 #include "proxy/request_path.h"
+#include "proxy/upstream_connect.h"
 #include "proxy/retry.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_steps.h"
@@ -595,32 +596,6 @@ class HttpSession final : public LiveSession {
     retry_body_.append(data);
   }
 
-  // Marks an endpoint busy for the duration of one exchange.
-  struct ActiveRequest {
-    ActiveRequest(const Pick& p, const EndpointRuntime& ep) : st(*p.state), rt(ep) {
-      ++st.active_requests;
-      rt.requests_active->add();
-    }
-    ~ActiveRequest() {
-      --st.active_requests;
-      rt.requests_active->sub();
-    }
-    ActiveRequest(const ActiveRequest&) = delete;
-    ActiveRequest& operator=(const ActiveRequest&) = delete;
-    EndpointState& st;
-    const EndpointRuntime& rt;
-  };
-
-  void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
-    if (!up.is_open()) return;
-    up.close();
-    connection_closed(ep);
-  }
-  static void connection_closed(const EndpointRuntime& ep) {
-    ep.connections_active->sub();
-    ep.breakers->release(upstream::CircuitBreakers::Resource::kConnections);
-  }
-
   static constexpr auto kNever = Clock::time_point::max();
   Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
 
@@ -1064,12 +1039,7 @@ class HttpSession final : public LiveSession {
 
   Worker& w_;
   net::Stream down_;
-  struct Deadlines {
-    Clock::time_point read = Clock::time_point::max();
-    Clock::time_point write = Clock::time_point::max();
-    Clock::time_point next() const { return std::min(read, write); }
-  };
-  Deadlines down_dl_, up_dl_;
+  IoDeadlines down_dl_, up_dl_;
   upstream::Stream* up_sock_ = nullptr;  // non-owning: the upstream connection of the exchange in flight
   std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
   std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID

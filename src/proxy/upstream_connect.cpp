@@ -85,6 +85,10 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
 void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
   if (!up.is_open()) return;
   up.close();
+  connection_closed(ep);
+}
+
+void connection_closed(const EndpointRuntime& ep) {
   ep.connections_active->sub();
   ep.breakers->release(upstream::CircuitBreakers::Resource::kConnections);
 }

@@ -64,6 +64,8 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
 
 // Closes an upstream connection that is not going back to its pool.
 void close_upstream(upstream::Stream& up, const EndpointRuntime& ep);
+// Bookkeeping of an upstream connection that closed (gauge, connection breaker).
+void connection_closed(const EndpointRuntime& ep);
 
 // Marks an endpoint busy for the duration of one exchange.
 struct ActiveRequest {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <functional>
 #include <thread>
 
@@ -178,6 +179,56 @@ TEST_F(H2Test, TlsWithAlpnH2AndHttp11OnOneListener) {
   const auto r = c.request(h2::request_headers("localhost", "/headers", "GET", "https"));
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_NE(r.body.find("[\"x-forwarded-proto\",\"https\"]"), std::string::npos) << r.body;
+}
+
+TEST_F(H2Test, ASlowReaderDoesNotMakeTheProxyBuffer) {
+  start();
+  // The client's stream window is 64 KiB and it never opens it further: the
+  // proxy may hold that window plus its own bounded buffers, never the body.
+  Client c(cfg_.listener_port);
+  ASSERT_TRUE(c.handshake({{h2::setting::kInitialWindowSize, 65535}}, /*open_window=*/false)) << c.error();
+  const auto rss_before = vm_rss_kib(proxy_->process().pid()).value_or(0);
+  const auto id = c.next_stream_id();
+  ASSERT_TRUE(c.send_headers(id, h2::request_headers(authority(), "/bytes/" + std::to_string(256 << 20)), true));
+  // Read what the window lets through (the head and up to 64 KiB), for 1.5 s.
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) c.read_frame(100ms);
+  std::size_t received = 0;
+  for (const auto& f : c.frames())
+    if (f.type == FrameType::kData) received += f.payload.size();
+  EXPECT_LE(received, 65535U);
+  EXPECT_GT(received, 0U);
+  const auto rss_after = vm_rss_kib(proxy_->process().pid()).value_or(0);
+  // 256 MiB would be there if the proxy read the upstream unchecked.
+  EXPECT_LT(rss_after, rss_before + 16 * 1024) << "RSS " << rss_before << " → " << rss_after << " KiB";
+  EXPECT_FALSE(c.closed());
+}
+
+TEST_F(H2Test, DrainSendsGoawayAndLetsOpenStreamsFinish) {
+  start();
+  Client c(cfg_.listener_port);
+  ASSERT_TRUE(c.handshake()) << c.error();
+  const auto id = c.next_stream_id();
+  ASSERT_TRUE(c.send_headers(id, h2::request_headers(authority(), "/slow?ms=1000"), true));
+  std::this_thread::sleep_for(200ms);
+  proxy_->process().signal(SIGTERM);
+  const auto r = c.read_response(id, 10s);
+  EXPECT_EQ(r.status, 200) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  EXPECT_GE(c.count(FrameType::kGoaway), 1U);
+  EXPECT_TRUE(c.connection_closed(10s));
+  const auto st = proxy_->process().wait_for(10s);
+  ASSERT_TRUE(st.has_value()) << "no exit after SIGTERM";
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe();
+  proxy_.reset();  // exited on purpose: TearDown must not call it dead
+}
+
+TEST_F(H2Test, Http1CodecDoesNotSpeakH2c) {
+  start("    codec: http1\n");
+  Client c(cfg_.listener_port);
+  EXPECT_FALSE(c.handshake(3s));  // the preface is a bad HTTP/1.1 request: 400 and close
+  const auto r = curl(dir_.path(), {u("/bytes/10")});
+  EXPECT_EQ(r.status, 200) << r.stderr_text;
 }
 
 // ---- floods ---------------------------------------------------------------
