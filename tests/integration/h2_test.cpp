@@ -152,6 +152,20 @@ TEST_F(H2Test, AnUpstreamResetAbortsOnlyItsStream) {
   EXPECT_FALSE(c.closed());
 }
 
+TEST_F(H2Test, AGrpcRequestGetsAGrpcShapedLocalError) {
+  start();
+  Client c(cfg_.listener_port);
+  ASSERT_TRUE(c.handshake()) << c.error();
+  auto h = h2::request_headers(authority(), "/reset", "POST");
+  h.emplace_back("content-type", "application/grpc");
+  h.emplace_back("te", "trailers");
+  const auto r = c.request(h, std::string("\0\0\0\0\0", 5));
+  // Trailers-only: HTTP 200, grpc-status UNAVAILABLE (the 502 the upstream reset gives).
+  EXPECT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.grpc("grpc-status"), "14") << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+}
+
 TEST_F(H2Test, TlsWithAlpnH2AndHttp11OnOneListener) {
   ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test", "ecdsa-p256").status.ok());
   ASSERT_TRUE(certs_issue(dir_.path(), dir_ / "ca", dir_ / "server", "spiffe://aegis.test/ns/demo/sa/server",
