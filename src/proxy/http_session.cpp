@@ -101,23 +101,23 @@ class HttpSession final : public LiveSession {
       down_dl_ = {};
       down_.cancel();
     }
-    if (up_sock_ && now >= up_dl_.next()) {
-      up_timed_out_ = true;
-      up_dl_ = {};
-      up_sock_->cancel();
+    if (up_.sock && now >= up_.dl.next()) {
+      up_.timed_out = true;
+      up_.dl = {};
+      up_.sock->cancel();
     }
     // The route's idle_timeout: no byte either way (or the response head)
     // for that long ends the exchange.
-    if (stream_idle_.x && up_sock_) {
+    if (stream_idle_.x && up_.sock) {
       const auto progress = stream_idle_.x->bytes_in + stream_idle_.x->bytes_out + stream_idle_.x->status;
       if (progress != stream_idle_.progress) {
         stream_idle_.progress = progress;
         stream_idle_.since = now;
       } else if (now - stream_idle_.since >= stream_idle_.limit) {
         stream_idle_.fired = true;
-        up_timed_out_ = true;
-        up_dl_ = {};
-        up_sock_->cancel();
+        up_.timed_out = true;
+        up_.dl = {};
+        up_.sock->cancel();
         down_.cancel();
       }
     }
@@ -360,73 +360,22 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       x.retries = retry.retries();
-      auto pick = w_.pick(action.cluster, tried.span());
-      if (!pick) {
-        if (cluster) cluster->overflow->inc();
-        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,
-                       "x-aegis-overloaded", "true");
+      auto conn = co_await open_upstream(w_, action.cluster, up_, /*check_liveness=*/has_body, x, tried.span());
+      if (conn.failure) {
+        const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
+        if (conn.connect_failed && retry_granted(failed, /*body_buffered=*/false)) {
+          tried.add(conn.pick->index);
+          co_await back_off();
+          continue;
+        }
+        co_await reply(lr, x, conn.failure->status, conn.failure->flag, conn.failure->detail, has_body,
+                       conn.failure->extra_name, conn.failure->extra_value);
         co_return keep_alive_;
       }
+      auto& pick = conn.pick;
+      auto& up = conn.stream;
+      const bool reused = conn.reused;
       const auto& ep = *pick->runtime;
-      x.upstream = ep.name;
-      bool reused = false;
-      std::optional<upstream::Stream> up = pick->state->pool.take_idle(/*check_liveness=*/has_body);
-      if (up) {
-        reused = true;
-      } else {
-        // Circuit breakers: open connections, and requests waiting for one.
-        upstream::BreakerSlot connection_slot = upstream::acquire(breakers, Breaker::kConnections);
-        upstream::BreakerSlot pending_slot = connection_slot.held() ? upstream::acquire(breakers, Breaker::kPendingRequests)
-                                                                    : upstream::BreakerSlot();
-        if (!pending_slot.held()) {
-          co_await overloaded(lr, x, *cluster, connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections,
-                              has_body);
-          co_return keep_alive_;
-        }
-        up.emplace(core::Socket(down_.get_executor()));
-        attach_upstream(*up, Clock::now() + cluster->config->connect_timeout);
-        auto [ec] = co_await up->socket().async_connect(ep.address, kTuple);
-        bool timed_out = up_timed_out_;
-        std::string_view flag = "upstream_connect_failure";
-        if (!ec) {
-          boost::system::error_code ignored;
-          up->socket().set_option(tcp::no_delay(true), ignored);
-          if (cluster->tls) {
-            // TLS to the upstream within the same connect_timeout.
-            attach_upstream(*up, up_dl_.write);
-            ec = co_await upstream_tls_handshake(*up, *cluster->tls, pick->state->tls_sessions, ep.name,
-                                                 up_timed_out_);
-            timed_out = up_timed_out_;
-            if (ec) flag = "upstream_tls_failure";
-          }
-        }
-        detach_upstream();
-        pending_slot.release();
-        if (ec) {
-          ep.connect_failures->inc();
-          w_.report(action.cluster, *pick,
-                    {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
-          spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
-          const auto detail =
-              flag == "upstream_tls_failure"
-                  ? fmt::format("upstream TLS error: {} ({})", ep.name,
-                                timed_out ? "timed out" : up->tls_error().empty() ? "peer identity not accepted" : up->tls_error())
-                  : fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
-          up->close();
-          connection_slot.release();
-          const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
-          if (retry_granted(failed, /*body_buffered=*/false)) {
-            tried.add(pick->index);
-            co_await back_off();
-            continue;
-          }
-          co_await reply(lr, x, 503, flag, detail, has_body);
-          co_return keep_alive_;
-        }
-        connection_slot.keep();  // given back when the connection closes (here or in the pool)
-        ep.connections_opened->inc();
-        ep.connections_active->add();
-      }
       ActiveRequest active(*pick, ep);
       ep.requests->inc();
       ubuf_.clear();
@@ -599,16 +548,8 @@ class HttpSession final : public LiveSession {
   static constexpr auto kNever = Clock::time_point::max();
   Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
 
-  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) {
-    // connect_deadline is kept in the write slot (a connect waits for writability).
-    up_sock_ = &up;
-    up_dl_ = {kNever, connect_deadline};
-    up_timed_out_ = false;
-  }
-  void detach_upstream() {
-    up_sock_ = nullptr;
-    up_dl_ = {};
-  }
+  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) { up_.attach(up, connect_deadline); }
+  void detach_upstream() { up_.detach(); }
 
   // Shared by the two halves of one exchange, which run at the same time.
   struct Duplex {
@@ -725,10 +666,10 @@ class HttpSession final : public LiveSession {
       }
       const bool last = req_parser.is_done();
       if (d.relay_done) co_return Pump::kCancelled;
-      up_dl_.write = after(lc.idle_timeout);
+      up_.dl.write = after(lc.idle_timeout);
       // The first piece carries the request head too when it was held back.
       auto ec = co_await http::write_body_piece(up, up_wbuf_, framer, data, last);
-      up_dl_.write = kNever;
+      up_.dl.write = kNever;
       if (ec) {
         if (d.relay_done) co_return Pump::kCancelled;
         // The upstream stopped reading; it may still answer (e.g. its own
@@ -762,13 +703,13 @@ class HttpSession final : public LiveSession {
       p.body_limit(boost::none);
       if (method == bhttp::verb::head) p.skip(true);
       if (d.cancelled) co_return done(Relay::kCancelled);
-      up_dl_.read = up_read_deadline();
+      up_.dl.read = up_read_deadline();
       auto [ec, n] = http::parse_buffered(ubuf_, p);
       if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_header(up, ubuf_, p);
-      up_dl_.read = kNever;
+      up_.dl.read = kNever;
       if (ec) {
-        if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
-        if (up_timed_out_) co_return done(Relay::kTimeout);
+        if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
+        if (up_.timed_out) co_return done(Relay::kTimeout);
         if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return done(Relay::kRetry);
         co_return done(is_disconnect(ec) ? Relay::kUpstreamGone : Relay::kInvalid);
       }
@@ -841,13 +782,13 @@ class HttpSession final : public LiveSession {
         uhead.body().data = res_relay_.data();
         uhead.body().size = res_relay_.size();
         if (d.cancelled) co_return done(Relay::kCancelled);
-        up_dl_.read = up_read_deadline();
+        up_.dl.read = up_read_deadline();
         auto [ec, n] = http::parse_buffered(ubuf_, res_parser);
         if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(up, ubuf_, res_parser);
-        up_dl_.read = kNever;
+        up_.dl.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
-          co_return done(up_timed_out_ ? Relay::kTimeout : Relay::kAbortedMidResponse);
+          if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
+          co_return done(up_.timed_out ? Relay::kTimeout : Relay::kAbortedMidResponse);
         }
         const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
@@ -902,9 +843,9 @@ class HttpSession final : public LiveSession {
     }
     // Head alone now, unless body bytes came with it: then both in one write.
     if (!has_body || replay_body || dbuf_.size() == 0) {
-      up_dl_.write = after(lc.idle_timeout);
+      up_.dl.write = after(lc.idle_timeout);
       auto [ec, n] = co_await asio::async_write(up, asio::buffer(up_wbuf_), kTuple);
-      up_dl_.write = kNever;
+      up_.dl.write = kNever;
       up_wbuf_.clear();
       if (ec) co_return Outcome::kRetry;
     }
@@ -1039,12 +980,11 @@ class HttpSession final : public LiveSession {
 
   Worker& w_;
   net::Stream down_;
-  IoDeadlines down_dl_, up_dl_;
-  upstream::Stream* up_sock_ = nullptr;  // non-owning: the upstream connection of the exchange in flight
+  IoDeadlines down_dl_;
+  UpstreamSlot up_;  // the upstream connection of the exchange in flight, and its deadlines
   std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
   std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID
   bool down_timed_out_ = false;
-  bool up_timed_out_ = false;
   std::string listener_;
   std::string client_ip_, client_;
   std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm

@@ -12,10 +12,10 @@ namespace aegis::proxy {
 using tcp = boost::asio::ip::tcp;
 
 core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
-                                       bool check_liveness, Exchange& x) {
+                                       bool check_liveness, Exchange& x, std::span<const std::size_t> avoid) {
   UpstreamConn c;
   const auto* cluster = w.snapshot() ? w.snapshot()->find_cluster(cluster_name) : nullptr;
-  c.pick = w.pick(cluster_name);
+  c.pick = w.pick(cluster_name, avoid);
   if (!c.pick || cluster == nullptr) {
     if (cluster) cluster->overflow->inc();
     c.failure = LocalReply{503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", false,
@@ -74,6 +74,7 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
     up.close();
     c.stream.reset();
     c.failure = LocalReply{503, flag, std::move(detail)};
+    c.connect_failed = true;
     co_return c;
   }
   connection_slot.keep();  // given back when the connection closes (close_upstream or the pool)

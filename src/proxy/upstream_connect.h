@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/io.h"
@@ -55,12 +56,14 @@ struct UpstreamConn {
   std::optional<upstream::Stream> stream;
   bool reused = false;               // from the pool (may turn out dead: retry once)
   std::optional<LocalReply> failure;  // 503: overflow, connect or TLS failure
+  bool connect_failed = false;        // the failure was the connect or TLS handshake (a retry may help)
 };
 
 // `check_liveness`: a pooled connection is checked first (callers that
 // cannot retry, e.g. a body is being read). Sets x.upstream.
+// `avoid`: endpoint indexes a retry should not go back to.
 core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
-                                       bool check_liveness, Exchange& x);
+                                       bool check_liveness, Exchange& x, std::span<const std::size_t> avoid = {});
 
 // Closes an upstream connection that is not going back to its pool.
 void close_upstream(upstream::Stream& up, const EndpointRuntime& ep);
