@@ -41,12 +41,6 @@ namespace {
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 constexpr auto kNever = Clock::time_point::max();
 
-bool is_disconnect(const boost::system::error_code& ec) {
-  return ec == asio::error::eof || ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == bhttp::error::partial_message ||
-         ec == asio::error::operation_aborted || ec == net::TlsErrc::kTruncated ||
-         ec == net::TlsErrc::kProtocolError;
-}
 
 // Response fields for HTTP/2: lower-case names (RFC 9113 §8.2.2), after the
 // hop-by-hop fields are gone.

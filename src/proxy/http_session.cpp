@@ -56,12 +56,6 @@ std::string_view origin_form(std::string_view target) {
   return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
 }
 
-bool is_disconnect(const boost::system::error_code& ec) {
-  return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
-         ec == net::TlsErrc::kTruncated || ec == net::TlsErrc::kProtocolError;
-}
 
 class HttpSession final : public LiveSession {
  public:

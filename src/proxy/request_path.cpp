@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <string>
 
+#include <boost/asio/error.hpp>
+#include <boost/beast/http/error.hpp>
+
 #include "http/h1_rules.h"
+#include "net/stream.h"
 #include "proxy/worker.h"
 
 namespace aegis::proxy {
@@ -88,6 +92,14 @@ std::string_view pick_request_id(const bhttp::fields& fields, Worker& w, Exchang
   if (auto it = fields.find("x-request-id"); it != fields.end() && !it->value().empty() && it->value().size() <= 128)
     return it->value();
   return w.new_request_id(x.rid_buf);
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  namespace asio = boost::asio;
+  return ec == asio::error::eof || ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == bhttp::error::partial_message ||
+         ec == asio::error::operation_aborted || ec == net::TlsErrc::kTruncated ||
+         ec == net::TlsErrc::kProtocolError;
 }
 
 void apply_header_rules(bhttp::fields& fields, const std::vector<std::string>& remove,

@@ -101,6 +101,10 @@ struct Forwarding {
 void rewrite_upstream_request(boost::beast::http::fields& fields, const Forwarding& f,
                               const config::RouteAction& action);
 
+// A read or write that failed because the peer went away (closed, reset,
+// truncated TLS) or the operation was cancelled, rather than bad bytes.
+bool is_disconnect(const boost::system::error_code& ec);
+
 // The route's header rules on a message going either way.
 void apply_header_rules(boost::beast::http::fields& fields, const std::vector<std::string>& remove,
                         const std::vector<config::HeaderValue>& add);
