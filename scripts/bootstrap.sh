@@ -26,6 +26,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
   libjemalloc-dev
+  libxxhash-dev  # XXH3_64bits: the stable hash of ring_hash, maglev and hash_policy keys
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test

@@ -378,7 +378,7 @@ class Server {
                        {"health", "unchecked"}});
       }
       out.push_back({{"name", c.config->name},
-                     {"lb_policy", c.config->lb_policy == config::LbPolicy::kRoundRobin ? "round_robin" : "least_request"},
+                     {"lb_policy", config::to_string(c.config->lb_policy)},
                      {"overflow_total", c.overflow->value()},
                      {"endpoints", eps}});
     }

@@ -108,6 +108,18 @@ Json retry_policy_json(const RetryPolicy& p) {
               {"retry_buffer_limit", p.retry_buffer_limit}};
 }
 
+Json hash_policy_json(const std::vector<HashPolicy>& rules) {
+  Json j = Json::array();
+  for (const auto& h : rules) {
+    switch (h.kind) {
+      case HashPolicy::Kind::kHeader: j.push_back(Json{{"header", Json{{"name", h.name}}}}); break;
+      case HashPolicy::Kind::kCookie: j.push_back(Json{{"cookie", Json{{"name", h.name}}}}); break;
+      case HashPolicy::Kind::kSourceIp: j.push_back(Json{{"source_ip", true}}); break;
+    }
+  }
+  return j;
+}
+
 Json route_json(const Route& r) {
   Json match{{"prefix", optional_json(r.match.prefix)}, {"path", optional_json(r.match.path)}};
   Json headers = Json::array();
@@ -131,6 +143,7 @@ Json route_json(const Route& r) {
   if (a.rate_limit)
     action["rate_limit"] = Json{{"requests_per_second", a.rate_limit->requests_per_second},
                                 {"burst", a.rate_limit->burst}};
+  if (!a.hash_policy.empty()) action["hash_policy"] = hash_policy_json(a.hash_policy);
   Json j{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
   if (!r.allow_peers.empty()) j["allow_peers"] = peers_json(r.allow_peers);
   return j;
@@ -175,6 +188,24 @@ Json cluster_json(const Cluster& c) {
     j["retry_budget"] = Json{{"budget_percent", c.retry_budget->budget_percent},
                              {"min_retry_concurrency", c.retry_budget->min_retry_concurrency}};
   if (c.tls) j["tls"] = tls_json(*c.tls, false);
+  // The chosen policy's options only (a block for another policy is refused).
+  switch (c.lb_policy) {
+    case LbPolicy::kLeastRequest: j["least_request"] = Json{{"choice_count", c.least_request.choice_count}}; break;
+    case LbPolicy::kPeakEwma:
+      j["peak_ewma"] = Json{{"decay_time", format_duration(c.peak_ewma.decay_time)},
+                            {"default_rtt", format_duration(c.peak_ewma.default_rtt)}};
+      break;
+    case LbPolicy::kRingHash:
+      j["ring_hash"] = Json{{"minimum_ring_size", c.ring_hash.minimum_ring_size},
+                            {"maximum_ring_size", c.ring_hash.maximum_ring_size}};
+      break;
+    default: break;
+  }
+  if (c.locality_aware.enabled) {
+    j["locality_aware"] = Json{{"enabled", true},
+                               {"overprovisioning_factor", c.locality_aware.overprovisioning_factor},
+                               {"min_local_healthy_percent", c.locality_aware.min_local_healthy_percent}};
+  }
   return j;
 }
 
@@ -188,6 +219,7 @@ std::string to_json(const Config& config, int indent) {
   Json clusters = Json::array();
   for (const auto& c : config.clusters) clusters.push_back(cluster_json(c));
   const Json j{{"source", config.source},
+               {"node", Json{{"region", config.node.region}, {"zone", config.node.zone}}},
                {"admin", address_json(config.admin.address)},
                {"access_log", Json{{"path", config.access_log.path}}},
                {"drain_timeout", format_duration(config.drain_timeout)},

@@ -91,6 +91,66 @@ void parse_load_assignment(const Object& cluster, ParseContext& ctx, Cluster& c)
   });
 }
 
+// The option block of one policy (`ring_hash: {...}`); refused when the
+// cluster uses another policy, since it would silently do nothing.
+std::optional<Object> policy_block(const Object& o, std::string_view field, LbPolicy owner, const Cluster& c,
+                                   std::initializer_list<std::string_view> fields) {
+  if (!o.has(field)) return std::nullopt;
+  if (c.lb_policy != owner) {
+    o.diags().error(o.value_mark(field), std::string(field) + ": options of lb_policy '" + std::string(field) +
+                                             "', but this cluster's lb_policy is '" + to_string(c.lb_policy) +
+                                             "' (remove the block or set lb_policy: " + std::string(field) + ")");
+    return std::nullopt;
+  }
+  Object block(o.get(field), o.value_mark(field), std::string(field), o.path(field), fields, o.diags());
+  if (!block.is_mapping()) return std::nullopt;
+  return block;
+}
+
+void positive_duration(const Object& o, std::string_view field, Millis& out) {
+  if (o.read_duration(field, out) && out.count() == 0) {
+    o.diags().error(o.value_mark(field), std::string(field) + ": must be greater than 0");
+  }
+}
+
+void parse_policy_options(const Object& o, Cluster& c) {
+  if (auto b = policy_block(o, "least_request", LbPolicy::kLeastRequest, c, {"choice_count"})) {
+    std::uint64_t n = 0;
+    if (b->read_uint("choice_count", 2, 100, n)) c.least_request.choice_count = static_cast<std::uint32_t>(n);
+  }
+  if (auto b = policy_block(o, "peak_ewma", LbPolicy::kPeakEwma, c, {"decay_time", "default_rtt"})) {
+    positive_duration(*b, "decay_time", c.peak_ewma.decay_time);
+    positive_duration(*b, "default_rtt", c.peak_ewma.default_rtt);
+  }
+  if (auto b = policy_block(o, "ring_hash", LbPolicy::kRingHash, c, {"minimum_ring_size", "maximum_ring_size"})) {
+    auto& r = c.ring_hash;
+    b->read_uint("minimum_ring_size", 1, RingHashConfig::kMaxRingSize, r.minimum_ring_size);
+    b->read_uint("maximum_ring_size", 1, RingHashConfig::kMaxRingSize, r.maximum_ring_size);
+    if (r.minimum_ring_size > r.maximum_ring_size) {
+      o.diags().error(b->value_mark(b->has("maximum_ring_size") ? "maximum_ring_size" : "minimum_ring_size"),
+                      "ring_hash: minimum_ring_size (" + std::to_string(r.minimum_ring_size) +
+                          ") is larger than maximum_ring_size (" + std::to_string(r.maximum_ring_size) + ")");
+    }
+  }
+}
+
+void parse_locality_aware(const Object& o, Cluster& c) {
+  if (!o.has("locality_aware")) return;
+  const Object b(o.get("locality_aware"), o.value_mark("locality_aware"), "locality_aware", o.path("locality_aware"),
+                 {"enabled", "overprovisioning_factor", "min_local_healthy_percent"}, o.diags());
+  if (!b.is_mapping()) return;
+  auto& la = c.locality_aware;
+  la.enabled = true;  // the block itself turns it on; `enabled: false` keeps it written but off
+  b.read_bool("enabled", la.enabled);
+  b.read_decimal("overprovisioning_factor", 1.0, 10.0, la.overprovisioning_factor);
+  b.read_u32("min_local_healthy_percent", 0, la.min_local_healthy_percent);
+  if (la.min_local_healthy_percent > 100) {
+    o.diags().error(b.value_mark("min_local_healthy_percent"),
+                    "min_local_healthy_percent: expected a percentage 0-100, got " +
+                        std::to_string(la.min_local_healthy_percent));
+  }
+}
+
 std::size_t count_endpoints(const Cluster& c) {
   std::size_t n = 0;
   for (const auto& group : c.load_assignment.localities) n += group.endpoints.size();
@@ -101,14 +161,19 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                    Cluster& c) {
   const Object o(node, at, "cluster", path,
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
-                  "idle_timeout", "endpoints", "load_assignment", "tls", "circuit_breakers", "retry_budget"},
+                  "idle_timeout", "endpoints", "load_assignment", "tls", "circuit_breakers", "retry_budget",
+                  "least_request", "peak_ewma", "ring_hash", "locality_aware"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
   std::size_t policy = 0;
-  if (o.read_choice("lb_policy", {"round_robin", "least_request"}, policy)) {
-    c.lb_policy = policy == 0 ? LbPolicy::kRoundRobin : LbPolicy::kLeastRequest;
+  // Same order as the LbPolicy enumerators.
+  if (o.read_choice("lb_policy", {"round_robin", "random", "least_request", "peak_ewma", "ring_hash", "maglev"},
+                    policy)) {
+    c.lb_policy = static_cast<LbPolicy>(policy);
   }
+  parse_policy_options(o, c);
+  parse_locality_aware(o, c);
   if (o.read_duration("connect_timeout", c.connect_timeout) && c.connect_timeout.count() == 0) {
     ctx.diags.error(o.value_mark("connect_timeout"), "connect_timeout: must be greater than 0");
   }

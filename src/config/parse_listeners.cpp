@@ -131,6 +131,17 @@ void parse_admin(const Object& top, Config& out) {
   o.read_port("port", out.admin.address.port);
 }
 
+void parse_node(const Object& top, Config& out) {
+  if (!top.present("node")) return;
+  const Object o(top.get("node"), top.value_mark("node"), "node", "node", {"region", "zone"}, top.diags());
+  o.read_string("region", out.node.region);
+  o.read_string("zone", out.node.zone);
+  if (out.node.region.empty() && !out.node.zone.empty()) {
+    o.diags().error(o.value_mark("zone"), "node: zone '" + out.node.zone +
+                                              "' needs its region (a zone is matched within its region)");
+  }
+}
+
 void parse_access_log(const Object& top, Config& out) {
   if (!top.present("access_log")) return;
   const Object o(top.get("access_log"), top.value_mark("access_log"), "access_log", "access_log", {"path"},

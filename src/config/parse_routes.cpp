@@ -73,11 +73,51 @@ void parse_headers_to_remove(const Object& o, std::string_view field, std::vecto
   }
 }
 
+// hash_policy: [{header: {name: x-user}}, {cookie: {name: session}}, {source_ip: true}]
+void parse_hash_policy(const Object& action, std::vector<HashPolicy>& out) {
+  action.for_each("hash_policy", [&](const YAML::Node& item, const std::string& p, const YAML::Mark& at) {
+    const Object rule(item, at, "hash_policy entry", p, {"header", "cookie", "source_ip"}, action.diags());
+    if (!rule.is_mapping()) return;
+    const int kinds = int{rule.has("header")} + int{rule.has("cookie")} + int{rule.has("source_ip")};
+    if (kinds != 1) {
+      action.diags().error(rule.mark(), "hash_policy entry: set exactly one of 'header: {name: ...}', "
+                                        "'cookie: {name: ...}' or 'source_ip: true'");
+      return;
+    }
+    HashPolicy hp;
+    if (rule.has("source_ip")) {
+      bool on = false;
+      if (!rule.read_bool("source_ip", on)) return;
+      if (!on) {
+        action.diags().error(rule.value_mark("source_ip"),
+                             "source_ip: only 'true' means something here; remove the entry instead");
+        return;
+      }
+      hp.kind = HashPolicy::Kind::kSourceIp;
+    } else {
+      const std::string_view field = rule.has("header") ? "header" : "cookie";
+      hp.kind = field == "header" ? HashPolicy::Kind::kHeader : HashPolicy::Kind::kCookie;
+      const Object named(rule.get(field), rule.value_mark(field), std::string(field), rule.path(field), {"name"},
+                         action.diags());
+      if (!named.is_mapping() || !named.require("name")) return;
+      if (hp.kind == HashPolicy::Kind::kHeader) {
+        if (!read_header_name(named, "name", hp.name)) return;
+      } else if (!named.read_name("name", hp.name)) {
+        return;
+      } else if (!is_header_token(hp.name)) {  // RFC 6265: a cookie name is a token
+        action.diags().error(named.value_mark("name"), "name: '" + hp.name + "' is not a valid cookie name");
+        return;
+      }
+    }
+    out.push_back(std::move(hp));
+  });
+}
+
 void parse_action(const Object& route, RouteAction& a) {
   const Object o(route.get("route"), route.value_mark("route"), "route action", route.path("route"),
                  {"cluster", "timeout", "max_request_body_bytes", "request_headers_to_add",
                   "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
-                  "rate_limit", "idle_timeout", "retry_policy"},
+                  "rate_limit", "idle_timeout", "retry_policy", "hash_policy"},
                  route.diags());
   if (!o.is_mapping()) return;
   o.read_name("cluster", a.cluster);
@@ -90,6 +130,7 @@ void parse_action(const Object& route, RouteAction& a) {
   parse_headers_to_remove(o, "request_headers_to_remove", a.request_headers_to_remove);
   parse_headers_to_add(o, "response_headers_to_add", a.response_headers_to_add);
   parse_headers_to_remove(o, "response_headers_to_remove", a.response_headers_to_remove);
+  parse_hash_policy(o, a.hash_policy);
   if (o.has("rate_limit")) {
     const Object rl(o.get("rate_limit"), o.value_mark("rate_limit"), "rate_limit", o.path("rate_limit"),
                     {"requests_per_second", "burst"}, o.diags());

@@ -20,6 +20,7 @@ struct ParseContext {
   std::string base_dir;  // relative file paths (TLS certificates) are resolved against it
 };
 
+void parse_node(const Object& top, Config& out);
 void parse_admin(const Object& top, Config& out);
 void parse_access_log(const Object& top, Config& out);
 void parse_listeners(const Object& top, ParseContext& ctx, Config& out);

@@ -166,6 +166,14 @@ struct RetryPolicy {  // xDS RetryPolicy (plus retry_buffer_limit)
   std::uint64_t retry_buffer_limit = 64 * 1024;  // request bodies up to this are kept for a retry
 };
 
+// One rule of a route's hash_policy (Envoy's RouteAction.HashPolicy): where a
+// request's hash key for ring_hash / maglev comes from. Exactly one is set.
+struct HashPolicy {
+  enum class Kind { kHeader, kCookie, kSourceIp };
+  Kind kind = Kind::kHeader;
+  std::string name;  // header (lower-case) or cookie name; empty for source_ip
+};
+
 struct RouteAction {
   std::string cluster;
   Millis timeout{15'000};  // whole upstream response; 0 = none
@@ -177,6 +185,7 @@ struct RouteAction {
   std::vector<HeaderValue> response_headers_to_add;
   std::vector<std::string> response_headers_to_remove;
   std::optional<RateLimit> rate_limit;
+  std::vector<HashPolicy> hash_policy;  // first rule that yields a value gives the key
 };
 
 struct Route {
@@ -197,7 +206,30 @@ struct RouteConfiguration {  // xDS RouteConfiguration
   std::vector<VirtualHost> virtual_hosts;
 };
 
-enum class LbPolicy { kRoundRobin, kLeastRequest };
+enum class LbPolicy { kRoundRobin, kRandom, kLeastRequest, kPeakEwma, kRingHash, kMaglev };
+
+struct LeastRequestConfig {
+  std::uint32_t choice_count = 2;  // endpoints drawn per pick (2 = power of two choices)
+};
+
+struct PeakEwmaConfig {
+  Millis decay_time{10'000};  // time constant of the RTT average's decay
+  Millis default_rtt{30};     // estimate of an endpoint with no sample yet
+};
+
+struct RingHashConfig {
+  std::uint64_t minimum_ring_size = 1024;
+  std::uint64_t maximum_ring_size = 8 * 1024 * 1024;
+  static constexpr std::uint64_t kMaxRingSize = 8 * 1024 * 1024;  // bound on both (Envoy's)
+};
+
+// Priority failover and same-locality preference around the chosen policy
+// (Envoy's priority levels and zone-aware routing, simplified).
+struct LocalityAwareConfig {
+  bool enabled = false;
+  double overprovisioning_factor = 1.4;        // Envoy's default (140)
+  std::uint32_t min_local_healthy_percent = 100;  // local tier kept while its healthy capacity is ≥ this
+};
 
 struct Endpoint {  // xDS LbEndpoint
   std::string host;  // IP literal; a DNS name in the file is resolved at config load
@@ -238,6 +270,10 @@ struct RetryBudget {
 struct Cluster {  // xDS Cluster
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  LeastRequestConfig least_request;
+  PeakEwmaConfig peak_ewma;
+  RingHashConfig ring_hash;
+  LocalityAwareConfig locality_aware;
   Millis connect_timeout{1'000};
   std::uint32_t max_connections = 1024;       // per endpoint per worker (see also circuit_breakers)
   std::uint32_t max_idle_connections = 64;    // kept-alive, per endpoint per worker
@@ -248,8 +284,15 @@ struct Cluster {  // xDS Cluster
   std::optional<TlsConfig> tls;  // client TLS to every endpoint when set
 };
 
+// Where this proxy runs (Envoy's node locality); empty = no preference.
+struct NodeConfig {
+  std::string region;
+  std::string zone;
+};
+
 struct Config {
   std::string source;  // file name it came from (or "<embedded>")
+  NodeConfig node;
   AdminConfig admin;
   AccessLogConfig access_log;
   Millis drain_timeout{30'000};

@@ -204,6 +204,45 @@ const char* to_string(ListenerProtocol p) { return p == ListenerProtocol::kTcp ?
 const char* to_string(HttpCodec c) {
   return c == HttpCodec::kHttp1 ? "http1" : c == HttpCodec::kHttp2 ? "http2" : "auto";
 }
-const char* to_string(LbPolicy p) { return p == LbPolicy::kLeastRequest ? "least_request" : "round_robin"; }
+std::optional<double> parse_decimal(std::string_view text, double min, double max) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  std::size_t dots = 0, digits = 0;
+  for (char ch : text) {
+    if (ch == '.') {
+      ++dots;
+    } else if (ch >= '0' && ch <= '9') {
+      ++digits;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (dots > 1 || digits == 0 || text.front() == '.' || text.back() == '.') return std::nullopt;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::fixed);
+  if (ec != std::errc() || end != text.data() + text.size() || !(v >= min && v <= max)) return std::nullopt;
+  return v;
+}
+
+std::string fmt_decimal_range(double min, double max) {
+  auto fmt1 = [](double d) {
+    std::string s = std::to_string(d);  // "1.400000"
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  };
+  return "a decimal number " + fmt1(min) + "-" + fmt1(max);
+}
+
+const char* to_string(LbPolicy p) {
+  switch (p) {
+    case LbPolicy::kRoundRobin: return "round_robin";
+    case LbPolicy::kRandom: return "random";
+    case LbPolicy::kLeastRequest: return "least_request";
+    case LbPolicy::kPeakEwma: return "peak_ewma";
+    case LbPolicy::kRingHash: return "ring_hash";
+    case LbPolicy::kMaglev: return "maglev";
+  }
+  return "round_robin";  // unreachable: every enumerator handled above
+}
 
 }  // namespace aegis::config

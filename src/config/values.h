@@ -23,6 +23,11 @@ std::string format_duration(Millis d);
 // A plain decimal integer in [min, max] (no sign, no exponent, no hex).
 std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t min,
                                         std::uint64_t max);
+// A plain decimal number ("1.4", "2", "0.25": digits, at most one '.', no
+// sign or exponent) in [min, max].
+std::optional<double> parse_decimal(std::string_view text, double min, double max);
+// "a decimal number 1-10" for messages (trailing zeros trimmed).
+std::string fmt_decimal_range(double min, double max);
 
 // An IPv4 or IPv6 literal ("[::1]" brackets accepted), or "localhost"
 // (→ "127.0.0.1"); returns the canonical literal (inet_ntop form, unbracketed).

@@ -187,11 +187,11 @@ bool Object::read_name(std::string_view field, std::string& out) const {
   return true;
 }
 
-bool Object::read_uint(std::string_view field, std::uint64_t min, std::uint64_t max, std::uint64_t& out) const {
-  const std::string expected = "an integer " + std::to_string(min) + "-" + std::to_string(max);
+template <class T, class Parse>
+bool Object::read_parsed(std::string_view field, const std::string& expected, Parse parse, T& out) const {
   const std::string* s = scalar(field, expected);
   if (s == nullptr) return false;
-  const auto v = parse_uint(*s, min, max);
+  const std::optional<T> v = parse(*s);
   if (!v) {
     diags_.error(value_mark(field), std::string(field) + ": expected " + expected + ", got " + quote_truncated(*s));
     return false;
@@ -200,11 +200,21 @@ bool Object::read_uint(std::string_view field, std::uint64_t min, std::uint64_t 
   return true;
 }
 
+bool Object::read_uint(std::string_view field, std::uint64_t min, std::uint64_t max, std::uint64_t& out) const {
+  return read_parsed(field, "an integer " + std::to_string(min) + "-" + std::to_string(max),
+                     [&](const std::string& s) { return parse_uint(s, min, max); }, out);
+}
+
 bool Object::read_u32(std::string_view field, std::uint32_t min, std::uint32_t& out) const {
   std::uint64_t v = 0;
   if (!read_uint(field, min, std::numeric_limits<std::uint32_t>::max(), v)) return false;
   out = static_cast<std::uint32_t>(v);
   return true;
+}
+
+bool Object::read_decimal(std::string_view field, double min, double max, double& out) const {
+  return read_parsed(field, fmt_decimal_range(min, max),
+                     [&](const std::string& s) { return parse_decimal(s, min, max); }, out);
 }
 
 bool Object::read_port(std::string_view field, std::uint16_t& out) const {

@@ -77,6 +77,8 @@ class Object {
   bool read_uint(std::string_view field, std::uint64_t min, std::uint64_t max, std::uint64_t& out) const;
   bool read_u32(std::string_view field, std::uint32_t min, std::uint32_t& out) const;
   bool read_port(std::string_view field, std::uint16_t& out) const;
+  // A plain decimal number ("1.4", "2") in [min, max].
+  bool read_decimal(std::string_view field, double min, double max, double& out) const;
   bool read_duration(std::string_view field, Millis& out) const;
   bool read_bool(std::string_view field, bool& out) const;
   // Index into `choices` of the value.
@@ -97,6 +99,10 @@ class Object {
   const Entry* find(std::string_view field) const;
   // The scalar text of a field, or an error "FIELD: expected EXPECTED, got …".
   const std::string* scalar(std::string_view field, std::string_view expected) const;
+  // A scalar through parse (text → optional<T>); "FIELD: expected EXPECTED,
+  // got 'TEXT'" when parse refuses it.
+  template <class T, class Parse>
+  bool read_parsed(std::string_view field, const std::string& expected, Parse parse, T& out) const;
 
   std::string what_;
   std::string path_;

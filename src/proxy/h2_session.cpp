@@ -21,6 +21,7 @@
 #include "proxy/request_path.h"
 #include "proxy/upstream_connect.h"
 #include "proxy/worker.h"
+#include "route/hash_key.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
 // frames (as in tcp_session.cpp). Clang builds keep the check.
@@ -390,6 +391,17 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   const auto& admitted = std::get<Admitted>(admission);
   const auto& action = admitted.route->action;
 
+  // The hash key for ring_hash / maglev (route hash_policy), from the client's head.
+  upstream::PickContext pick_ctx;
+  if (!action.hash_policy.empty()) {
+    const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
+      auto it = head.find(name);
+      if (it == head.end()) return std::nullopt;
+      return std::string_view(it->value());
+    };
+    pick_ctx.hash = route::request_hash(action.hash_policy, header_of, d_.client_ip);
+  }
+
   // The HTTP/1.1 request head that goes upstream.
   rewrite_upstream_request(head.base(),
                            Forwarding{d_.client_ip, d_.tls.has_value(), lc.xff_trust_downstream, d_.peer_id,
@@ -427,7 +439,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   for (int attempt = 0;; ++attempt) {
     x.attempt_start = Clock::now();
     x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
-    auto conn = co_await open_upstream(w_, action.cluster, t.up, /*check_liveness=*/has_body, x);
+    auto conn = co_await open_upstream(w_, action.cluster, t.up, /*check_liveness=*/has_body, x, pick_ctx);
     if (conn.failure) {
       co_await t.reply(*conn.failure);
       co_return;

@@ -34,6 +34,7 @@
 #include "proxy/sessions.h"
 #include "proxy/tls_steps.h"
 #include "proxy/worker.h"
+#include "route/hash_key.h"
 
 namespace aegis::proxy {
 
@@ -279,6 +280,17 @@ class HttpSession final : public LiveSession {
     const auto& action = admitted.route->action;
     match_action_ = &action;
     req_parser.body_limit(admitted.body_limit);
+    // The hash key for ring_hash / maglev, before the head is rewritten; a
+    // retry picks again with the same context.
+    upstream::PickContext pick_ctx;
+    if (!action.hash_policy.empty()) {
+      const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
+        auto it = head.find(name);
+        if (it == head.end()) return std::nullopt;
+        return std::string_view(it->value());
+      };
+      pick_ctx.hash = route::request_hash(action.hash_policy, header_of, client_ip_);
+    }
 
     // Upstream request head: the parsed head itself, rewritten in place (no
     // copy of its fields): origin-form target, HTTP/1.1, hop-by-hop fields
@@ -354,7 +366,7 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       x.retries = retry.retries();
-      auto conn = co_await open_upstream(w_, action.cluster, up_, /*check_liveness=*/has_body, x, tried.span());
+      auto conn = co_await open_upstream(w_, action.cluster, up_, /*check_liveness=*/has_body, x, pick_ctx, tried.span());
       if (conn.failure) {
         const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
         if (conn.connect_failed && retry_granted(failed, /*body_buffered=*/false)) {

@@ -12,10 +12,11 @@ namespace aegis::proxy {
 using tcp = boost::asio::ip::tcp;
 
 core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
-                                       bool check_liveness, Exchange& x, std::span<const std::size_t> avoid) {
+                                       bool check_liveness, Exchange& x, const upstream::PickContext& ctx,
+                                       std::span<const std::size_t> avoid) {
   UpstreamConn c;
   const auto* cluster = w.snapshot() ? w.snapshot()->find_cluster(cluster_name) : nullptr;
-  c.pick = w.pick(cluster_name, avoid);
+  c.pick = w.pick(cluster_name, ctx, avoid);
   if (!c.pick || cluster == nullptr) {
     if (cluster) cluster->overflow->inc();
     c.failure = LocalReply{503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", false,

@@ -61,9 +61,11 @@ struct UpstreamConn {
 
 // `check_liveness`: a pooled connection is checked first (callers that
 // cannot retry, e.g. a body is being read). Sets x.upstream.
-// `avoid`: endpoint indexes a retry should not go back to.
+// `ctx`: the request's hash key (route hash_policy); `avoid`: endpoint
+// indexes a retry should not go back to.
 core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
-                                       bool check_liveness, Exchange& x, std::span<const std::size_t> avoid = {});
+                                       bool check_liveness, Exchange& x, const upstream::PickContext& ctx = {},
+                                       std::span<const std::size_t> avoid = {});
 
 // Closes an upstream connection that is not going back to its pool.
 void close_upstream(upstream::Stream& up, const EndpointRuntime& ep);

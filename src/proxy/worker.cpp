@@ -56,7 +56,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   decltype(clusters_) clusters;
   std::unordered_map<std::string, std::shared_ptr<EndpointState>> endpoints;
   for (const auto& c : snap->clusters) {
-    ClusterState cs{&c, upstream::make_lb_policy(c.config->lb_policy, rng_()), {}, {}};
+    ClusterState cs{&c, upstream::make_lb_policy(*c.config, snap->config.node, rng_()), {}, {}};
     for (const auto& e : c.endpoints) {
       auto& st = endpoints[e.key];
       if (!st) {
@@ -97,7 +97,8 @@ void avoid_endpoints(std::vector<upstream::EndpointLoad>& loads, std::span<const
 }
 }  // namespace
 
-std::optional<Pick> Worker::pick(std::string_view cluster, std::span<const std::size_t> avoid) {
+std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickContext& ctx,
+                                 std::span<const std::size_t> avoid) {
   auto it = clusters_.find(cluster);
   if (it == clusters_.end()) return std::nullopt;
   auto& cs = it->second;
@@ -108,7 +109,7 @@ std::optional<Pick> Worker::pick(std::string_view cluster, std::span<const std::
                                          st.active_requests < max_conn};
   }
   if (!avoid.empty()) avoid_endpoints(cs.loads, avoid);
-  auto idx = cs.lb->pick(cs.loads);
+  auto idx = cs.lb->pick(cs.loads, ctx);
   if (!idx) return std::nullopt;
   return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};
 }

@@ -88,9 +88,12 @@ class Worker {
   // --- worker thread only ---
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   bool draining() const { return draining_; }
-  // `avoid`: endpoint indexes (Pick::index) not to pick again while another
-  // endpoint is available (a retry's previous-hosts predicate).
-  std::optional<Pick> pick(std::string_view cluster, std::span<const std::size_t> avoid = {});
+  // `ctx` carries the request's hash key (route hash_policy) for ring_hash and
+  // maglev; a retry passes the same context again. `avoid`: endpoint indexes
+  // (Pick::index) not to pick again while another endpoint is available (a
+  // retry's previous-hosts predicate).
+  std::optional<Pick> pick(std::string_view cluster, const upstream::PickContext& ctx = {},
+                           std::span<const std::size_t> avoid = {});
   // How an attempt at `pick` (from pick(cluster)) went. Ignored when a reload
   // has since changed the cluster's endpoints.
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);

@@ -629,8 +629,7 @@ TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vec
 
 // ---- the processes under test --------------------------------------------
 
-Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode,
-                   const std::vector<std::string>& extra_args) {
+Upstream::Upstream(const fs::path& dir, const std::string& name, bool tcp_mode, std::vector<std::string> extra_args) {
   std::vector<std::string> argv = {upstream_binary(), "--port", "0"};
   if (tcp_mode) argv.push_back("--tcp");
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
@@ -748,13 +747,19 @@ std::string http_proxy_config(const HttpProxyConfig& c) {
     << c.route_extra_yaml
     << "clusters:\n"
     << "  - name: " << c.cluster_name << "\n"
-    << "    lb_policy: round_robin\n"
-    << "    connect_timeout: 1s\n"
-    << "    endpoints: [";
-  for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
-    y << (i ? ", " : "") << "\"" << c.endpoints[i] << "\"";
+    << "    connect_timeout: 1s\n";
+  if (!c.cluster_yaml.empty()) {
+    y << c.cluster_yaml;
+  } else {
+    y << "    lb_policy: round_robin\n"
+      << "    endpoints: [";
+    for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
+      y << (i ? ", " : "") << "\"" << c.endpoints[i] << "\"";
+    }
+    y << "]\n";
   }
-  y << "]\n" << c.cluster_extra_yaml;
+  y << c.cluster_extra_yaml;
+  y << c.top_yaml;
   return y.str();
 }
 

@@ -215,9 +215,8 @@ WrkSummary parse_wrk(const std::string& out);
 class Upstream {
  public:
   // Starts aegis-test-upstream on an OS-chosen port and waits until it accepts.
-  // extra_args: e.g. {"--fail-first", "2", "--fail-with", "reset"}.
   Upstream(const fs::path& dir, const std::string& name = "upstream", bool tcp_mode = false,
-           const std::vector<std::string>& extra_args = {});
+           std::vector<std::string> extra_args = {});
   std::uint16_t port() const { return port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   Process& process() { return *process_; }
@@ -273,6 +272,10 @@ struct HttpProxyConfig {
   std::string route_extra_yaml;  // extra lines under routes[0].route (14-space indent)
   std::string extra_routes_yaml; // extra route entries before the catch-all (10-space indent)
   std::string cluster_extra_yaml;  // extra lines under clusters[0] (4-space indent)
+  std::string top_yaml;          // extra top-level sections (e.g. node:), at column 0
+  // Replaces the cluster's generated lb_policy and endpoints lines (4-space
+  // indent): a load_assignment, another policy, locality_aware.
+  std::string cluster_yaml;
 };
 std::string http_proxy_config(const HttpProxyConfig& c);
 // Fresh admin and listener ports in front of the given endpoints.

@@ -3,13 +3,15 @@
 // aegis-flow and reports what it saw, so tests can check the proxy from the
 // far side: bodies (checksummed), headers, connection reuse, aborts.
 //
-//   aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N [--fail-with W]]
+//   aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N [--fail-with W]] [--delay-ms D]
 //
 // --fail-first N: the first N requests (other than /stats) read their whole
 // body, then fail as --fail-with says: a status code (default 503), "reset"
 // (RST, no response), "hang" (no response until the peer goes away) or
 // "grpc-C" (HTTP 200, trailers-only, grpc-status C). N may be "all".
 //
+// --delay-ms D: every HTTP request but /stats waits D ms before it is
+// handled (an endpoint that is uniformly slower than its peers).
 // Prints "listening A:PORT" on stdout once it accepts (P may be 0).
 // HTTP endpoints:
 //   GET  /bytes/N        N bytes of the shared pattern (pattern.h), x-sha256 header;
@@ -68,6 +70,7 @@ struct ServerStats {
   std::uint64_t failed = 0;  // requests failed on purpose (--fail-first)
 };
 ServerStats g_stats;  // single-threaded server: plain integers are enough
+std::chrono::milliseconds g_delay{0};  // --delay-ms
 
 struct FailPlan {
   std::uint64_t remaining = 0;  // requests still to fail
@@ -174,6 +177,10 @@ class Session {
         auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, as_tuple_awaitable);
         if (ec) co_return;  // EOF or garbage: the peer is gone
         ++g_stats.requests;
+        if (g_delay.count() > 0 && parser.get().target() != "/stats") {
+          asio::steady_timer delay(socket_.get_executor(), g_delay);
+          co_await delay.async_wait(as_tuple_awaitable);
+        }
         const bool keep = co_await handle(parser);
         if (!keep || !socket_.is_open()) co_return;
         while (!parser.is_done()) co_await read_body(parser);  // unread body: drain
@@ -469,8 +476,10 @@ int main(int argc, char** argv) {
       g_fail.remaining = args[i] == "all" ? UINT64_MAX : std::stoull(args[i]);
     } else if (args[i] == "--fail-with" && i + 1 < args.size()) {
       g_fail.with = args[++i];
+    } else if (args[i] == "--delay-ms" && i + 1 < args.size()) {
+      g_delay = std::chrono::milliseconds(std::stoul(args[++i]));
     } else {
-      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N|all [--fail-with W]]\n";
+      std::cerr << "usage: aegis-test-upstream --port P [--address A] [--tcp] [--fail-first N|all [--fail-with W]] [--delay-ms D]\n";
       return 2;
     }
   }

@@ -81,6 +81,39 @@ TEST(ToJson, DumpLoadsBackAsTheSameConfig) {
   EXPECT_EQ(j, j2);
 }
 
+TEST(ToJson, LoadBalancingFieldsLoadBack) {
+  const auto r = load(R"(
+node: {region: eu, zone: a}
+route_configs:
+  - name: rc
+    virtual_hosts:
+      - name: vh
+        domains: ["*"]
+        routes:
+          - match: {prefix: /}
+            route:
+              cluster: h
+              hash_policy: [{header: {name: x-user}}, {cookie: {name: s}}, {source_ip: true}]
+clusters:
+  - {name: h, lb_policy: ring_hash, ring_hash: {minimum_ring_size: 64}, endpoints: ["127.0.0.1:1"]}
+  - {name: e, lb_policy: peak_ewma, peak_ewma: {default_rtt: 5ms}, endpoints: ["127.0.0.1:2"],
+     locality_aware: {overprovisioning_factor: 1.25, min_local_healthy_percent: 60}}
+)");
+  ASSERT_TRUE(LoadsCleanly(r));
+  auto j = nlohmann::json::parse(to_json(*r.config));
+  EXPECT_EQ(j["node"]["zone"], "a");
+  EXPECT_EQ(j["clusters"][0]["ring_hash"]["minimum_ring_size"], 64);
+  EXPECT_EQ(j["clusters"][1]["peak_ewma"]["default_rtt"], "5ms");
+  EXPECT_EQ(j["clusters"][1]["locality_aware"]["overprovisioning_factor"], 1.25);
+  EXPECT_EQ(j["route_configs"][0]["virtual_hosts"][0]["routes"][0]["route"]["hash_policy"][1]["cookie"]["name"], "s");
+  j.erase("source");
+  const auto again = load_from_string(j.dump(), "dump.json", LoadOptions{&testing::fake_resolve, {}});
+  ASSERT_TRUE(LoadsCleanly(again));
+  auto j2 = nlohmann::json::parse(to_json(*again.config));
+  j2.erase("source");
+  EXPECT_EQ(j, j2);
+}
+
 TEST(ToJson, EmptyConfigAndIndent) {
   const Config c;
   const std::string compact = to_json(c, -1);

@@ -122,7 +122,7 @@ TEST(Loader, TopLevelMustBeAMapping) {
 
 TEST(Loader, UnknownTopLevelFieldListsTheKnownOnes) {
   EXPECT_TRUE(HasError(load("admin: {}\nlistner: []\n"), 2, 1,
-                       "unknown field 'listner' in config file; expected one of: admin, access_log, "
+                       "unknown field 'listner' in config file; expected one of: node, admin, access_log, "
                        "drain_timeout, listeners, route_configs, clusters"));
 }
 
@@ -153,7 +153,7 @@ route_configs:
             route: {cluster: ghost, timeout: 5}
 clusters:
   - name: demo
-    lb_policy: random
+    lb_policy: hashed
     endpoints: ["127.0.0.1"]
 )");
   ASSERT_FALSE(r.ok());
@@ -164,7 +164,7 @@ clusters:
   EXPECT_TRUE(HasError(r, 14, 38, "match sets both 'prefix' and 'path'"));
   EXPECT_TRUE(HasError(r, 15, 46, "timeout: expected a duration"));
   EXPECT_TRUE(HasError(r, 15, 30, "cluster 'ghost', which does not exist (defined: demo)"));
-  EXPECT_TRUE(HasError(r, 18, 16, "lb_policy: expected one of: round_robin, least_request; got 'random'"));
+  EXPECT_TRUE(HasError(r, 18, 16, "lb_policy: expected one of: round_robin, random, least_request, peak_ewma, ring_hash, maglev; got 'hashed'"));
   EXPECT_TRUE(HasError(r, 19, 17, "missing port"));
   EXPECT_EQ(r.diagnostics.size(), 9u) << testing::all_diagnostics(r);
   for (std::size_t i = 1; i < r.diagnostics.size(); ++i) {

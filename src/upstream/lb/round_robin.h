@@ -9,14 +9,14 @@
 
 #include "upstream/lb_policy.h"
 
-namespace aegis::upstream {
+namespace aegis::upstream::lb {
 
 class RoundRobinPolicy final : public LbPolicy {
  public:
-  std::optional<std::size_t> pick(std::span<const EndpointLoad> endpoints) override;
+  std::optional<std::size_t> pick(std::span<const EndpointLoad> endpoints, const PickContext& ctx) override;
 
  private:
   std::vector<std::int64_t> current_;  // nginx's current_weight, per endpoint
 };
 
-}  // namespace aegis::upstream
+}  // namespace aegis::upstream::lb

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace aegis::upstream {
+namespace aegis::upstream::lb {
 
 class LbRandom {
  public:
@@ -29,6 +29,8 @@ class LbRandom {
   std::uint32_t below(std::uint32_t bound) {
     return static_cast<std::uint32_t>(((next() >> 32) * bound) >> 32);
   }
+  // In [0, bound) for any bound > 0 (modulo bias below bound / 2^64).
+  std::uint64_t below64(std::uint64_t bound) { return next() % bound; }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -42,4 +44,4 @@ class LbRandom {
   std::uint64_t s_[4];
 };
 
-}  // namespace aegis::upstream
+}  // namespace aegis::upstream::lb

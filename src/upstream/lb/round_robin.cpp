@@ -1,15 +1,17 @@
-#include "upstream/lb_round_robin.h"
+#include "upstream/lb/round_robin.h"
 
-namespace aegis::upstream {
+#include "upstream/lb/sampling.h"
 
-std::optional<std::size_t> RoundRobinPolicy::pick(std::span<const EndpointLoad> endpoints) {
+namespace aegis::upstream::lb {
+
+std::optional<std::size_t> RoundRobinPolicy::pick(std::span<const EndpointLoad> endpoints, const PickContext&) {
   if (current_.size() != endpoints.size()) current_.assign(endpoints.size(), 0);
 
   std::int64_t total = 0;
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     const EndpointLoad& e = endpoints[i];
-    if (!e.available || e.weight == 0) continue;
+    if (!eligible(e)) continue;
     current_[i] += e.weight;
     total += e.weight;
     // Strictly greater: ties go to the lowest index, which keeps equal weights
@@ -20,4 +22,4 @@ std::optional<std::size_t> RoundRobinPolicy::pick(std::span<const EndpointLoad> 
   return best;
 }
 
-}  // namespace aegis::upstream
+}  // namespace aegis::upstream::lb
