@@ -394,12 +394,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   // The hash key for ring_hash / maglev (route hash_policy), from the client's head.
   upstream::PickContext pick_ctx;
   if (!action.hash_policy.empty()) {
-    const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
-      auto it = head.find(name);
-      if (it == head.end()) return std::nullopt;
-      return std::string_view(it->value());
-    };
-    pick_ctx.hash = route::request_hash(action.hash_policy, header_of, d_.client_ip);
+    pick_ctx.hash = route::request_hash(action.hash_policy, header_lookup(head), d_.client_ip);
   }
 
   // The HTTP/1.1 request head that goes upstream.

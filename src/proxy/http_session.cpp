@@ -284,12 +284,7 @@ class HttpSession final : public LiveSession {
     // retry picks again with the same context.
     upstream::PickContext pick_ctx;
     if (!action.hash_policy.empty()) {
-      const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
-        auto it = head.find(name);
-        if (it == head.end()) return std::nullopt;
-        return std::string_view(it->value());
-      };
-      pick_ctx.hash = route::request_hash(action.hash_policy, header_of, client_ip_);
+      pick_ctx.hash = route::request_hash(action.hash_policy, header_lookup(head), client_ip_);
     }
 
     // Upstream request head: the parsed head itself, rewritten in place (no

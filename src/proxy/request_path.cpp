@@ -55,11 +55,7 @@ std::variant<Admitted, LocalReply> admit_request(const ListenerRuntime& lr, cons
                  who.peer_id.value_or("no SPIFFE ID"));
     return LocalReply{403, "authz_denied", "peer identity not allowed on this listener", true};
   }
-  auto match = lr.router->match(authority, path, [&](std::string_view name) -> std::optional<std::string_view> {
-    auto it = head.find(name);
-    if (it == head.end()) return std::nullopt;
-    return std::string_view(it->value());
-  });
+  auto match = lr.router->match(authority, path, header_lookup(head));
   if (!match) {
     lr.no_route->inc();
     return LocalReply{404, "no_route", "no route matched this request"};
@@ -86,6 +82,14 @@ std::variant<Admitted, LocalReply> admit_request(const ListenerRuntime& lr, cons
     return LocalReply{413, "body_too_large", "request body exceeds max_request_body_bytes", true};
   }
   return Admitted{match->route, body_limit};
+}
+
+route::HeaderLookup header_lookup(const bhttp::fields& fields) {
+  return [&fields](std::string_view name) -> std::optional<std::string_view> {
+    auto it = fields.find(name);
+    if (it == fields.end()) return std::nullopt;
+    return std::string_view(it->value());
+  };
 }
 
 std::string_view pick_request_id(const bhttp::fields& fields, Worker& w, Exchange& x) {

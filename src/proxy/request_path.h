@@ -19,6 +19,7 @@
 #include "config/types.h"
 #include "proxy/access_log.h"
 #include "proxy/snapshot.h"
+#include "route/router.h"
 #include "upstream/lb_policy.h"
 
 namespace aegis::proxy {
@@ -83,6 +84,10 @@ std::variant<Admitted, LocalReply> admit_request(const ListenerRuntime& lr, cons
                                                  const boost::beast::http::request_header<>& head,
                                                  std::string_view authority, std::string_view path,
                                                  std::optional<std::uint64_t> content_length, const Requester& who);
+
+// The request's fields by name, as the router and hash_policy look them up
+// (views into `fields`, which must outlive the lookup).
+route::HeaderLookup header_lookup(const boost::beast::http::fields& fields);
 
 // The client's x-request-id when it has a usable one, else a new one in x.rid_buf.
 std::string_view pick_request_id(const boost::beast::http::fields& fields, Worker& w, Exchange& x);
