@@ -25,6 +25,21 @@ Json limits_json(const HttpLimits& l) {
               {"max_response_header_bytes", l.max_response_header_bytes}};
 }
 
+Json http2_json(const Http2Options& h) {
+  return Json{{"max_concurrent_streams", h.max_concurrent_streams},
+              {"initial_stream_window_size", h.initial_stream_window_size},
+              {"initial_connection_window_size", h.initial_connection_window_size},
+              {"max_header_list_size", h.max_header_list_size},
+              {"max_frame_size", h.max_frame_size},
+              {"max_continuation_frames", h.max_continuation_frames},
+              {"flood_window", format_duration(h.flood_window)},
+              {"max_resets_per_window", h.max_resets_per_window},
+              {"max_pings_per_window", h.max_pings_per_window},
+              {"max_settings_per_window", h.max_settings_per_window},
+              {"max_consecutive_empty_frames", h.max_consecutive_empty_frames},
+              {"max_outbound_control_frames", h.max_outbound_control_frames}};
+}
+
 Json peers_json(const std::vector<PeerMatcher>& peers) {
   Json j = Json::array();
   for (const auto& m : peers) j.push_back(m.exact.empty() ? Json{{"prefix", m.prefix}} : Json{{"exact", m.exact}});
@@ -66,6 +81,8 @@ Json listener_json(const Listener& l) {
     j["request_headers_timeout"] = format_duration(l.request_headers_timeout);
     j["xff_trust_downstream"] = l.xff_trust_downstream;
     j["limits"] = limits_json(l.limits);
+    j["codec"] = to_string(l.codec);
+    j["http2"] = http2_json(l.http2);
   }
   if (l.tls) j["tls"] = tls_json(*l.tls, true);
   return j;

@@ -33,6 +33,34 @@ void parse_limits(const Object& listener, HttpLimits& limits) {
   o.read_u32("max_response_header_bytes", 1, limits.max_response_header_bytes);
 }
 
+void parse_http2(const Object& listener, Http2Options& h) {
+  if (!listener.present("http2")) return;
+  const Object o(listener.get("http2"), listener.value_mark("http2"), "http2", listener.path("http2"),
+                 {"max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size",
+                  "max_header_list_size", "max_frame_size", "max_continuation_frames", "flood_window",
+                  "max_resets_per_window", "max_pings_per_window", "max_settings_per_window",
+                  "max_consecutive_empty_frames", "max_outbound_control_frames"},
+                 listener.diags());
+  auto read_range = [&](std::string_view field, std::uint64_t min, std::uint64_t max, std::uint32_t& out) {
+    std::uint64_t v = out;
+    if (o.read_uint(field, min, max, v)) out = static_cast<std::uint32_t>(v);
+  };
+  constexpr std::uint64_t kMaxWindow = 2147483647;  // RFC 9113 §6.9.1
+  read_range("max_concurrent_streams", 1, UINT32_MAX, h.max_concurrent_streams);
+  read_range("initial_stream_window_size", 65535, kMaxWindow, h.initial_stream_window_size);
+  read_range("initial_connection_window_size", 65535, kMaxWindow, h.initial_connection_window_size);
+  read_range("max_header_list_size", 1, UINT32_MAX, h.max_header_list_size);
+  read_range("max_frame_size", 16384, 16777215, h.max_frame_size);  // RFC 9113 §6.5.2
+  read_range("max_continuation_frames", 0, UINT32_MAX, h.max_continuation_frames);
+  if (o.read_duration("flood_window", h.flood_window) && h.flood_window.count() == 0)
+    o.diags().error(o.value_mark("flood_window"), "flood_window: must be greater than 0 (e.g. 10s)");
+  read_range("max_resets_per_window", 1, UINT32_MAX, h.max_resets_per_window);
+  read_range("max_pings_per_window", 1, UINT32_MAX, h.max_pings_per_window);
+  read_range("max_settings_per_window", 1, UINT32_MAX, h.max_settings_per_window);
+  read_range("max_consecutive_empty_frames", 0, UINT32_MAX, h.max_consecutive_empty_frames);
+  read_range("max_outbound_control_frames", 1, UINT32_MAX, h.max_outbound_control_frames);
+}
+
 void check_protocol_fields(const Object& o, const Listener& l) {
   Diagnostics& d = o.diags();
   if (l.protocol == ListenerProtocol::kHttp) {
@@ -49,7 +77,7 @@ void check_protocol_fields(const Object& o, const Listener& l) {
     d.error(o.value_mark("route_config"),
             "route_config: a tcp listener forwards to 'cluster'; 'route_config' is for protocol: http");
   }
-  for (std::string_view http_only : {"request_headers_timeout", "limits", "xff_trust_downstream"}) {
+  for (std::string_view http_only : {"request_headers_timeout", "limits", "xff_trust_downstream", "codec", "http2"}) {
     if (o.has(http_only)) {
       d.error(o.value_mark(http_only), std::string(http_only) + ": applies only to protocol: http");
     }
@@ -64,7 +92,7 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
   Diagnostics& d = ctx.diags;
   const Object o(node, at, "listener", path,
                  {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout",
-                  "request_headers_timeout", "xff_trust_downstream", "limits", "tls"},
+                  "request_headers_timeout", "xff_trust_downstream", "limits", "codec", "http2", "tls"},
                  d);
   if (!o.is_mapping()) return;
   o.read_name("name", l.name);
@@ -86,6 +114,10 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
   }
   o.read_bool("xff_trust_downstream", l.xff_trust_downstream);
   parse_limits(o, l.limits);
+  std::size_t codec = 0;
+  if (o.read_choice("codec", {"auto", "http1", "http2"}, codec))
+    l.codec = codec == 0 ? HttpCodec::kAuto : codec == 1 ? HttpCodec::kHttp1 : HttpCodec::kHttp2;
+  parse_http2(o, l.http2);
   parse_tls(o, ctx, TlsSide::kListener, l.tls);
   check_protocol_fields(o, l);
 }

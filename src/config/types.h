@@ -42,6 +42,29 @@ struct HttpLimits {
 
 enum class ListenerProtocol { kTcp, kHttp };
 
+// Which HTTP versions an http listener speaks (Envoy's codec_type). auto: TLS
+// listeners offer ALPN h2 and http/1.1 and follow the client's choice;
+// plaintext ones take HTTP/2 when the connection starts with the h2c
+// prior-knowledge preface, else HTTP/1.1.
+enum class HttpCodec { kAuto, kHttp1, kHttp2 };
+
+// HTTP/2 limits of a listener (Envoy's http2_protocol_options). Every flood
+// closes the connection with GOAWAY and counts in aegis_http2_flood_total.
+struct Http2Options {
+  std::uint32_t max_concurrent_streams = 100;
+  std::uint32_t initial_stream_window_size = 256 * 1024;       // 65535 .. 2^31-1
+  std::uint32_t initial_connection_window_size = 1024 * 1024;  // 65535 .. 2^31-1
+  std::uint32_t max_header_list_size = 64 * 1024;
+  std::uint32_t max_frame_size = 16 * 1024;  // 16384 .. 16777215
+  std::uint32_t max_continuation_frames = 8;
+  Millis flood_window{10'000};
+  std::uint32_t max_resets_per_window = 100;
+  std::uint32_t max_pings_per_window = 100;
+  std::uint32_t max_settings_per_window = 100;
+  std::uint32_t max_consecutive_empty_frames = 1;
+  std::uint32_t max_outbound_control_frames = 1000;
+};
+
 // A rule on a peer's verified SPIFFE ID (the URI SAN of its certificate).
 struct PeerMatcher {
   std::string exact;   // whole ID, e.g. "spiffe://aegis.local/ns/demo/sa/client"
@@ -78,6 +101,8 @@ struct Listener {  // xDS Listener
   Millis request_headers_timeout{10'000};  // http: whole request head must arrive within
   HttpLimits limits;
   bool xff_trust_downstream = false;  // append to an incoming x-forwarded-for (else replace)
+  HttpCodec codec = HttpCodec::kAuto;  // http only
+  Http2Options http2;                  // http only
   std::optional<TlsConfig> tls;       // server TLS (TLS 1.3 only) when set
 };
 

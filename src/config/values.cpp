@@ -201,6 +201,9 @@ core::Result<std::string> resolve_with_getaddrinfo(const std::string& host) {
 }
 
 const char* to_string(ListenerProtocol p) { return p == ListenerProtocol::kTcp ? "tcp" : "http"; }
+const char* to_string(HttpCodec c) {
+  return c == HttpCodec::kHttp1 ? "http1" : c == HttpCodec::kHttp2 ? "http2" : "auto";
+}
 std::optional<double> parse_decimal(std::string_view text, double min, double max) {
   if (text.empty() || text.size() > 32) return std::nullopt;
   std::size_t dots = 0, digits = 0;

@@ -55,6 +55,7 @@ using HostResolver = std::function<core::Result<std::string>(const std::string& 
 core::Result<std::string> resolve_with_getaddrinfo(const std::string& host);
 
 const char* to_string(ListenerProtocol p);
+const char* to_string(HttpCodec c);
 const char* to_string(LbPolicy p);
 
 }  // namespace aegis::config

@@ -27,6 +27,9 @@
 #include "net/stream.h"
 #include "net/tcp_splice.h"
 #include "proxy/access_log.h"
+#include "proxy/h2_session.h"
+#include "proxy/request_path.h"
+#include "proxy/upstream_connect.h"
 #include "proxy/retry.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_steps.h"
@@ -39,41 +42,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = core::kAwait;
 using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
 constexpr std::size_t kRelayBuffer = 16 * 1024;
-constexpr std::string_view kPeerIdentityHeader = "x-aegis-peer-identity";
 
 namespace {
-
-// What the access log and the metrics need to know about one exchange.
-struct Exchange {
-  std::chrono::system_clock::time_point wall_start = std::chrono::system_clock::now();
-  Clock::time_point start = Clock::now();
-  // Views into the request head (alive for the whole exchange), the
-  // snapshot, or rid_buf: no copies on the request path.
-  std::string_view method, authority, path, request_id, upstream, protocol = "HTTP/1.1";
-  std::array<char, 36> rid_buf{};
-  std::string_view flags;
-  unsigned status = 0;
-  std::uint64_t bytes_in = 0, bytes_out = 0;
-  // The latest upstream attempt, reported to the worker (LB feedback).
-  Clock::time_point attempt_start{};
-  upstream::AttemptResult attempt;
-  std::uint32_t retries = 0;  // retry_policy retries made so far
-};
-
-// The request's deadline: the route's timeout, or a gRPC client's
-// grpc-timeout when that is sooner (a saturated one is no deadline of its own).
-std::optional<Clock::time_point> request_deadline(Clock::time_point now, std::chrono::milliseconds route,
-                                                  std::optional<std::chrono::nanoseconds> grpc) {
-  std::optional<std::chrono::nanoseconds> d;
-  if (route.count() > 0) d = route;
-  if (grpc && *grpc < std::chrono::hours(24 * 365)) d = d ? std::min(*d, *grpc) : *grpc;
-  if (!d) return std::nullopt;
-  return now + std::chrono::duration_cast<Clock::duration>(*d);
-}
 
 std::string_view origin_form(std::string_view target) {
   // absolute-form (http://host/path) is forwarded as origin-form (/path).
@@ -84,18 +57,6 @@ std::string_view origin_form(std::string_view target) {
   return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
 }
 
-void apply_header_rules(bhttp::fields& fields, const std::vector<std::string>& remove,
-                        const std::vector<config::HeaderValue>& add) {
-  for (const auto& name : remove) fields.erase(name);
-  for (const auto& hv : add) fields.set(hv.name, hv.value);
-}
-
-bool is_disconnect(const boost::system::error_code& ec) {
-  return ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
-         ec == net::TlsErrc::kTruncated || ec == net::TlsErrc::kProtocolError;
-}
 
 class HttpSession final : public LiveSession {
  public:
@@ -117,6 +78,10 @@ class HttpSession final : public LiveSession {
 
   void on_drain() override {
     drain_ = true;
+    if (h2_) {
+      h2_->on_drain();
+      return;
+    }
     // An idle keep-alive connection has nothing in flight: close it now.
     if (idle_) down_.close();
   }
@@ -131,26 +96,27 @@ class HttpSession final : public LiveSession {
       down_dl_ = {};
       down_.cancel();
     }
-    if (up_sock_ && now >= up_dl_.next()) {
-      up_timed_out_ = true;
-      up_dl_ = {};
-      up_sock_->cancel();
+    if (up_.sock && now >= up_.dl.next()) {
+      up_.timed_out = true;
+      up_.dl = {};
+      up_.sock->cancel();
     }
     // The route's idle_timeout: no byte either way (or the response head)
     // for that long ends the exchange.
-    if (stream_idle_.x && up_sock_) {
+    if (stream_idle_.x && up_.sock) {
       const auto progress = stream_idle_.x->bytes_in + stream_idle_.x->bytes_out + stream_idle_.x->status;
       if (progress != stream_idle_.progress) {
         stream_idle_.progress = progress;
         stream_idle_.since = now;
       } else if (now - stream_idle_.since >= stream_idle_.limit) {
         stream_idle_.fired = true;
-        up_timed_out_ = true;
-        up_dl_ = {};
-        up_sock_->cancel();
+        up_.timed_out = true;
+        up_.dl = {};
+        up_.sock->cancel();
         down_.cancel();
       }
     }
+    if (h2_) h2_->on_tick(now);
   }
 
   core::Task<void> run() {
@@ -161,6 +127,19 @@ class HttpSession final : public LiveSession {
     }
     stats::Gauge* active = lr ? lr->connections_active : nullptr;
     if (lr && lr->tls && !co_await handshake(*lr)) {
+      down_.close();
+      if (active) active->sub();
+      co_return;
+    }
+    if (lr && co_await speaks_h2(*lr)) {
+      std::string preread(static_cast<const char*>(dbuf_.data().data()), dbuf_.size());
+      dbuf_.consume(dbuf_.size());
+      H2Session h2(w_, Downstream{down_, listener_, client_ip_, client_, tls_, peer_id_}, *lr);
+      h2_ = &h2;
+      if (drain_) h2.on_drain();
+      co_await h2.run(std::move(preread));
+      h2_ = nullptr;
+      down_.shutdown_send();
       down_.close();
       if (active) active->sub();
       co_return;
@@ -190,9 +169,33 @@ class HttpSession final : public LiveSession {
     co_return true;
   }
 
-  // Listener- and route-level allow_peers: the peer's verified SPIFFE ID.
-  bool peer_allowed(const std::vector<config::PeerMatcher>& allow) const {
-    return config::peers_allowed(allow, peer_id_);
+  // Codec selection (listener codec): on TLS, the ALPN protocol the client
+  // chose; on plaintext, whether the first bytes are the HTTP/2 preface
+  // (h2c prior knowledge). Bytes read to decide stay in dbuf_.
+  core::Task<bool> speaks_h2(const ListenerRuntime& lr) {
+    const auto codec = lr.config->codec;
+    if (lr.config->protocol != config::ListenerProtocol::kHttp || codec == config::HttpCodec::kHttp1) co_return false;
+    if (codec == config::HttpCodec::kHttp2) co_return true;
+    if (tls_) {
+      const unsigned char* proto = nullptr;
+      unsigned int len = 0;
+      SSL_get0_alpn_selected(down_.ssl(), &proto, &len);
+      co_return std::string_view(reinterpret_cast<const char*>(proto), len) == "h2";
+    }
+    static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    for (;;) {
+      const std::string_view got(static_cast<const char*>(dbuf_.data().data()), dbuf_.size());
+      const auto n = std::min(got.size(), kPreface.size());
+      if (got.substr(0, n) != kPreface.substr(0, n)) co_return false;
+      if (n == kPreface.size()) co_return true;
+      idle_ = true;
+      down_dl_.read = after(lr.config->idle_timeout);
+      auto [ec, m] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
+      down_dl_.read = kNever;
+      idle_ = false;
+      if (ec) co_return false;  // serve_one sees the same end
+      dbuf_.commit(m);
+    }
   }
 
   // Serves one request; returns whether the connection stays open.
@@ -260,63 +263,29 @@ class HttpSession final : public LiveSession {
       co_await refuse(lr, x, *rej);
       co_return false;
     }
-    if (lr.tls && !peer_allowed(lr.tls->config().allow_peers)) {
-      lr.authz_denied->inc();
-      spdlog::info("listener '{}': peer {} ({}) is not in allow_peers: 403", lc.name, client_,
-                   peer_id_.value_or("no SPIFFE ID"));
-      co_await reply(lr, x, 403, "authz_denied", "peer identity not allowed on this listener", true);
-      co_return false;
-    }
-    if (auto it = head.find("x-request-id"); it != head.end() && !it->value().empty() && it->value().size() <= 128)
-      x.request_id = it->value();
-    else
-      x.request_id = w_.new_request_id(x.rid_buf);
+    x.request_id = pick_request_id(head, w_, x);
 
-    // Phase: route.
+    // Phase: route (with the listener's and the route's admission rules).
     const auto target = origin_form(head.target());
-    const route::HeaderLookup header_of = [&](std::string_view name) -> std::optional<std::string_view> {
-      auto it = head.find(name);
-      if (it == head.end()) return std::nullopt;
-      return std::string_view(it->value());
-    };
-    auto match = lr.router->match(x.authority, target, header_of);
-    if (!match) {
-      lr.no_route->inc();
-      co_await reply(lr, x, 404, "no_route", "no route matched this request", has_body);
+    const auto declared = req_parser.content_length();
+    auto admission = admit_request(lr, *snap_, head, x.authority, target,
+                                   declared ? std::optional<std::uint64_t>(*declared) : std::nullopt,
+                                   Requester{client_, peer_id_});
+    if (auto* local = std::get_if<LocalReply>(&admission)) {
+      co_await reply(lr, x, local->status, local->flag, local->detail, local->close || has_body, local->extra_name,
+                     local->extra_value);
       co_return keep_alive_;
     }
-    if (!peer_allowed(match->route->allow_peers)) {
-      lr.authz_denied->inc();
-      spdlog::info("listener '{}': peer {} ({}) is not in route '{}' allow_peers: 403", lc.name, client_,
-                   peer_id_.value_or("no SPIFFE ID"), match->route->name);
-      co_await reply(lr, x, 403, "authz_denied", "peer identity not allowed on this route", has_body);
-      co_return keep_alive_;
-    }
-    if (const auto* limit = snap_->find_route_limit(match->route)) {
-      std::chrono::nanoseconds wait{};
-      if (!limit->limiter->try_acquire(Clock::now(), wait)) {
-        limit->limited->inc();
-        // Whole seconds, rounded up (RFC 9110 delay-seconds).
-        const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
-        const std::string retry_after = std::to_string(std::max<std::int64_t>(1, secs));
-        co_await reply(lr, x, 429, "rate_limited", "rate limit of this route exceeded", has_body, "retry-after",
-                       retry_after);
-        co_return keep_alive_;
-      }
-    }
-    const auto& action = match->route->action;
+    const auto& admitted = std::get<Admitted>(admission);
+    const auto& action = admitted.route->action;
     match_action_ = &action;
+    req_parser.body_limit(admitted.body_limit);
     // The hash key for ring_hash / maglev, before the head is rewritten; a
     // retry picks again with the same context.
     upstream::PickContext pick_ctx;
-    if (!action.hash_policy.empty()) pick_ctx.hash = route::request_hash(action.hash_policy, header_of, client_ip_);
-    const auto body_limit = action.max_request_body_bytes.value_or(lc.limits.max_request_body_bytes);
-    if (auto cl = req_parser.content_length(); cl && *cl > body_limit) {
-      const http::Rejection rej{413, "body_too_large", "request body exceeds max_request_body_bytes"};
-      co_await refuse(lr, x, rej);
-      co_return false;
+    if (!action.hash_policy.empty()) {
+      pick_ctx.hash = route::request_hash(action.hash_policy, header_lookup(head), client_ip_);
     }
-    req_parser.body_limit(body_limit);
 
     // Upstream request head: the parsed head itself, rewritten in place (no
     // copy of its fields): origin-form target, HTTP/1.1, hop-by-hop fields
@@ -342,13 +311,10 @@ class HttpSession final : public LiveSession {
       head.target(origin);
     }
     head.version(11);
-    http::remove_hop_by_hop(head.base());
-    http::set_forwarding_headers(head.base(), client_ip_, tls_ ? "https" : "http", lc.xff_trust_downstream);
-    // Only the proxy speaks for the peer's identity: a client's own copy goes.
-    head.erase(kPeerIdentityHeader);
-    if (peer_id_) head.set(kPeerIdentityHeader, *peer_id_);
-    if (generated_id) head.set("x-request-id", x.request_id);
-    apply_header_rules(head.base(), action.request_headers_to_remove, action.request_headers_to_add);
+    rewrite_upstream_request(head.base(),
+                             Forwarding{client_ip_, tls_.has_value(), lc.xff_trust_downstream, peer_id_,
+                                        x.request_id, generated_id},
+                             action);
     if (!upgrade_.empty()) {
       head.set(bhttp::field::connection, "upgrade");
       head.set(bhttp::field::upgrade, upgrade_);
@@ -395,79 +361,22 @@ class HttpSession final : public LiveSession {
       x.attempt_start = Clock::now();
       x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
       x.retries = retry.retries();
-      Worker::NoPick no_pick{};
-      auto pick = w_.pick(action.cluster, pick_ctx, tried.span(), &no_pick);
-      if (!pick && no_pick == Worker::NoPick::kNoHealthyUpstream) {
-        cluster->no_healthy->inc();
-        co_await reply(lr, x, 503, "no_healthy_upstream", "no healthy upstream", has_body);
+      auto conn = co_await open_upstream(w_, action.cluster, up_, /*check_liveness=*/has_body, x, pick_ctx, tried.span());
+      if (conn.failure) {
+        const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
+        if (conn.connect_failed && retry_granted(failed, /*body_buffered=*/false)) {
+          tried.add(conn.pick->index);
+          co_await back_off();
+          continue;
+        }
+        co_await reply(lr, x, conn.failure->status, conn.failure->flag, conn.failure->detail, has_body,
+                       conn.failure->extra_name, conn.failure->extra_value);
         co_return keep_alive_;
       }
-      if (!pick) {
-        if (cluster) cluster->overflow->inc();
-        co_await reply(lr, x, 503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", has_body,
-                       "x-aegis-overloaded", "true");
-        co_return keep_alive_;
-      }
+      auto& pick = conn.pick;
+      auto& up = conn.stream;
+      const bool reused = conn.reused;
       const auto& ep = *pick->runtime;
-      x.upstream = ep.name;
-      bool reused = false;
-      std::optional<upstream::Stream> up = pick->state->pool.take_idle(/*check_liveness=*/has_body);
-      if (up) {
-        reused = true;
-      } else {
-        // Circuit breakers: open connections, and requests waiting for one.
-        upstream::BreakerSlot connection_slot = upstream::acquire(breakers, Breaker::kConnections);
-        upstream::BreakerSlot pending_slot = connection_slot.held() ? upstream::acquire(breakers, Breaker::kPendingRequests)
-                                                                    : upstream::BreakerSlot();
-        if (!pending_slot.held()) {
-          co_await overloaded(lr, x, *cluster, connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections,
-                              has_body);
-          co_return keep_alive_;
-        }
-        up.emplace(core::Socket(down_.get_executor()));
-        attach_upstream(*up, Clock::now() + cluster->config->connect_timeout);
-        auto [ec] = co_await up->socket().async_connect(ep.address, kTuple);
-        bool timed_out = up_timed_out_;
-        std::string_view flag = "upstream_connect_failure";
-        if (!ec) {
-          boost::system::error_code ignored;
-          up->socket().set_option(tcp::no_delay(true), ignored);
-          if (cluster->tls) {
-            // TLS to the upstream within the same connect_timeout.
-            attach_upstream(*up, up_dl_.write);
-            ec = co_await upstream_tls_handshake(*up, *cluster->tls, pick->state->tls_sessions, ep.name,
-                                                 up_timed_out_);
-            timed_out = up_timed_out_;
-            if (ec) flag = "upstream_tls_failure";
-          }
-        }
-        detach_upstream();
-        pending_slot.release();
-        if (ec) {
-          ep.connect_failures->inc();
-          w_.report(action.cluster, *pick,
-                    {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
-          spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
-          const auto detail =
-              flag == "upstream_tls_failure"
-                  ? fmt::format("upstream TLS error: {} ({})", ep.name,
-                                timed_out ? "timed out" : up->tls_error().empty() ? "peer identity not accepted" : up->tls_error())
-                  : fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
-          up->close();
-          connection_slot.release();
-          const retry::Attempt failed{upstream::AttemptResult::Kind::kConnectFailure, 0, {}, false};
-          if (retry_granted(failed, /*body_buffered=*/false)) {
-            tried.add(pick->index);
-            co_await back_off();
-            continue;
-          }
-          co_await reply(lr, x, 503, flag, detail, has_body);
-          co_return keep_alive_;
-        }
-        connection_slot.keep();  // given back when the connection closes (here or in the pool)
-        ep.connections_opened->inc();
-        ep.connections_active->add();
-      }
       ActiveRequest active(*pick, ep);
       ep.requests->inc();
       ubuf_.clear();
@@ -637,45 +546,11 @@ class HttpSession final : public LiveSession {
     retry_body_.append(data);
   }
 
-  // Marks an endpoint busy for the duration of one exchange.
-  struct ActiveRequest {
-    ActiveRequest(const Pick& p, const EndpointRuntime& ep) : st(*p.state), rt(ep) {
-      ++st.active_requests;
-      rt.requests_active->add();
-    }
-    ~ActiveRequest() {
-      --st.active_requests;
-      rt.requests_active->sub();
-    }
-    ActiveRequest(const ActiveRequest&) = delete;
-    ActiveRequest& operator=(const ActiveRequest&) = delete;
-    EndpointState& st;
-    const EndpointRuntime& rt;
-  };
-
-  void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {
-    if (!up.is_open()) return;
-    up.close();
-    connection_closed(ep);
-  }
-  static void connection_closed(const EndpointRuntime& ep) {
-    ep.connections_active->sub();
-    ep.breakers->release(upstream::CircuitBreakers::Resource::kConnections);
-  }
-
   static constexpr auto kNever = Clock::time_point::max();
   Clock::time_point after(std::chrono::milliseconds d) const { return Clock::now() + d; }
 
-  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) {
-    // connect_deadline is kept in the write slot (a connect waits for writability).
-    up_sock_ = &up;
-    up_dl_ = {kNever, connect_deadline};
-    up_timed_out_ = false;
-  }
-  void detach_upstream() {
-    up_sock_ = nullptr;
-    up_dl_ = {};
-  }
+  void attach_upstream(upstream::Stream& up, Clock::time_point connect_deadline) { up_.attach(up, connect_deadline); }
+  void detach_upstream() { up_.detach(); }
 
   // Shared by the two halves of one exchange, which run at the same time.
   struct Duplex {
@@ -792,10 +667,10 @@ class HttpSession final : public LiveSession {
       }
       const bool last = req_parser.is_done();
       if (d.relay_done) co_return Pump::kCancelled;
-      up_dl_.write = after(lc.idle_timeout);
+      up_.dl.write = after(lc.idle_timeout);
       // The first piece carries the request head too when it was held back.
       auto ec = co_await http::write_body_piece(up, up_wbuf_, framer, data, last);
-      up_dl_.write = kNever;
+      up_.dl.write = kNever;
       if (ec) {
         if (d.relay_done) co_return Pump::kCancelled;
         // The upstream stopped reading; it may still answer (e.g. its own
@@ -829,13 +704,13 @@ class HttpSession final : public LiveSession {
       p.body_limit(boost::none);
       if (method == bhttp::verb::head) p.skip(true);
       if (d.cancelled) co_return done(Relay::kCancelled);
-      up_dl_.read = up_read_deadline();
+      up_.dl.read = up_read_deadline();
       auto [ec, n] = http::parse_buffered(ubuf_, p);
       if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_header(up, ubuf_, p);
-      up_dl_.read = kNever;
+      up_.dl.read = kNever;
       if (ec) {
-        if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
-        if (up_timed_out_) co_return done(Relay::kTimeout);
+        if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
+        if (up_.timed_out) co_return done(Relay::kTimeout);
         if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return done(Relay::kRetry);
         co_return done(is_disconnect(ec) ? Relay::kUpstreamGone : Relay::kInvalid);
       }
@@ -908,13 +783,13 @@ class HttpSession final : public LiveSession {
         uhead.body().data = res_relay_.data();
         uhead.body().size = res_relay_.size();
         if (d.cancelled) co_return done(Relay::kCancelled);
-        up_dl_.read = up_read_deadline();
+        up_.dl.read = up_read_deadline();
         auto [ec, n] = http::parse_buffered(ubuf_, res_parser);
         if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(up, ubuf_, res_parser);
-        up_dl_.read = kNever;
+        up_.dl.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
-          if (d.cancelled && !up_timed_out_) co_return done(Relay::kCancelled);
-          co_return done(up_timed_out_ ? Relay::kTimeout : Relay::kAbortedMidResponse);
+          if (d.cancelled && !up_.timed_out) co_return done(Relay::kCancelled);
+          co_return done(up_.timed_out ? Relay::kTimeout : Relay::kAbortedMidResponse);
         }
         const auto got = res_relay_.size() - uhead.body().size;
         if (got == 0 && !res_parser.is_done()) continue;
@@ -969,9 +844,9 @@ class HttpSession final : public LiveSession {
     }
     // Head alone now, unless body bytes came with it: then both in one write.
     if (!has_body || replay_body || dbuf_.size() == 0) {
-      up_dl_.write = after(lc.idle_timeout);
+      up_.dl.write = after(lc.idle_timeout);
       auto [ec, n] = co_await asio::async_write(up, asio::buffer(up_wbuf_), kTuple);
-      up_dl_.write = kNever;
+      up_.dl.write = kNever;
       up_wbuf_.clear();
       if (ec) co_return Outcome::kRetry;
     }
@@ -1101,33 +976,16 @@ class HttpSession final : public LiveSession {
   void finish(const ListenerRuntime& lr, Exchange& x) {
     if (finished_) return;
     finished_ = true;
-    const double secs = seconds_since(x.start);
-    if (x.status) {
-      auto it = lr.requests_by_class.find(http::status_class(x.status));
-      if (it != lr.requests_by_class.end()) it->second->inc();
-    }
-    lr.request_duration->observe(secs);
-    if (snap_ && snap_->access_log) {
-      snap_->access_log->write(AccessLogEntry{x.wall_start, lr.config->name, x.protocol, x.method,
-                                              x.authority, x.path, x.status, x.bytes_in, x.bytes_out,
-                                              secs * 1000.0, x.upstream, x.request_id, client_, x.flags,
-                                              tls_ ? &*tls_ : nullptr, x.retries});
-    }
+    record_exchange(lr, snap_.get(), x, client_, tls_ ? &*tls_ : nullptr);
   }
 
   Worker& w_;
   net::Stream down_;
-  struct Deadlines {
-    Clock::time_point read = Clock::time_point::max();
-    Clock::time_point write = Clock::time_point::max();
-    Clock::time_point next() const { return std::min(read, write); }
-  };
-  Deadlines down_dl_, up_dl_;
-  upstream::Stream* up_sock_ = nullptr;  // non-owning: the upstream connection of the exchange in flight
+  IoDeadlines down_dl_;
+  UpstreamSlot up_;  // the upstream connection of the exchange in flight, and its deadlines
   std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
   std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID
   bool down_timed_out_ = false;
-  bool up_timed_out_ = false;
   std::string listener_;
   std::string client_ip_, client_;
   std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm
@@ -1156,6 +1014,7 @@ class HttpSession final : public LiveSession {
   bool keep_alive_ = true;
   bool finished_ = false;
   std::string upgrade_;  // protocol the request asked to switch to ("" = none)
+  H2Session* h2_ = nullptr;  // set while the connection speaks HTTP/2
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "proxy/snapshot.h"
 
+#include "http/h2_settings.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -147,7 +149,11 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
       if (!lr.tcp_cluster) return core::Error{fmt::format("listener '{}': unknown cluster '{}'", l.name, l.cluster)};
     }
     if (l.tls) {
-      auto rt = tls::TlsRuntime::build(*l.tls, tls::Side::kServer, l.name);
+      // ALPN per the listener's codec (tcp listeners keep http/1.1).
+      std::vector<std::string> alpn{"http/1.1"};
+      if (l.protocol == config::ListenerProtocol::kHttp && l.codec == config::HttpCodec::kAuto) alpn = {"h2", "http/1.1"};
+      if (l.protocol == config::ListenerProtocol::kHttp && l.codec == config::HttpCodec::kHttp2) alpn = {"h2"};
+      auto rt = tls::TlsRuntime::build(*l.tls, tls::Side::kServer, l.name, alpn);
       if (!rt) return core::Error{fmt::format("listener '{}': tls: {}", l.name, rt.error().message)};
       lr.tls = std::move(*rt);
     }
@@ -165,6 +171,20 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
         lr.requests_by_class[std::string(cls)] = &S().counter(
             "aegis_downstream_requests_total", "Downstream requests by response status class",
             {{"listener", l.name}, {"status_class", std::string(cls)}});
+      lr.h2_connections = &S().counter("aegis_http2_connections_total", "Downstream connections that spoke HTTP/2", lab);
+      lr.h2_streams = &S().counter("aegis_http2_streams_total", "HTTP/2 request streams from downstream clients", lab);
+      lr.h2_streams_active = &S().gauge("aegis_http2_streams_active", "Open HTTP/2 request streams", lab);
+      lr.h2_resets_received = &S().counter("aegis_http2_resets_total", "HTTP/2 RST_STREAM frames by direction",
+                                           {{"listener", l.name}, {"direction", "received"}});
+      lr.h2_resets_sent = &S().counter("aegis_http2_resets_total", "HTTP/2 RST_STREAM frames by direction",
+                                       {{"listener", l.name}, {"direction", "sent"}});
+      lr.h2_goaways_sent = &S().counter("aegis_http2_goaways_sent_total", "HTTP/2 GOAWAY frames sent to clients", lab);
+      using http::h2::FloodKind;
+      for (auto kind : {FloodKind::kRapidReset, FloodKind::kContinuation, FloodKind::kSettings, FloodKind::kPing,
+                        FloodKind::kEmptyFrames, FloodKind::kOutboundQueue})
+        lr.h2_floods[static_cast<std::size_t>(kind)] = &S().counter(
+            "aegis_http2_flood_total", "HTTP/2 connections closed (GOAWAY) for a flood, by kind",
+            {{"listener", l.name}, {"kind", std::string(http::h2::flood_kind_name(kind))}});
     }
     snap->listeners.push_back(std::move(lr));
   }

@@ -79,6 +79,14 @@ struct ListenerRuntime {
   stats::Counter* grpc_timeout_invalid;  // grpc-timeout headers ignored as malformed
   stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
+  // HTTP/2 (http listeners)
+  stats::Counter* h2_connections = nullptr;
+  stats::Counter* h2_streams = nullptr;
+  stats::Gauge* h2_streams_active = nullptr;
+  stats::Counter* h2_resets_received = nullptr;  // RST_STREAM from clients
+  stats::Counter* h2_resets_sent = nullptr;
+  stats::Counter* h2_goaways_sent = nullptr;
+  std::array<stats::Counter*, 6> h2_floods{};  // indexed by http::h2::FloodKind
 };
 
 // A route's local rate limit: the shared bucket and its counter.

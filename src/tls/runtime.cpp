@@ -28,7 +28,8 @@ std::optional<std::int64_t> leaf_not_after(SSL_CTX* ctx) {
 }  // namespace
 
 core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::TlsConfig& config, Side side,
-                                                                 const std::string& owner) {
+                                                                 const std::string& owner,
+                                                                 std::vector<std::string> alpn) {
   std::shared_ptr<TlsRuntime> rt(new TlsRuntime());
   rt->config_ = config;
   rt->side_ = side;
@@ -49,7 +50,7 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
   o.trust_bundle = config.trust_bundle;
   o.require_client_cert = config.require_client_cert;
   o.session_resumption = config.session_resumption;
-  o.alpn = {"http/1.1"};
+  o.alpn = std::move(alpn);
   auto ctx = side == Side::kServer ? make_server_context(o) : make_client_context(o);
   if (!ctx) return ctx.error();
   rt->ctx_ = std::move(*ctx);

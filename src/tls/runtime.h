@@ -28,8 +28,10 @@ class TlsRuntime {
  public:
   // `owner` is the listener's (server) or cluster's (client) name; it labels
   // the metrics: {listener="..."} or {cluster="..."}.
+  // `alpn`: the protocols offered (client) or accepted (server), in preference order.
   static core::Result<std::shared_ptr<const TlsRuntime>> build(const config::TlsConfig& config, Side side,
-                                                               const std::string& owner);
+                                                               const std::string& owner,
+                                                               std::vector<std::string> alpn = {"http/1.1"});
 
   SSL_CTX* ctx() const { return ctx_.get(); }
   Side side() const { return side_; }

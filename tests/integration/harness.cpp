@@ -731,6 +731,7 @@ std::string http_proxy_config(const HttpProxyConfig& c) {
     << "    protocol: http\n"
     << "    route_config: main\n";
   if (!c.limits_yaml.empty()) y << "    limits:\n" << c.limits_yaml;
+  y << c.listener_extra_yaml;
   y << "route_configs:\n"
     << "  - name: main\n"
     << "    virtual_hosts:\n"

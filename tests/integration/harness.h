@@ -269,6 +269,7 @@ struct HttpProxyConfig {
   std::string drain_timeout = "5s";
   std::string route_timeout = "30s";
   std::string limits_yaml;       // extra lines under listener.limits (6-space indent)
+  std::string listener_extra_yaml;  // extra lines under the listener (4-space indent: codec, http2, tls)
   std::string route_extra_yaml;  // extra lines under routes[0].route (14-space indent)
   std::string extra_routes_yaml; // extra route entries before the catch-all (10-space indent)
   std::string top_yaml;          // extra top-level sections (e.g. node:), at column 0

@@ -1,0 +1,91 @@
+// Getting a connection to an endpoint of a route's cluster, shared by the
+// HTTP/1.1 session and each HTTP/2 stream: pick (LB policy and circuit
+// breaker), reuse a pooled keep-alive connection or connect (+ TLS and the
+// server's identity check) within connect_timeout. Failures come back as the
+// 503 the client gets, already counted and reported to the LB policy.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "core/io.h"
+#include "proxy/request_path.h"
+#include "proxy/worker.h"
+#include "upstream/pool.h"
+
+namespace aegis::proxy {
+
+// Read and write deadlines of one socket (max(): none).
+struct IoDeadlines {
+  Clock::time_point read = Clock::time_point::max();
+  Clock::time_point write = Clock::time_point::max();
+  Clock::time_point next() const { return std::min(read, write); }
+};
+
+// The upstream socket of one exchange and its deadlines, which the owning
+// session's on_tick enforces (cancel, and timed_out says why).
+struct UpstreamSlot {
+  upstream::Stream* sock = nullptr;  // non-owning
+  IoDeadlines dl;
+  bool timed_out = false;
+
+  // The connect deadline is kept in the write slot (a connect waits for writability).
+  void attach(upstream::Stream& s, Clock::time_point connect_deadline) {
+    sock = &s;
+    dl = {Clock::time_point::max(), connect_deadline};
+    timed_out = false;
+  }
+  void detach() {
+    sock = nullptr;
+    dl = {};
+  }
+  void tick(Clock::time_point now) {
+    if (sock != nullptr && now >= dl.next()) {
+      timed_out = true;
+      dl = {};
+      sock->cancel();
+    }
+  }
+};
+
+struct UpstreamConn {
+  std::optional<Pick> pick;
+  std::optional<upstream::Stream> stream;
+  bool reused = false;               // from the pool (may turn out dead: retry once)
+  std::optional<LocalReply> failure;  // 503: overflow, connect or TLS failure
+  bool connect_failed = false;        // the failure was the connect or TLS handshake (a retry may help)
+};
+
+// `check_liveness`: a pooled connection is checked first (callers that
+// cannot retry, e.g. a body is being read). Sets x.upstream.
+// `ctx`: the request's hash key (route hash_policy); `avoid`: endpoint
+// indexes a retry should not go back to.
+core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
+                                       bool check_liveness, Exchange& x, const upstream::PickContext& ctx = {},
+                                       std::span<const std::size_t> avoid = {});
+
+// Closes an upstream connection that is not going back to its pool.
+void close_upstream(upstream::Stream& up, const EndpointRuntime& ep);
+// Bookkeeping of an upstream connection that closed (gauge, connection breaker).
+void connection_closed(const EndpointRuntime& ep);
+
+// Marks an endpoint busy for the duration of one exchange.
+struct ActiveRequest {
+  ActiveRequest(const Pick& p, const EndpointRuntime& ep) : st(*p.state), rt(ep) {
+    ++st.active_requests;
+    rt.requests_active->add();
+  }
+  ~ActiveRequest() {
+    --st.active_requests;
+    rt.requests_active->sub();
+  }
+  ActiveRequest(const ActiveRequest&) = delete;
+  ActiveRequest& operator=(const ActiveRequest&) = delete;
+  EndpointState& st;
+  const EndpointRuntime& rt;
+};
+
+}  // namespace aegis::proxy
