@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <thread>
@@ -125,6 +126,63 @@ TEST_F(Health, KilledEndpointIsMarkedUnhealthyGetsNoTrafficAndReturnsAfterRestar
   const double requests_before = upstream_requests(victim);
   EXPECT_EQ(send(30), 30);
   EXPECT_GT(upstream_requests(victim), requests_before) << "no traffic after re-admission";
+}
+
+// The issue's failure-injection scenario, all mechanisms together: one of
+// three endpoints is killed while wrk sends idempotent GETs; retries hide the
+// failure from the client (zero errors), outlier detection ejects the endpoint
+// on its connect failures and the active check marks it unhealthy; once it is
+// restarted on its port it is re-admitted and takes traffic again.
+TEST_F(Health, KillOneOfThreeUnderLoadEjectedRetriedReadmitted) {
+  const std::string wrk = find_tool("wrk");
+  ASSERT_FALSE(wrk.empty()) << "wrk is required (Debian package wrk)";
+  start_upstreams(3);
+  auto cfg = config_for(endpoints());
+  cfg.access_log = "";
+  cfg.cluster_extra_yaml = std::string(kHttpCheck) + R"(    outlier_detection:
+      consecutive_gateway_failure: 3
+      base_ejection_time: 1s
+      max_ejection_percent: 34
+    circuit_breakers: {max_retries: 1000}
+)";
+  cfg.route_extra_yaml =
+      "              retry_policy:\n"
+      "                retry_on: [5xx, reset, connect-failure]\n"
+      "                num_retries: 2\n";
+  start_proxy(cfg);
+  for (const auto& ep : endpoints()) ASSERT_TRUE(wait_metric([&] { return healthy(ep); }, 1)) << ep;
+
+  const std::string victim = ups_[1]->endpoint();
+  const std::uint16_t victim_port = ups_[1]->port();
+  Process load("wrk", {wrk, "-t2", "-c8", "-d6s", "--timeout", "5s", url(cfg.listener_port, "/status/200")},
+               dir_.path());
+  ASSERT_TRUE(wait_until([&] { return ups_[1]->stat("requests") > 200; }, 10s)) << "no load reached the victim";
+  ups_[1]->process().kill();
+  const auto st = load.wait_for(30s);
+  ASSERT_TRUE(st.has_value()) << "wrk did not finish";
+  const WrkSummary s = parse_wrk(load.stdout_text());
+  std::printf("wrk with one of three upstreams killed:\n%s\n", s.raw.c_str());
+  ASSERT_GT(s.requests, 0) << s.raw;
+  EXPECT_EQ(s.non_2xx, 0) << s.raw;
+  EXPECT_EQ(s.socket_errors, 0) << s.raw;
+
+  // Both detectors saw it.
+  // Connect failures count as 5xx and as gateway failures: either detector may
+  // trip first.
+  const auto ejections = [&](const std::string& reason) {
+    return std::max(0.0, metric("aegis_upstream_outlier_ejections_total", victim, {{"reason", reason}}));
+  };
+  EXPECT_GE(ejections("consecutive_gateway_failure") + ejections("consecutive_5xx"), 1);
+  EXPECT_TRUE(wait_metric([&] { return healthy(victim); }, 0)) << "the active check never marked it unhealthy";
+  EXPECT_GE(proxy_->metric("aegis_upstream_retries_total", {{"cluster", kCluster}, {"result", "attempted"}}).value_or(0),
+            1);
+
+  // Restarted on its port: healthy again, the ejection over, traffic back.
+  ups_[1] = std::make_unique<Upstream>(dir_.path(), "upstream1-restarted", false, std::vector<std::string>{}, victim_port);
+  ASSERT_TRUE(wait_metric([&] { return healthy(victim); }, 1)) << "never re-admitted by the active check";
+  ASSERT_TRUE(wait_metric([&] { return ejected(victim); }, 0)) << "still ejected";
+  EXPECT_EQ(send(30, "/status/200"), 30);
+  EXPECT_GT(ups_[1]->stat("requests"), 0u) << "no traffic after re-admission";
 }
 
 TEST_F(Health, HttpCheckHonoursExpectedStatuses) {
