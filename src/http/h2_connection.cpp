@@ -193,6 +193,9 @@ struct Connection::Cb {
     }
     auto s = c.find(frame->hd.stream_id);
     if (!s) return 0;
+    // Before on_request: a HEADERS frame with END_STREAM is a request without
+    // a body, and the handler may look at that at once.
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->in_end_ = true;
     if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_HEADERS) && !s->head_done_) {
       if (c.role_ == Role::kClient && is_interim(s->head_)) {
         s->head_.clear();  // 100 Continue and friends: the final head follows
@@ -203,7 +206,6 @@ struct Connection::Cb {
         if (c.role_ == Role::kServer && c.cb_.on_request) c.cb_.on_request(s);
       }
     }
-    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->in_end_ = true;
     s->readable_.notify();
     return 0;
   }

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <strings.h>
+
 #include <csignal>
 #include <functional>
 #include <thread>
@@ -121,6 +123,11 @@ TEST_F(H2Test, TranslationToHttp11AsTheUpstreamSeesIt) {
   EXPECT_EQ(value("x-forwarded-for"), "127.0.0.1");
   EXPECT_EQ(value("x-request-id"), "rid-h2-1");
   EXPECT_EQ(seen.count("te"), 0U);  // hop-by-hop: never crosses
+  // HEADERS with END_STREAM: a request without a body, framed as one.
+  for (const auto& [name, v] : seen) {
+    EXPECT_FALSE(strcasecmp(name.c_str(), "transfer-encoding") == 0) << name << ": " << v;
+    EXPECT_FALSE(strcasecmp(name.c_str(), "content-length") == 0) << name << ": " << v;
+  }
   EXPECT_EQ(seen.count("x-aegis-peer-identity"), 0U);  // only the proxy speaks for the peer
   // The response carries the request id; the access log line says HTTP/2.
   bool rid = false;
