@@ -17,7 +17,7 @@ help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
 	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency; BENCH_SUITES=\"http tls mesh\""
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load); BENCH_SUITES=\"http tls mesh h2\""
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -36,15 +36,17 @@ test: build
 
 # BENCH_SUITES: http = bench/run.sh (wrk: nginx, aegis-flow, HAProxy),
 # tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow),
-# mesh = bench/mesh.sh (two-sidecar mTLS mesh added latency vs direct and one proxy).
-BENCH_SUITES ?= http tls mesh
+# mesh = bench/mesh.sh (two-sidecar mTLS mesh added latency vs direct and one proxy),
+# h2 = bench/h2.sh (h2load over h2c: nginx direct, aegis-flow and HAProxy 2.6, h2 → h1).
+BENCH_SUITES ?= http tls mesh h2
 bench: build
 	@set -e; for s in $(BENCH_SUITES); do \
 	  case $$s in \
 	    http) bench/run.sh build/$(PRESET)/aegis-flow ;; \
 	    tls) bench/tls.sh build/$(PRESET)/aegis-flow ;; \
 	    mesh) bench/mesh.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh)" >&2; exit 2 ;; \
+	    h2) bench/h2.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2)" >&2; exit 2 ;; \
 	  esac; \
 	done
 

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): h2load (HTTP/2 cleartext, prior knowledge) against
+# (a) nginx directly over h2c, (b) aegis-flow and (c) HAProxy 2.6, both
+# proxies taking h2c from the client and forwarding over HTTP/1.1 keep-alive
+# to the same nginx, one worker each, all in one run on this machine.
+#
+# What it measures today: the downstream HTTP/2 path (codec, per-stream
+# routing, h2 → h1 translation). The issue's "h2 on both sides" rows need
+# upstream HTTP/2 in aegis-flow, which is not built yet; HAProxy is run in the
+# same h2 → h1 shape so that the ratio compares like with like.
+#
+#   bench/h2.sh [path/to/aegis-flow]     default: build/release/aegis-flow
+#
+# Environment:
+#   BENCH_SECONDS=10         measured duration of each h2load run
+#   BENCH_WARMUP_SECONDS=2   h2load --warm-up-time
+#   BENCH_CONNECTIONS=8      h2load -c
+#   BENCH_STREAMS=16         h2load -m (concurrent streams per connection)
+#   BENCH_NICE, BENCH_CPU_PROXY, BENCH_CPU_NGINX, BENCH_CPU_LOAD: as in bench/run.sh
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
+SECONDS_RUN=${BENCH_SECONDS:-10}
+WARMUP=${BENCH_WARMUP_SECONDS:-2}
+CONNS=${BENCH_CONNECTIONS:-8}
+STREAMS=${BENCH_STREAMS:-16}
+
+BENCH_LOG_TAG=bench-h2
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+for t in nginx haproxy h2load curl; do
+  command -v "$t" >/dev/null || die "'$t' not found; run scripts/bootstrap.sh (or make bootstrap) first"
+done
+[ -x "$AEGIS_BIN" ] || die "aegis-flow binary not found at $AEGIS_BIN (build it with: make build)"
+AEGIS_BIN=$(abspath "$AEGIS_BIN")
+[[ "$SECONDS_RUN" =~ ^[0-9]+$ && "$SECONDS_RUN" -gt 0 ]] || die "BENCH_SECONDS must be a positive integer"
+
+bench_setup_work aegis-bench-h2
+
+# Pinning as bench/run.sh: with 2 CPUs, proxy + nginx on cpu0, h2load alone on cpu1.
+CPU_PROXY="" CPU_NGINX="" CPU_LOAD=""
+if command -v taskset >/dev/null && [ ${#CPUS[@]} -ge 3 ]; then
+  CPU_PROXY=${CPUS[0]} CPU_NGINX=${CPUS[1]} CPU_LOAD=${CPUS[2]}
+elif command -v taskset >/dev/null && [ ${#CPUS[@]} -eq 2 ]; then
+  CPU_PROXY=${CPUS[0]} CPU_NGINX=${CPUS[0]} CPU_LOAD=${CPUS[1]}
+fi
+CPU_PROXY=${BENCH_CPU_PROXY:-$CPU_PROXY} CPU_NGINX=${BENCH_CPU_NGINX:-$CPU_NGINX} CPU_LOAD=${BENCH_CPU_LOAD:-$CPU_LOAD}
+PIN_NOTE="proxy cpu${CPU_PROXY:-any}, nginx cpu${CPU_NGINX:-any}, h2load cpu${CPU_LOAD:-any}"
+bench_setup_nice
+
+# --- nginx: the HTTP/1.1 upstream, and the same server over h2c for (a) ---------
+free_port NGINX_PORT
+free_port NGINX_H2_PORT
+nginx_conf "$WORK/nginx" "$NGINX_PORT"
+# The direct target: the same server block also listening with http2 (h2c).
+sed -i "s|    listen 127.0.0.1:$NGINX_PORT backlog=4096;|&\n    listen 127.0.0.1:$NGINX_H2_PORT http2;|" "$WORK/nginx/nginx.conf"
+grep -q "listen 127.0.0.1:$NGINX_H2_PORT http2;" "$WORK/nginx/nginx.conf" || die "could not add the h2c listener to nginx.conf"
+start nginx "$WORK/nginx/stderr.log" "$CPU_NGINX" nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/nginx/error.log"
+wait_port nginx "$NGINX_H2_PORT" "$WORK/nginx/error.log"
+
+# --- HAProxy 2.6: h2c in, HTTP/1.1 keep-alive out --------------------------------
+free_port HAPROXY_PORT
+mkdir -p "$WORK/haproxy"
+cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend bench
+  bind 127.0.0.1:$HAPROXY_PORT proto h2
+  default_backend nginx
+backend nginx
+  server nginx 127.0.0.1:$NGINX_PORT
+EOF
+haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy rejected $WORK/haproxy/haproxy.cfg"
+start haproxy "$WORK/haproxy/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
+wait_port haproxy "$HAPROXY_PORT" "$WORK/haproxy/haproxy.log"
+
+# --- aegis-flow: codec auto (h2c detected), HTTP/1.1 keep-alive out -------------
+free_port AEGIS_PORT
+free_port AEGIS_ADMIN_PORT
+mkdir -p "$WORK/aegis"
+cat >"$WORK/aegis/aegis-flow.yaml" <<EOF
+admin: {address: 127.0.0.1, port: $AEGIS_ADMIN_PORT}
+access_log: {path: ""}
+drain_timeout: 1s
+listeners:
+  - name: bench
+    address: 127.0.0.1
+    port: $AEGIS_PORT
+    protocol: http
+    route_config: bench
+route_configs:
+  - name: bench
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes:
+          - name: all
+            match: {prefix: /}
+            route: {cluster: nginx}
+clusters:
+  - name: nginx
+    endpoints: ["127.0.0.1:$NGINX_PORT"]
+    # c × m streams in flight need that many upstream HTTP/1.1 connections;
+    # the default pool (64 idle per endpoint per worker) would churn them.
+    max_idle_connections: 1024
+EOF
+"$AEGIS_BIN" validate -c "$WORK/aegis/aegis-flow.yaml" >/dev/null || die "aegis-flow rejected the generated config"
+start aegis "$WORK/aegis/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WORK/aegis/aegis-flow.yaml" --concurrency 1
+wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_ADMIN_PORT/ready" "$WORK/aegis/aegis.log"
+
+# --- h2load ------------------------------------------------------------------------
+# measure NAME PORT: "req/s mean_us errors proxy_cpu%" from one h2load run.
+measure() {
+  local name=$1 port=$2 out proxy_pid="" p0 p1 t0 t1 secs
+  [ "$name" = nginx ] || proxy_pid=${PID[$name]}
+  p0=$(cpu_ticks "$proxy_pid") t0=$(date +%s.%N)
+  out=$(pin "$CPU_LOAD" h2load -c"$CONNS" -m"$STREAMS" -D"$SECONDS_RUN" --warm-up-time="$WARMUP" \
+    "http://127.0.0.1:$port/" 2>&1) || { printf '%s\n' "$out" >&2; die "h2load failed against $name"; }
+  p1=$(cpu_ticks "$proxy_pid") t1=$(date +%s.%N)
+  printf '%s\n' "$out" >"$WORK/h2load-$name.txt"
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+  awk -v cpu="$(cpu_pct "$p0" "$p1" "$secs")" '
+    /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
+    /^requests:/ {for (i = 1; i <= NF; i++) {if ($(i + 1) ~ /^(failed|errored|timeout),?$/) err += $i}}
+    /^status codes:/ {for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^[345]xx,?$/) err += $i}
+    /^time for request:/ {mean = $6}  # min max mean sd +/-sd
+    END {
+      if (rps == "" || mean == "") exit 1
+      m = mean; u = 1
+      if (m ~ /us$/) u = 1; else if (m ~ /ms$/) u = 1000; else if (m ~ /s$/) u = 1000000
+      sub(/[a-z]+$/, "", m)
+      printf "%s %.1f %d %s\n", rps, m * u, err, cpu
+    }' <<<"$out" || { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
+}
+
+declare -A PORT LABEL RES ERRS
+PORT[nginx]=$NGINX_H2_PORT; LABEL[nginx]="(a) nginx h2c direct"
+PORT[aegis]=$AEGIS_PORT;    LABEL[aegis]="(b) aegis-flow h2c→h1"
+PORT[haproxy]=$HAPROXY_PORT; LABEL[haproxy]="(c) haproxy h2c→h1"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for t in nginx aegis haproxy; do
+  log "${LABEL[$t]}: h2load -c$CONNS -m$STREAMS -D$SECONDS_RUN (warm-up ${WARMUP}s)"
+  RES[$t]=$(measure "$t" "${PORT[$t]}")
+  ERRS[$t]=$(cut -d' ' -f3 <<<"${RES[$t]}")
+done
+
+RESULTS_DIR=$(results_dir "$ROOT")
+REPORT=$RESULTS_DIR/h2-latest.txt
+{
+  report_machine "Aegis-Flow HTTP/2 benchmark (bench/h2.sh)" "$LOAD_BEFORE"
+  echo "pinning:  $PIN_NOTE${BENCH_NICE:+, at nice $BENCH_NICE}"
+  echo "h2load:   -c$CONNS -m$STREAMS -D${SECONDS_RUN}s --warm-up-time=${WARMUP}s, h2c prior knowledge"
+  echo "upstream: $NGINX_DESC (HTTP/1.1 for the proxies, h2c for the direct row)"
+  echo "versions: $(nginx -v 2>&1 | head -1); $(haproxy -v 2>&1 | head -1); $(h2load --version 2>&1 | head -1)"
+  commit_line "$ROOT"
+  echo
+  printf '%-24s %10s %12s %7s %10s\n' target req/s mean_us errors proxy_cpu%
+  for t in nginx aegis haproxy; do
+    read -r rps mean errs cpu <<<"${RES[$t]}"
+    [ "$t" != nginx ] || cpu="-"
+    printf '%-24s %10.0f %12.1f %7d %10s\n' "${LABEL[$t]}" "$rps" "$mean" "$errs" "$cpu"
+  done
+  echo
+  read -r ra ma _ <<<"${RES[aegis]}"; read -r rh mh _ <<<"${RES[haproxy]}"; read -r rn _ <<<"${RES[nginx]}"
+  echo "b/c (aegis-flow / haproxy): req/s $(ratio "$ra" "$rh")  mean latency $(ratio "$ma" "$mh")"
+  echo "b/a (aegis-flow / direct):  req/s $(ratio "$ra" "$rn")"
+  echo "aegis-flow opened $(curl -fsS --max-time 2 "http://127.0.0.1:$AEGIS_ADMIN_PORT/stats/prometheus" | awk '/^aegis_upstream_connections_total[{ ]/ {n += $NF} END {print n + 0}') upstream connection(s) (pool reuse check)"
+  echo "not measured yet: h2 on both sides (aegis-flow has no upstream HTTP/2), gRPC unary through the mesh"
+} >"$REPORT"
+finish_report "$REPORT" "request(s)"
