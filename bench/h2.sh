@@ -88,33 +88,10 @@ wait_port haproxy "$HAPROXY_PORT" "$WORK/haproxy/haproxy.log"
 # --- aegis-flow: codec auto (h2c detected), HTTP/1.1 keep-alive out -------------
 free_port AEGIS_PORT
 free_port AEGIS_ADMIN_PORT
-mkdir -p "$WORK/aegis"
-cat >"$WORK/aegis/aegis-flow.yaml" <<EOF
-admin: {address: 127.0.0.1, port: $AEGIS_ADMIN_PORT}
-access_log: {path: ""}
-drain_timeout: 1s
-listeners:
-  - name: bench
-    address: 127.0.0.1
-    port: $AEGIS_PORT
-    protocol: http
-    route_config: bench
-route_configs:
-  - name: bench
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {prefix: /}
-            route: {cluster: nginx}
-clusters:
-  - name: nginx
-    endpoints: ["127.0.0.1:$NGINX_PORT"]
-    # c × m streams in flight need that many upstream HTTP/1.1 connections;
-    # the default pool (64 idle per endpoint per worker) would churn them.
-    max_idle_connections: 1024
-EOF
+# c × m streams in flight need that many upstream HTTP/1.1 connections; the
+# default pool (64 idle per endpoint per worker) would churn them.
+aegis_conf "$WORK/aegis/aegis-flow.yaml" "$AEGIS_PORT" "$AEGIS_ADMIN_PORT" "$NGINX_PORT" "    max_idle_connections: 1024
+"
 "$AEGIS_BIN" validate -c "$WORK/aegis/aegis-flow.yaml" >/dev/null || die "aegis-flow rejected the generated config"
 start aegis "$WORK/aegis/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WORK/aegis/aegis-flow.yaml" --concurrency 1
 wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_ADMIN_PORT/ready" "$WORK/aegis/aegis.log"

@@ -170,6 +170,44 @@ start_nginx() {  # start_nginx DIR PORT CPUS: PID[nginx]
   start nginx "$1/stderr.log" "$3" nginx -e "$1/error.log" -p "$1" -c "$1/nginx.conf"
 }
 
+# aegis_conf FILE PORT ADMIN_PORT NGINX_PORT [EXTRA]: the aegis-flow config of the
+# one-hop suites: one HTTP listener on PORT routing everything to the nginx
+# upstream; EXTRA = more cluster fields (4-space indent).
+aegis_conf() {
+  local file=$1 port=$2 admin=$3 nginx_port=$4 extra=${5:-}
+  mkdir -p "$(dirname "$file")"
+  cat >"$file" <<EOF
+admin:
+  address: 127.0.0.1
+  port: $admin
+access_log:
+  path: ""
+drain_timeout: 1s
+listeners:
+  - name: bench
+    address: 127.0.0.1
+    port: $port
+    protocol: http
+    route_config: bench
+route_configs:
+  - name: bench
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes:
+          - name: all
+            match:
+              prefix: /
+            route:
+              cluster: nginx
+clusters:
+  - name: nginx
+    lb_policy: round_robin
+    endpoints: ["127.0.0.1:$nginx_port"]
+EOF
+  printf '%s' "$extra" >>"$file"
+}
+
 # --- measuring -------------------------------------------------------------------
 to_us() {  # wrk duration ("812.00us", "1.23ms", "2.01s", "1.00m") -> microseconds
   awk -v v="$1" 'BEGIN {

@@ -123,36 +123,7 @@ fi
 if want aegis; then
   free_port AEGIS_PORT
   free_port AEGIS_ADMIN_PORT
-  mkdir -p "$WORK/aegis"
-  cat >"$WORK/aegis/aegis-flow.yaml" <<EOF
-admin:
-  address: 127.0.0.1
-  port: $AEGIS_ADMIN_PORT
-access_log:
-  path: ""
-drain_timeout: 1s
-listeners:
-  - name: bench
-    address: 127.0.0.1
-    port: $AEGIS_PORT
-    protocol: http
-    route_config: bench
-route_configs:
-  - name: bench
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match:
-              prefix: /
-            route:
-              cluster: nginx
-clusters:
-  - name: nginx
-    lb_policy: round_robin
-    endpoints: ["127.0.0.1:$NGINX_PORT"]
-EOF
+  aegis_conf "$WORK/aegis/aegis-flow.yaml" "$AEGIS_PORT" "$AEGIS_ADMIN_PORT" "$NGINX_PORT"
   if ! vout=$("$AEGIS_BIN" validate -c "$WORK/aegis/aegis-flow.yaml" 2>&1); then
     printf '%s\n' "$vout" >&2
     die "aegis-flow rejected the generated config (errors above; the schema may have changed: update bench/run.sh)"
