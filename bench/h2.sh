@@ -64,24 +64,7 @@ wait_port nginx "$NGINX_H2_PORT" "$WORK/nginx/error.log"
 
 # --- HAProxy 2.6: h2c in, HTTP/1.1 keep-alive out --------------------------------
 free_port HAPROXY_PORT
-mkdir -p "$WORK/haproxy"
-cat >"$WORK/haproxy/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  http-reuse always
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend bench
-  bind 127.0.0.1:$HAPROXY_PORT proto h2
-  default_backend nginx
-backend nginx
-  server nginx 127.0.0.1:$NGINX_PORT
-EOF
-haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy rejected $WORK/haproxy/haproxy.cfg"
+haproxy_conf "$WORK/haproxy" "$HAPROXY_PORT" "$NGINX_PORT" "proto h2"
 start haproxy "$WORK/haproxy/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
 wait_port haproxy "$HAPROXY_PORT" "$WORK/haproxy/haproxy.log"
 

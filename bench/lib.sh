@@ -208,6 +208,34 @@ EOF
   printf '%s' "$extra" >>"$file"
 }
 
+# haproxy_conf DIR PORT NGINX_PORT [BIND_OPTS]: HAProxy in front of the nginx
+# upstream, one thread, `http-reuse always`, written to DIR/haproxy.cfg and
+# checked; BIND_OPTS e.g. "proto h2" (h2c from the client).
+haproxy_conf() {
+  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-}
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+
+defaults
+  mode http
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+
+frontend bench
+  bind 127.0.0.1:$port${bind_opts:+ $bind_opts}
+  default_backend nginx
+
+backend nginx
+  server nginx 127.0.0.1:$nginx_port
+EOF
+  haproxy -c -q -f "$dir/haproxy.cfg" || die "haproxy rejected the generated config ($dir/haproxy.cfg)"
+}
+
 # --- measuring -------------------------------------------------------------------
 to_us() {  # wrk duration ("812.00us", "1.23ms", "2.01s", "1.00m") -> microseconds
   awk -v v="$1" 'BEGIN {

@@ -92,27 +92,7 @@ check_body nginx "http://127.0.0.1:$NGINX_PORT/"
 # --- HAProxy -------------------------------------------------------------------
 if want haproxy; then
   free_port HAPROXY_PORT
-  mkdir -p "$WORK/haproxy"
-  cat >"$WORK/haproxy/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 4096
-
-defaults
-  mode http
-  http-reuse always
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-
-frontend bench
-  bind 127.0.0.1:$HAPROXY_PORT
-  default_backend nginx
-
-backend nginx
-  server nginx 127.0.0.1:$NGINX_PORT
-EOF
-  haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy rejected the generated config ($WORK/haproxy/haproxy.cfg)"
+  haproxy_conf "$WORK/haproxy" "$HAPROXY_PORT" "$NGINX_PORT"
   log "starting haproxy on 127.0.0.1:$HAPROXY_PORT"
   start haproxy "$WORK/haproxy/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
   wait_up haproxy "${PID[haproxy]}" "http://127.0.0.1:$HAPROXY_PORT/" "$WORK/haproxy/haproxy.log"
