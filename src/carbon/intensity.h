@@ -52,4 +52,9 @@ class IntensityBoard {
   std::atomic<std::shared_ptr<const Map>> map_{std::make_shared<const Map>()};
 };
 
+// The proxy process's board: feeds started by the server publish here and the
+// carbon_aware policies of every worker read it. Code that runs its own clock
+// (the simulator, unit tests) makes its own IntensityBoard instead.
+IntensityBoard& process_board();
+
 }  // namespace aegis::carbon
