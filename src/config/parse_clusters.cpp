@@ -163,7 +163,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
                   "idle_timeout", "endpoints", "load_assignment", "tls", "least_request", "peak_ewma",
                   "ring_hash", "locality_aware", "circuit_breakers", "retry_budget", "health_checks",
-                  "outlier_detection", "healthy_panic_threshold"},
+                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
@@ -175,6 +175,13 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   }
   parse_policy_options(o, c);
   parse_locality_aware(o, c);
+  std::size_t protocol = 0;
+  if (o.read_choice("protocol", {"http1", "http2"}, protocol)) c.protocol = static_cast<UpstreamProtocol>(protocol);
+  parse_http2(o, c.http2);
+  if (o.has("http2") && c.protocol != UpstreamProtocol::kHttp2) {
+    ctx.diags.error(o.value_mark("http2"), "http2: options for protocol: http2, but this cluster speaks http1 "
+                                           "(remove the block or set protocol: http2)");
+  }
   if (o.read_duration("connect_timeout", c.connect_timeout) && c.connect_timeout.count() == 0) {
     ctx.diags.error(o.value_mark("connect_timeout"), "connect_timeout: must be greater than 0");
   }

@@ -33,6 +33,8 @@ void parse_limits(const Object& listener, HttpLimits& limits) {
   o.read_u32("max_response_header_bytes", 1, limits.max_response_header_bytes);
 }
 
+}  // namespace
+
 void parse_http2(const Object& listener, Http2Options& h) {
   if (!listener.present("http2")) return;
   const Object o(listener.get("http2"), listener.value_mark("http2"), "http2", listener.path("http2"),
@@ -60,6 +62,8 @@ void parse_http2(const Object& listener, Http2Options& h) {
   read_range("max_consecutive_empty_frames", 0, UINT32_MAX, h.max_consecutive_empty_frames);
   read_range("max_outbound_control_frames", 1, UINT32_MAX, h.max_outbound_control_frames);
 }
+
+namespace {
 
 void check_protocol_fields(const Object& o, const Listener& l) {
   Diagnostics& d = o.diags();

@@ -25,6 +25,8 @@ void parse_admin(const Object& top, Config& out);
 void parse_access_log(const Object& top, Config& out);
 void parse_listeners(const Object& top, ParseContext& ctx, Config& out);
 void parse_route_configs(const Object& top, Config& out);
+// `http2:` of a listener or cluster (HTTP/2 settings and flood limits), if present.
+void parse_http2(const Object& parent, Http2Options& h);
 
 enum class TlsSide { kListener, kCluster };
 // `tls:` of a listener or cluster, if present.

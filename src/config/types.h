@@ -307,8 +307,16 @@ struct OutlierDetection {
   std::uint32_t success_rate_stdev_factor = 1900;  // /1000: 1900 = 1.9 standard deviations
 };
 
+// How the proxy speaks to a cluster's endpoints (Envoy's
+// explicit_http_config): HTTP/1.1, or HTTP/2 (ALPN h2 over the cluster's
+// TLS, h2c with prior knowledge without it), multiplexed on a few
+// connections per endpoint per worker.
+enum class UpstreamProtocol { kHttp1, kHttp2 };
+
 struct Cluster {  // xDS Cluster
   std::string name;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  Http2Options http2;  // protocol: http2 — our SETTINGS and flood limits towards the endpoints
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
   LeastRequestConfig least_request;
   PeakEwmaConfig peak_ewma;

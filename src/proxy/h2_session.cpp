@@ -18,6 +18,8 @@
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
+#include "http/h2_translate.h"
+#include "proxy/h2_upstream.h"
 #include "proxy/request_path.h"
 #include "proxy/upstream_connect.h"
 #include "proxy/worker.h"
@@ -261,6 +263,128 @@ struct H2Session::StreamTask {
   }
 };
 
+// The downstream half of a stream forwarded to an HTTP/2 cluster (h2 → h2):
+// body pieces and trailers pass through as they come, each acknowledged to
+// the client once it is with the upstream stream.
+class H2Session::H2Half final : public DownstreamHalf {
+ public:
+  H2Half(StreamTask& t, std::uint64_t body_limit) : t_(t), limit_(body_limit) {}
+  std::optional<LocalReply> refusal;
+  bool response_started = false;
+
+  core::Task<Piece> read_body() override {
+    auto piece = co_await t_.s->read();
+    if (piece.reset) co_return Piece{{}, false, true};
+    received_ += piece.data.size();
+    if (received_ > limit_) {
+      t_.lr->malformed("body_too_large")->inc();
+      refusal.emplace(413, "body_too_large", "request body exceeds max_request_body_bytes");
+      co_return Piece{{}, false, true};
+    }
+    buf_ = std::move(piece.data);
+    co_return Piece{buf_, piece.end, false};
+  }
+  void forwarded(std::size_t n) override { t_.s->consume(n); }
+  Fields request_trailers() override { return t_.s->trailers(); }
+  core::Task<bool> send_head(bhttp::response_header<>& head, bool has_body) override {
+    response_started = true;
+    has_body_ = has_body;
+    Fields f{{":status", std::to_string(head.result_int())}};
+    append_fields(f, head);
+    co_return t_.s->respond(f, !has_body);
+  }
+  core::Task<bool> send_data(std::string_view data) override { co_return co_await t_.s->write(data); }
+  core::Task<bool> send_end(const Fields& trailers) override {
+    if (has_body_) t_.s->finish(trailers);
+    co_return !t_.s->closed() || t_.s->error_code() == NGHTTP2_NO_ERROR;
+  }
+  void cancel() override { t_.s->discard_body(); }
+
+ private:
+  StreamTask& t_;
+  std::uint64_t limit_;
+  std::uint64_t received_ = 0;
+  std::string buf_;
+  bool has_body_ = false;
+};
+
+core::Task<void> H2Session::forward_h2(StreamTask& t, const ClusterRuntime& cluster, const config::RouteAction& action,
+                                       std::uint64_t body_limit, const upstream::PickContext& pick_ctx,
+                                       std::optional<Clock::time_point> deadline, bool has_body, const Fields& fields) {
+  using Kind = upstream::AttemptResult::Kind;
+  auto& x = t.x;
+  auto& s = *t.s;
+  for (int attempt = 0;; ++attempt) {
+    x.attempt_start = Clock::now();
+    x.attempt = {Kind::kReset, 0, {}};
+    auto up = co_await open_h2_stream(w_, cluster, t.up, x, pick_ctx, {}, fields, !has_body);
+    if (up.failure) {
+      co_await t.reply(*up.failure);
+      co_return;
+    }
+    const auto& ep = *up.pick->runtime;
+    ActiveRequest busy(*up.pick, ep);
+    ep.requests->inc();
+    H2Half half(t, body_limit);
+    H2ExchangeOptions o;
+    o.action = &action;
+    o.deadline = deadline;
+    o.idle_timeout = t.lr->config->idle_timeout;
+    o.has_body = has_body;
+    o.lr = t.lr;
+    t.up.attach(*up.stream);
+    const auto outcome = co_await exchange_h2(*up.stream, half, x, t.up, o);
+    t.up.detach();
+    if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
+    if (outcome == H2Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
+    w_.report(cluster.config->name, *up.pick, x.attempt);
+    ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
+    if (half.refusal && !half.response_started) {
+      co_await t.reply(*half.refusal);
+      co_return;
+    }
+    switch (outcome) {
+      case H2Outcome::kComplete:
+        t.finish();
+        co_return;
+      case H2Outcome::kRefused:
+        if (attempt == 0 && !has_body) continue;  // not processed: once more, on another stream
+        [[fallthrough]];
+      case H2Outcome::kResetBeforeResponse:
+      case H2Outcome::kInvalidResponse:
+      case H2Outcome::kRetryNext: {
+        ep.errors_reset_before_response->inc();
+        const bool invalid = outcome == H2Outcome::kInvalidResponse;
+        const LocalReply r{invalid ? 502u : outcome == H2Outcome::kRefused ? 503u : 502u,
+                           invalid ? "upstream_invalid_response" : "upstream_reset_before_response",
+                           invalid ? "upstream sent an invalid response head"
+                                   : "upstream stream reset before a response"};
+        co_await t.reply(r);
+        co_return;
+      }
+      case H2Outcome::kTimeout: {
+        ep.timeouts->inc();
+        const LocalReply r{504, "upstream_timeout", "upstream did not respond within the route timeout"};
+        co_await t.reply(r);
+        co_return;
+      }
+      case H2Outcome::kResetMidResponse:
+      case H2Outcome::kTimeoutMidResponse:
+        (outcome == H2Outcome::kTimeoutMidResponse ? ep.timeouts : ep.errors_reset_mid_response)->inc();
+        x.flags = outcome == H2Outcome::kTimeoutMidResponse ? "upstream_timeout_mid_response"
+                                                            : "upstream_reset_mid_response";
+        s.reset(NGHTTP2_INTERNAL_ERROR);
+        t.finish();
+        co_return;
+      case H2Outcome::kDownstreamGone:
+        x.flags = "downstream_disconnect";
+        s.reset(NGHTTP2_CANCEL);
+        t.finish();
+        co_return;
+    }
+  }
+}
+
 H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
     : w_(w),
       d_(d),
@@ -398,6 +522,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   }
 
   // The HTTP/1.1 request head that goes upstream.
+  const bool te_trailers = http::h2::te_trailers(head.base());  // for an HTTP/2 cluster; the rewrite drops TE
   rewrite_upstream_request(head.base(),
                            Forwarding{d_.client_ip, d_.tls.has_value(), lc.xff_trust_downstream, d_.peer_id,
                                       x.request_id, generated_id},
@@ -426,6 +551,12 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
                                    upstream::CircuitBreakers::name(upstream::CircuitBreakers::Resource::kRequests)),
                        false, "x-aegis-overloaded", "true"};
     co_await t.reply(r);
+    co_return;
+  }
+
+  if (cluster && cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
+    const auto fields = http::h2::request_fields(head, cluster->tls ? "https" : "http", te_trailers);
+    co_await forward_h2(t, *cluster, action, admitted.body_limit, pick_ctx, deadline, has_body, fields);
     co_return;
   }
 

@@ -3,9 +3,10 @@
 // stream goes through the same request path as HTTP/1.1 (proxy/request_path:
 // checks, admission, forwarding headers, access log) and is forwarded to the
 // cluster's endpoint over HTTP/1.1 (h2 → h1: Host from :authority, chunked
-// when the client gave no content-length, hop-by-hop fields never cross),
-// both directions streamed with back-pressure. An upstream failure resets
-// only its own stream.
+// when the client gave no content-length, hop-by-hop fields never cross) or,
+// for a cluster with protocol: http2, over an upstream HTTP/2 stream
+// (proxy/h2_upstream, trailers included), both directions streamed with
+// back-pressure. An upstream failure resets only its own stream.
 #pragma once
 
 #include <array>
@@ -21,6 +22,7 @@
 #include "net/stream.h"
 #include "proxy/access_log.h"
 #include "proxy/snapshot.h"
+#include "upstream/lb_policy.h"
 
 namespace aegis::proxy {
 
@@ -58,7 +60,13 @@ class H2Session {
 
  private:
   struct StreamTask;
+  class H2Half;
   core::Task<void> serve_stream(std::shared_ptr<http::h2::H2Stream> s);
+  // A stream whose route's cluster speaks HTTP/2 (h2 → h2).
+  core::Task<void> forward_h2(StreamTask& t, const ClusterRuntime& cluster, const config::RouteAction& action,
+                              std::uint64_t body_limit, const upstream::PickContext& pick_ctx,
+                              std::optional<std::chrono::steady_clock::time_point> deadline, bool has_body,
+                              const http::h2::Fields& fields);
 
   Worker& w_;
   Downstream d_;

@@ -24,10 +24,12 @@
 #include "http/h1_io.h"
 #include "http/h1_rules.h"
 #include "http/h1_writer.h"
+#include "http/h2_translate.h"
 #include "net/stream.h"
 #include "net/tcp_splice.h"
 #include "proxy/access_log.h"
 #include "proxy/h2_session.h"
+#include "proxy/h2_upstream.h"
 #include "proxy/request_path.h"
 #include "proxy/upstream_connect.h"
 #include "proxy/retry.h"
@@ -96,23 +98,17 @@ class HttpSession final : public LiveSession {
       down_dl_ = {};
       down_.cancel();
     }
-    if (up_.sock && now >= up_.dl.next()) {
-      up_.timed_out = true;
-      up_.dl = {};
-      up_.sock->cancel();
-    }
+    up_.tick(now);
     // The route's idle_timeout: no byte either way (or the response head)
     // for that long ends the exchange.
-    if (stream_idle_.x && up_.sock) {
+    if (stream_idle_.x && up_.attached()) {
       const auto progress = stream_idle_.x->bytes_in + stream_idle_.x->bytes_out + stream_idle_.x->status;
       if (progress != stream_idle_.progress) {
         stream_idle_.progress = progress;
         stream_idle_.since = now;
       } else if (now - stream_idle_.since >= stream_idle_.limit) {
         stream_idle_.fired = true;
-        up_.timed_out = true;
-        up_.dl = {};
-        up_.sock->cancel();
+        up_.expire();
         down_.cancel();
       }
     }
@@ -311,6 +307,7 @@ class HttpSession final : public LiveSession {
       head.target(origin);
     }
     head.version(11);
+    te_trailers_ = http::h2::te_trailers(head.base());  // for an HTTP/2 cluster; the rewrite drops TE
     rewrite_upstream_request(head.base(),
                              Forwarding{client_ip_, tls_.has_value(), lc.xff_trust_downstream, peer_id_,
                                         x.request_id, generated_id},
@@ -351,6 +348,10 @@ class HttpSession final : public LiveSession {
                             cluster->retries);
     const RetryScope retry_scope(*this, retry, *cluster, x, deadline, has_body);
     const IdleScope idle_scope(*this, x, action.idle_timeout);
+    if (cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
+      co_return co_await forward_h2(lr, x, req_parser, *cluster, action, pick_ctx, deadline, has_body,
+                                    expect_continue, retry);
+    }
     EndpointsTried tried;              // where a retry should not go back to
     bool replay = false;                // the body comes from retry_body_ (read by an earlier attempt)
 
@@ -822,17 +823,7 @@ class HttpSession final : public LiveSession {
                                     const std::optional<Clock::time_point>& deadline, bool has_body,
                                     bool expect_continue, bool replay) {
     const auto& lc = *lr.config;
-    if (expect_continue && has_body) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      down_dl_.write = after(lc.idle_timeout);
-      auto [ec, n] = co_await asio::async_write(down_, asio::buffer(kContinue), kTuple);
-      down_dl_.write = kNever;
-      if (ec) {
-        x.flags = "downstream_disconnect";
-        finish(lr, x);
-        co_return Outcome::kAbort;
-      }
-    }
+    if (expect_continue && has_body && !co_await send_continue(lr, x)) co_return Outcome::kAbort;
     const http::BodyFramer framer(has_body && req_parser.chunked());
     up_wbuf_.clear();
     http::append_head(up_wbuf_, ureq);
@@ -932,6 +923,250 @@ class HttpSession final : public LiveSession {
     co_return Outcome::kAbort;
   }
 
+  // "100 Continue" for a client that waits for it before its body; false
+  // (logged) when the client is gone.
+  core::Task<bool> send_continue(const ListenerRuntime& lr, Exchange& x) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    down_dl_.write = after(lr.config->idle_timeout);
+    auto [ec, n] = co_await asio::async_write(down_, asio::buffer(kContinue), kTuple);
+    down_dl_.write = kNever;
+    if (!ec) co_return true;
+    x.flags = "downstream_disconnect";
+    finish(lr, x);
+    co_return false;
+  }
+
+  // The downstream half of a request forwarded to an HTTP/2 cluster: the
+  // body from the HTTP/1.1 parser (or, on a retry, as kept), the response
+  // written as HTTP/1.1 (chunked with the trailers when the upstream gave no
+  // content-length).
+  class H1Half final : public DownstreamHalf {
+   public:
+    H1Half(HttpSession& s, const ListenerRuntime& lr, bhttp::request_parser<bhttp::buffer_body>& parser, bool replay)
+        : s_(s), lr_(lr), parser_(parser), replay_(replay) {}
+    bool body_done() const { return body_done_; }
+    std::optional<http::Rejection> refusal;  // the body broke a rule
+    bool response_started = false;
+
+    core::Task<Piece> read_body() override {
+      if (replay_) {
+        body_done_ = true;
+        co_return Piece{s_.retry_body_, true, false};  // the pump stops at the end
+      }
+      for (;;) {
+        if (parser_.is_done()) {
+          body_done_ = true;
+          co_return Piece{{}, true, false};
+        }
+        parser_.get().body().data = s_.req_relay_.data();
+        parser_.get().body().size = s_.req_relay_.size();
+        s_.down_dl_.read = s_.after(lr_.config->idle_timeout);
+        auto [ec, n] = http::parse_buffered(s_.dbuf_, parser_);
+        if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(s_.down_, s_.dbuf_, parser_);
+        s_.down_dl_.read = kNever;
+        if (ec && ec != bhttp::error::need_buffer) {
+          if (ec == bhttp::error::body_limit || ec == bhttp::error::bad_chunk ||
+              ec == bhttp::error::bad_chunk_extension)
+            refusal = http::rejection_for_parse_error(ec);
+          co_return Piece{{}, false, true};
+        }
+        const auto got = s_.req_relay_.size() - parser_.get().body().size;
+        if (got == 0 && !parser_.is_done()) continue;  // e.g. only a chunk header arrived
+        const std::string_view data(s_.req_relay_.data(), got);
+        s_.keep_for_retry(data);
+        body_done_ = parser_.is_done();
+        co_return Piece{data, body_done_, false};
+      }
+    }
+
+    core::Task<bool> send_head(bhttp::response_header<>& head, bool has_body) override {
+      response_started = true;
+      head.version(s_.x_protocol_10_ ? 10 : 11);
+      const bool sized = head.find(bhttp::field::content_length) != head.end();
+      const auto status = head.result_int();
+      const bool bodyless_status = status == 204 || status == 304;
+      if (has_body && !sized) {
+        if (head.version() == 11) {
+          head.set(bhttp::field::transfer_encoding, "chunked");
+          chunked_ = true;
+        } else {
+          s_.keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
+        }
+      } else if (!has_body && !sized && !bodyless_status && !s_.head_request_) {
+        head.set(bhttp::field::content_length, "0");
+      }
+      if (s_.drain_) s_.keep_alive_ = false;
+      if (head.version() == 11 && !s_.keep_alive_)
+        head.set(bhttp::field::connection, "close");
+      else if (head.version() == 10 && s_.keep_alive_)
+        head.set(bhttp::field::connection, "keep-alive");
+      s_.down_wbuf_.clear();
+      http::append_head(s_.down_wbuf_, head);
+      co_return co_await flush();
+    }
+
+    core::Task<bool> send_data(std::string_view data) override {
+      const http::BodyFramer framer(chunked_);
+      s_.down_dl_.write = s_.after(lr_.config->idle_timeout);
+      auto ec = co_await http::write_body_piece(s_.down_, s_.down_wbuf_, framer, data, false);
+      s_.down_dl_.write = kNever;
+      co_return !ec;
+    }
+
+    core::Task<bool> send_end(const http::h2::Fields& trailers) override {
+      if (!chunked_) co_return true;
+      s_.down_wbuf_.assign("0\r\n");
+      s_.down_wbuf_.append(http::h2::trailer_section(trailers));
+      s_.down_wbuf_.append("\r\n");
+      co_return co_await flush();
+    }
+
+    void cancel() override { s_.down_.cancel(); }
+
+   private:
+    core::Task<bool> flush() {
+      s_.down_dl_.write = s_.after(lr_.config->idle_timeout);
+      auto [ec, n] = co_await asio::async_write(s_.down_, asio::buffer(s_.down_wbuf_), kTuple);
+      s_.down_dl_.write = kNever;
+      s_.down_wbuf_.clear();
+      co_return !ec;
+    }
+
+    HttpSession& s_;
+    const ListenerRuntime& lr_;
+    bhttp::request_parser<bhttp::buffer_body>& parser_;
+    bool replay_, body_done_ = false, chunked_ = false;
+  };
+
+  // The request to a cluster with protocol: http2, with the route's retry
+  // policy (a retry resends the body kept by the first attempt). Returns
+  // whether the downstream connection stays open.
+  core::Task<bool> forward_h2(const ListenerRuntime& lr, Exchange& x,
+                              bhttp::request_parser<bhttp::buffer_body>& req_parser, const ClusterRuntime& cluster,
+                              const config::RouteAction& action, const upstream::PickContext& pick_ctx,
+                              std::optional<Clock::time_point> deadline, bool has_body, bool expect_continue,
+                              retry::RetryState& retry) {
+    using Kind = upstream::AttemptResult::Kind;
+    if (!upgrade_.empty()) {
+      co_await reply(lr, x, 501, "upgrade_not_supported",
+                     fmt::format("protocol upgrade to '{}' through an HTTP/2 cluster is not supported", upgrade_),
+                     true);
+      co_return false;
+    }
+    x_protocol_10_ = x.protocol == "HTTP/1.0";
+    head_request_ = req_parser.get().method() == bhttp::verb::head;
+    const auto fields = http::h2::request_fields(req_parser.get(), cluster.tls ? "https" : "http", te_trailers_);
+    EndpointsTried tried;
+    bool replay = false;
+    for (int attempt = 0;; ++attempt) {
+      x.attempt_start = Clock::now();
+      x.attempt = {Kind::kReset, 0, {}};
+      x.retries = retry.retries();
+      auto up = co_await open_h2_stream(w_, cluster, up_, x, pick_ctx, tried.span(), fields, !has_body);
+      if (up.failure) {
+        const retry::Attempt failed{Kind::kConnectFailure, 0, {}, false};
+        if (up.connect_failed && retry_granted(failed, /*body_buffered=*/!has_body || replay)) {
+          if (up.pick) tried.add(up.pick->index);
+          co_await back_off();
+          continue;
+        }
+        co_await reply(lr, x, up.failure->status, up.failure->flag, up.failure->detail, has_body && !replay,
+                       up.failure->extra_name, up.failure->extra_value);
+        co_return keep_alive_;
+      }
+      const auto& ep = *up.pick->runtime;
+      ActiveRequest active(*up.pick, ep);
+      ep.requests->inc();
+      if (expect_continue && has_body && attempt == 0 && !co_await send_continue(lr, x)) co_return false;
+      H1Half half(*this, lr, req_parser, replay);
+      H2ExchangeOptions o;
+      o.action = &action;
+      o.deadline = attempt_deadline(deadline);
+      o.idle_timeout = lr.config->idle_timeout;
+      o.has_body = has_body;
+      o.lr = &lr;
+      o.retry_on_head = [&](const retry::Attempt& a) { return retry_granted(a, body_kept(half.body_done())); };
+      up_.attach(*up.stream);
+      const auto outcome = co_await exchange_h2(*up.stream, half, x, up_, o);
+      up_.detach();
+      if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
+      if (outcome == H2Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
+      w_.report(cluster.config->name, *up.pick, x.attempt);
+      ep.response_time->observe(seconds_since(x.start));
+      retry.attempt_done();
+      // An unread remainder of the request body makes the connection unusable.
+      if (has_body && !half.body_done()) keep_alive_ = false;
+      if (half.refusal && !half.response_started) {
+        const auto rej = *half.refusal;
+        co_await refuse(lr, x, rej);
+        co_return false;
+      }
+      const bool replayable = !has_body || body_kept(half.body_done());
+      bool again = false;
+      switch (outcome) {
+        case H2Outcome::kComplete:
+          if (x.attempt.kind == Kind::kResponse) retry.finished();
+          finish(lr, x);
+          co_return keep_alive_;
+        case H2Outcome::kRetryNext:
+          again = true;
+          break;
+        case H2Outcome::kRefused:
+          // Not processed by the upstream: once for free (like a dead pooled
+          // HTTP/1.1 connection), then as the retry policy says.
+          again = replayable && (attempt == 0 || retry_granted({Kind::kReset, 0, {}, false}, true));
+          if (!again) {
+            ep.errors_reset_before_response->inc();
+            co_await reply(lr, x, 503, "upstream_reset_before_response", "upstream refused the stream", !keep_alive_);
+            co_return keep_alive_;
+          }
+          break;
+        case H2Outcome::kResetBeforeResponse:
+        case H2Outcome::kInvalidResponse: {
+          ep.errors_reset_before_response->inc();
+          again = replayable && retry_granted({Kind::kReset, 0, {}, false}, true);
+          if (!again) {
+            const bool invalid = outcome == H2Outcome::kInvalidResponse;
+            co_await reply(lr, x, 502, invalid ? "upstream_invalid_response" : "upstream_reset_before_response",
+                           invalid ? "upstream sent an invalid response head"
+                                   : "upstream stream reset before a response",
+                           !keep_alive_);
+            co_return keep_alive_;
+          }
+          break;
+        }
+        case H2Outcome::kTimeout: {
+          ep.timeouts->inc();
+          const bool per_try = rt_.per_try_armed && !stream_idle_.fired;
+          if (per_try) cluster.per_try_timeouts->inc();
+          again = replayable && retry_granted({Kind::kTimeout, 0, {}, per_try}, true);
+          if (!again) {
+            co_await reply(lr, x, 504, "upstream_timeout", "upstream did not respond within the route timeout",
+                           !keep_alive_);
+            co_return keep_alive_;
+          }
+          break;
+        }
+        case H2Outcome::kResetMidResponse:
+        case H2Outcome::kTimeoutMidResponse:
+          // The head is already downstream: close so the client sees a
+          // truncated message, never a wrong one.
+          (outcome == H2Outcome::kTimeoutMidResponse ? ep.timeouts : ep.errors_reset_mid_response)->inc();
+          x.flags = outcome == H2Outcome::kTimeoutMidResponse ? "upstream_timeout_mid_response"
+                                                              : "upstream_reset_mid_response";
+          finish(lr, x);
+          co_return false;
+        case H2Outcome::kDownstreamGone:
+          x.flags = "downstream_disconnect";
+          finish(lr, x);
+          co_return false;
+      }
+      tried.add(up.pick->index);
+      replay = has_body;
+      co_await back_off();
+    }
+  }
+
   // A response the proxy generates itself.
   // `extra_name`: one more header field to set (with `extra_value`), if not empty.
   core::Task<void> reply(const ListenerRuntime& lr, Exchange& x, unsigned status,
@@ -1013,6 +1248,9 @@ class HttpSession final : public LiveSession {
   bool drain_ = false;
   bool keep_alive_ = true;
   bool finished_ = false;
+  bool x_protocol_10_ = false;  // forward_h2: the client spoke HTTP/1.0
+  bool head_request_ = false;   // forward_h2: a HEAD request (no body, whatever the fields say)
+  bool te_trailers_ = false;    // the client's TE said "trailers" (passed on to an HTTP/2 cluster)
   std::string upgrade_;  // protocol the request asked to switch to ("" = none)
   H2Session* h2_ = nullptr;  // set while the connection speaks HTTP/2
 };

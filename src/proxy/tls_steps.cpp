@@ -1,6 +1,10 @@
 #include "proxy/tls_steps.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+
+#include "tls/alpn.h"
 
 namespace aegis::proxy {
 
@@ -27,10 +31,11 @@ std::optional<DownstreamTls> finish_downstream_handshake(const tls::TlsRuntime& 
 
 core::Task<boost::system::error_code> upstream_tls_handshake(net::Stream& up, const tls::TlsRuntime& rt,
                                                              tls::SessionCache& sessions, std::string_view endpoint,
-                                                             const bool& timed_out) {
+                                                             const bool& timed_out, std::string_view alpn) {
   const auto start = std::chrono::steady_clock::now();
   up = net::Stream(std::move(up.socket()), rt.ctx(), /*server=*/false);
   rt.prepare_client(up.ssl());
+  if (!alpn.empty() && !tls::offer_alpn(up.ssl(), alpn)) co_return make_error_code(net::TlsErrc::kHandshakeFailed);
   if (rt.config().session_resumption) sessions.prepare(up.ssl());
   auto ec = co_await up.handshake();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -40,6 +45,10 @@ core::Task<boost::system::error_code> upstream_tls_handshake(net::Stream& up, co
     co_return ec;
   }
   if (rt.on_handshake_done(up.ssl(), secs, endpoint)) co_return make_error_code(net::TlsErrc::kHandshakeFailed);
+  if (!alpn.empty() && tls::selected_alpn(up.ssl()) != alpn) {
+    spdlog::warn("upstream {}: the server did not select ALPN '{}' (cluster protocol: http2)", endpoint, alpn);
+    co_return make_error_code(net::TlsErrc::kHandshakeFailed);
+  }
   co_return boost::system::error_code{};
 }
 

@@ -27,10 +27,11 @@ std::optional<DownstreamTls> finish_downstream_handshake(const tls::TlsRuntime& 
 // `up` (a connected TCP stream) becomes a TLS client of the cluster `rt`,
 // offers `sessions`' ticket when resumption is on, handshakes, counts it and
 // checks the server's identity. `timed_out` is read once the handshake
-// ended: the caller's deadline cancels the socket and sets it. Returns an
-// empty error on success.
+// ended: the caller's deadline cancels the socket and sets it. `alpn`: a
+// protocol to offer, which the server must select. Returns an empty error
+// on success.
 core::Task<boost::system::error_code> upstream_tls_handshake(net::Stream& up, const tls::TlsRuntime& rt,
                                                              tls::SessionCache& sessions, std::string_view endpoint,
-                                                             const bool& timed_out);
+                                                             const bool& timed_out, std::string_view alpn = {});
 
 }  // namespace aegis::proxy

@@ -6,14 +6,14 @@
 #include <string>
 
 #include "proxy/tls_steps.h"
+#include "tls/alpn.h"
 
 namespace aegis::proxy {
 
 using tcp = boost::asio::ip::tcp;
 
-core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
-                                       bool check_liveness, Exchange& x, const upstream::PickContext& ctx,
-                                       std::span<const std::size_t> avoid) {
+UpstreamConn pick_upstream(Worker& w, std::string_view cluster_name, Exchange& x, const upstream::PickContext& ctx,
+                           std::span<const std::size_t> avoid) {
   UpstreamConn c;
   const auto* cluster = w.snapshot() ? w.snapshot()->find_cluster(cluster_name) : nullptr;
   Worker::NoPick no_pick = Worker::NoPick::kOverflow;
@@ -22,48 +22,62 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
   if (!c.pick && cluster && no_pick == Worker::NoPick::kNoHealthyUpstream) {
     cluster->no_healthy->inc();
     c.failure = LocalReply{503, "no_healthy_upstream", "no healthy upstream"};
-    co_return c;
+    return c;
   }
   if (!c.pick) {
     if (cluster) cluster->overflow->inc();
     c.failure = LocalReply{503, "upstream_overflow", "no upstream endpoint available (all at max_connections)", false,
                            "x-aegis-overloaded", "true"};
-    co_return c;
+    return c;
   }
-  const auto& ep = *c.pick->runtime;
-  x.upstream = ep.name;
+  x.upstream = c.pick->runtime->name;
+  return c;
+}
+
+core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name, UpstreamSlot& slot,
+                                       bool check_liveness, Exchange& x, const upstream::PickContext& ctx,
+                                       std::span<const std::size_t> avoid) {
+  UpstreamConn c = pick_upstream(w, cluster_name, x, ctx, avoid);
+  if (c.failure) co_return c;
   c.stream = c.pick->state->pool.take_idle(check_liveness);
   if (c.stream) {
     c.reused = true;
     co_return c;
   }
+  co_await connect_upstream(w, *w.snapshot()->find_cluster(cluster_name), slot, x, c);
+  co_return c;
+}
+
+core::Task<void> connect_upstream(Worker& w, const ClusterRuntime& cluster, UpstreamSlot& slot, Exchange& x,
+                                  UpstreamConn& c, std::string_view alpn) {
+  const auto& ep = *c.pick->runtime;
   // Circuit breakers: open connections, and requests waiting for one.
   using Breaker = upstream::CircuitBreakers::Resource;
-  upstream::BreakerSlot connection_slot = upstream::acquire(*cluster->breakers, Breaker::kConnections);
+  upstream::BreakerSlot connection_slot = upstream::acquire(*cluster.breakers, Breaker::kConnections);
   upstream::BreakerSlot pending_slot =
-      connection_slot.held() ? upstream::acquire(*cluster->breakers, Breaker::kPendingRequests) : upstream::BreakerSlot();
+      connection_slot.held() ? upstream::acquire(*cluster.breakers, Breaker::kPendingRequests) : upstream::BreakerSlot();
   if (!pending_slot.held()) {
     const auto r = connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections;
-    cluster->breaker_overflow[static_cast<std::size_t>(r)]->inc();
+    cluster.breaker_overflow[static_cast<std::size_t>(r)]->inc();
     c.failure = LocalReply{503, "upstream_overflow",
-                           fmt::format("cluster '{}' is at circuit_breakers.{}", cluster->config->name,
+                           fmt::format("cluster '{}' is at circuit_breakers.{}", cluster.config->name,
                                        upstream::CircuitBreakers::name(r)),
                            false, "x-aegis-overloaded", "true"};
-    c.stream.reset();
-    co_return c;
+    co_return;
   }
   auto& up = c.stream.emplace(core::Socket(w.io().get_executor()));
-  slot.attach(up, Clock::now() + cluster->config->connect_timeout);
+  slot.attach(up, Clock::now() + cluster.config->connect_timeout);
   auto [ec] = co_await up.socket().async_connect(ep.address, core::kAwait);
   bool timed_out = slot.timed_out;
   std::string_view flag = "upstream_connect_failure";
   if (!ec) {
     boost::system::error_code ignored;
     up.socket().set_option(tcp::no_delay(true), ignored);
-    if (cluster->tls) {
+    if (cluster.tls) {
       // TLS to the upstream within the same connect_timeout.
       slot.attach(up, slot.dl.write);
-      ec = co_await upstream_tls_handshake(up, *cluster->tls, c.pick->state->tls_sessions, ep.name, slot.timed_out);
+      ec = co_await upstream_tls_handshake(up, *cluster.tls, c.pick->state->tls_sessions, ep.name, slot.timed_out,
+                                           alpn);
       timed_out = slot.timed_out;
       if (ec) flag = "upstream_tls_failure";
     }
@@ -72,23 +86,32 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
   pending_slot.release();
   if (ec) {
     ep.connect_failures->inc();
-    w.report(cluster_name, *c.pick, {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
+    w.report(cluster.config->name, *c.pick,
+             {upstream::AttemptResult::Kind::kConnectFailure, 0, Clock::now() - x.attempt_start});
     spdlog::debug("upstream {} connect failed: {}", ep.name, ec.message());
-    std::string detail =
-        flag == "upstream_tls_failure"
-            ? fmt::format("upstream TLS error: {} ({})", ep.name,
-                          timed_out ? "timed out" : up.tls_error().empty() ? "peer identity not accepted" : up.tls_error())
-            : fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
+    std::string detail;
+    if (flag != "upstream_tls_failure") {
+      detail = fmt::format("upstream connect error: {} ({})", ep.name, timed_out ? "timed out" : ec.message());
+    } else if (timed_out) {
+      detail = fmt::format("upstream TLS error: {} (timed out)", ep.name);
+    } else if (!alpn.empty() && (up.tls_error().find("no application protocol") != std::string::npos ||
+                                 (up.tls_error().empty() && up.ssl() && tls::selected_alpn(up.ssl()) != alpn))) {
+      detail = fmt::format("upstream TLS error: {} (the server did not select ALPN '{}': does it speak HTTP/2?)",
+                           ep.name, alpn);
+    } else if (!up.tls_error().empty()) {
+      detail = fmt::format("upstream TLS error: {} ({})", ep.name, up.tls_error());
+    } else {
+      detail = fmt::format("upstream TLS error: {} (peer identity not accepted)", ep.name);
+    }
     up.close();
     c.stream.reset();
     c.failure = LocalReply{503, flag, std::move(detail)};
     c.connect_failed = true;
-    co_return c;
+    co_return;
   }
   connection_slot.keep();  // given back when the connection closes (close_upstream or the pool)
   ep.connections_opened->inc();
   ep.connections_active->add();
-  co_return c;
 }
 
 void close_upstream(upstream::Stream& up, const EndpointRuntime& ep) {

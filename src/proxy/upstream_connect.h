@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/io.h"
+#include "http/h2_connection.h"
 #include "proxy/request_path.h"
 #include "proxy/worker.h"
 #include "upstream/pool.h"
@@ -25,10 +26,12 @@ struct IoDeadlines {
   Clock::time_point next() const { return std::min(read, write); }
 };
 
-// The upstream socket of one exchange and its deadlines, which the owning
-// session's on_tick enforces (cancel, and timed_out says why).
+// The upstream socket of one exchange (or its stream on a shared HTTP/2
+// connection) and its deadlines, which the owning session's on_tick enforces
+// (cancel the socket or reset the stream, and timed_out says why).
 struct UpstreamSlot {
   upstream::Stream* sock = nullptr;  // non-owning
+  http::h2::H2Stream* h2 = nullptr;  // non-owning; set instead of sock on an HTTP/2 upstream
   IoDeadlines dl;
   bool timed_out = false;
 
@@ -38,16 +41,26 @@ struct UpstreamSlot {
     dl = {Clock::time_point::max(), connect_deadline};
     timed_out = false;
   }
+  void attach(http::h2::H2Stream& s) {
+    h2 = &s;
+    dl = {};
+    timed_out = false;
+  }
   void detach() {
     sock = nullptr;
+    h2 = nullptr;
     dl = {};
   }
+  bool attached() const { return sock != nullptr || h2 != nullptr; }
+  // Ends the operation in flight as timed out.
+  void expire() {
+    timed_out = true;
+    dl = {};
+    if (sock) sock->cancel();
+    if (h2) h2->reset(NGHTTP2_CANCEL);
+  }
   void tick(Clock::time_point now) {
-    if (sock != nullptr && now >= dl.next()) {
-      timed_out = true;
-      dl = {};
-      sock->cancel();
-    }
+    if (attached() && now >= dl.next()) expire();
   }
 };
 
@@ -59,6 +72,17 @@ struct UpstreamConn {
   bool connect_failed = false;        // the failure was the connect or TLS handshake (a retry may help)
 };
 
+// Picks an endpoint of the cluster (LB policy, health, `avoid`) and sets
+// x.upstream; else `failure` is the 503 (counted).
+UpstreamConn pick_upstream(Worker& w, std::string_view cluster_name, Exchange& x, const upstream::PickContext& ctx,
+                           std::span<const std::size_t> avoid);
+// A new connection to `c.pick`'s endpoint within the cluster's connect_timeout
+// (circuit breakers, TLS with `alpn` offered and required when not empty):
+// sets c.stream, or c.failure (503) and c.connect_failed.
+core::Task<void> connect_upstream(Worker& w, const ClusterRuntime& cluster, UpstreamSlot& slot, Exchange& x,
+                                  UpstreamConn& c, std::string_view alpn = {});
+
+// pick_upstream, then a pooled keep-alive connection or connect_upstream.
 // `check_liveness`: a pooled connection is checked first (callers that
 // cannot retry, e.g. a body is being read). Sets x.upstream.
 // `ctx`: the request's hash key (route hash_policy); `avoid`: endpoint

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "proxy/h2_upstream.h"
 #include "proxy/sessions.h"
 
 namespace aegis::proxy {
@@ -67,7 +68,9 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
                                            upstream::ConnectionPool(c.config->max_idle_connections,
                                                                     c.config->idle_timeout,
                                                                     e.connections_active, e.breakers),
-                                           0});
+                                           0,
+                                           {},
+                                           {}});
         st->pool.set_limits(c.config->max_idle_connections, c.config->idle_timeout);
       }
       cs.endpoints.push_back(st);
@@ -78,7 +81,10 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   // Endpoints no longer configured: drop their idle connections now; busy ones
   // close when their request ends (the request holds the state).
   for (auto& [key, st] : endpoints_)
-    if (!endpoints.count(key)) st->pool.clear();
+    if (!endpoints.count(key)) {
+      st->pool.clear();
+      shutdown_h2_pool(*st);
+    }
   endpoints_ = std::move(endpoints);
   clusters_ = std::move(clusters);
   snap_ = std::move(snap);
@@ -104,6 +110,10 @@ std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickC
   auto& cs = it->second;
   const auto& cfg = *cs.runtime->config;
   const bool checked = !cfg.health_checks.empty();
+  // HTTP/1.1: one request per connection, so max_connections bounds the
+  // requests in flight per endpoint; HTTP/2 bounds connections (h2_upstream).
+  const std::uint32_t max_active =
+      cfg.protocol == config::UpstreamProtocol::kHttp2 ? UINT32_MAX : cfg.max_connections;
   // `available`: healthy (active checks), not ejected and under max_connections;
   // in panic (too few healthy) health is set aside and every endpoint is used.
   std::size_t usable = 0;
@@ -112,11 +122,11 @@ std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickC
     const bool fit = ep.health->usable(checked);
     usable += fit ? 1 : 0;
     const auto active = cs.endpoints[i]->active_requests;
-    cs.loads[i] = upstream::EndpointLoad{ep.weight, active, fit && active < cfg.max_connections};
+    cs.loads[i] = upstream::EndpointLoad{ep.weight, active, fit && active < max_active};
   }
   const bool panic = upstream::health::in_panic(usable, cs.endpoints.size(), cfg.healthy_panic_threshold);
   if (panic)
-    for (auto& load : cs.loads) load.available = load.active_requests < cfg.max_connections;
+    for (auto& load : cs.loads) load.available = load.active_requests < max_active;
   if (!avoid.empty()) avoid_endpoints(cs.loads, avoid);
   auto idx = cs.lb->pick(cs.loads, ctx);
   if (!idx) {

@@ -29,6 +29,9 @@
 
 namespace aegis::proxy {
 
+class H2UpstreamConn;
+struct H2Connecting;
+
 // Per-worker state of one upstream endpoint; shared_ptr so that a request in
 // flight keeps it alive across a reload that removes the endpoint.
 struct EndpointState {
@@ -37,6 +40,10 @@ struct EndpointState {
   tls::SessionCache tls_sessions;
   upstream::ConnectionPool pool;
   std::uint32_t active_requests = 0;
+  // protocol: http2 clusters: the endpoint's multiplexed connections (each
+  // owned by its own coroutine, which also holds this state).
+  std::vector<std::weak_ptr<H2UpstreamConn>> h2;
+  std::shared_ptr<H2Connecting> h2_connecting;  // a connection being opened, which requests may wait for
 };
 
 struct Pick {

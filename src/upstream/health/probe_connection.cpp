@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include <array>
+#include "tls/alpn.h"
 
 namespace aegis::upstream::health {
 
@@ -32,14 +32,7 @@ core::Task<std::string> ProbeConnection::open(const boost::asio::ip::tcp::endpoi
   const auto start = std::chrono::steady_clock::now();
   s = net::Stream(std::move(s.socket()), tls->ctx(), /*server=*/false);
   tls->prepare_client(s.ssl());
-  if (!alpn.empty()) {
-    std::array<unsigned char, 32> wire{};
-    if (alpn.size() >= wire.size()) co_return "ALPN protocol name too long";
-    wire[0] = static_cast<unsigned char>(alpn.size());
-    std::copy(alpn.begin(), alpn.end(), wire.begin() + 1);
-    if (SSL_set_alpn_protos(s.ssl(), wire.data(), static_cast<unsigned>(alpn.size() + 1)) != 0)
-      co_return "cannot offer ALPN";
-  }
+  if (!alpn.empty() && !tls::offer_alpn(s.ssl(), alpn)) co_return "cannot offer ALPN";
   ec = co_await s.handshake();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (ec || timed_out()) {
@@ -50,13 +43,8 @@ core::Task<std::string> ProbeConnection::open(const boost::asio::ip::tcp::endpoi
     co_return why;
   }
   if (auto refused = tls->on_handshake_done(s.ssl(), secs, endpoint_name)) co_return fmt::format("TLS: {}", *refused);
-  if (!alpn.empty()) {
-    const unsigned char* chosen = nullptr;
-    unsigned len = 0;
-    SSL_get0_alpn_selected(s.ssl(), &chosen, &len);
-    if (std::string_view(reinterpret_cast<const char*>(chosen), chosen ? len : 0) != alpn)
-      co_return fmt::format("TLS: the server did not accept ALPN '{}'", alpn);
-  }
+  if (!alpn.empty() && tls::selected_alpn(s.ssl()) != alpn)
+    co_return fmt::format("TLS: the server did not accept ALPN '{}'", alpn);
   co_return std::string();
 }
 

@@ -111,3 +111,34 @@ TEST(Http2Rules, HttpOnly) {
 
 }  // namespace
 }  // namespace aegis::config
+
+namespace aegis::config {
+namespace {
+
+using testing::HasError;
+using testing::load;
+using testing::LoadsCleanly;
+
+// Upstream HTTP/2: a cluster's protocol and its own http2 block.
+LoadResult load_cluster(std::string_view extra) {
+  return load("clusters:\n  - name: c\n    endpoints: [\"127.0.0.1:1\"]\n" + std::string(extra));
+}
+
+TEST(Http2Rules, ClusterProtocol) {
+  auto r = load_cluster("");
+  ASSERT_TRUE(LoadsCleanly(r));
+  EXPECT_EQ(r.config->clusters[0].protocol, UpstreamProtocol::kHttp1);
+  r = load_cluster("    protocol: http2\n    http2:\n      max_concurrent_streams: 7\n      initial_stream_window_size: 1048576\n");
+  ASSERT_TRUE(LoadsCleanly(r));
+  EXPECT_EQ(r.config->clusters[0].protocol, UpstreamProtocol::kHttp2);
+  EXPECT_EQ(r.config->clusters[0].http2.max_concurrent_streams, 7u);
+  EXPECT_EQ(r.config->clusters[0].http2.initial_stream_window_size, 1048576u);
+  EXPECT_TRUE(HasError(load_cluster("    protocol: h2c\n"), 4, 15, "protocol: expected one of: http1, http2; got 'h2c'"));
+  EXPECT_TRUE(HasError(load_cluster("    http2:\n      max_frame_size: 16384\n"), 5, 7,
+                       "http2: options for protocol: http2, but this cluster speaks http1"));
+  EXPECT_TRUE(HasError(load_cluster("    protocol: http2\n    http2:\n      max_frame_size: 1\n"), 6, 23,
+                       "max_frame_size: expected an integer 16384-16777215, got '1'"));
+}
+
+}  // namespace
+}  // namespace aegis::config

@@ -1,0 +1,252 @@
+#include "proxy/h2_upstream.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "http/grpc.h"
+#include "http/h1_rules.h"
+#include "http/h2_translate.h"
+#include "proxy/h2_session.h"
+
+// GCC 12 reports a false -Wmismatched-new-delete on coroutine frames (as in
+// tcp_session.cpp). Clang builds keep the check.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace aegis::proxy {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
+using http::h2::H2Stream;
+
+H2UpstreamConn::H2UpstreamConn(Worker& w, net::Stream stream, std::shared_ptr<EndpointState> state,
+                               const EndpointRuntime& ep, const config::Cluster& cluster)
+    : w_(w),
+      state_(std::move(state)),
+      io_(std::move(stream)),
+      connections_active_(ep.connections_active),
+      breakers_(ep.breakers),
+      idle_timeout_(cluster.idle_timeout),
+      endpoint_(ep.name),
+      conn_(io_, http::h2::Role::kClient, h2_settings(cluster.http2), http::h2::Connection::Callbacks{}) {
+  w_.add_session(this);
+}
+
+H2UpstreamConn::~H2UpstreamConn() { w_.remove_session(this); }
+
+void H2UpstreamConn::start() { asio::co_spawn(w_.io().get_executor(), run(shared_from_this()), asio::detached); }
+
+core::Task<void> H2UpstreamConn::run(std::shared_ptr<H2UpstreamConn> self) {
+  co_await conn_.run();
+  spdlog::debug("upstream {}: HTTP/2 connection closed", endpoint_);
+  if (io_.is_open()) io_.close();
+  // As close_upstream does for an HTTP/1.1 connection (connection_closed).
+  connections_active_->sub();
+  breakers_->release(upstream::CircuitBreakers::Resource::kConnections);
+  (void)self;  // held until here: the pool has only weak references
+}
+
+void H2UpstreamConn::on_tick(std::chrono::steady_clock::time_point now) {
+  if (conn_.open_streams() == 0 && now - conn_.last_activity() >= idle_timeout_) conn_.shutdown();
+  // An endpoint that stops reading stalls our writes: bounded like idle.
+  if (conn_.write_started() != Clock::time_point::max() && now - conn_.write_started() >= idle_timeout_)
+    conn_.abort();
+}
+
+void shutdown_h2_pool(EndpointState& state) {
+  for (auto& weak : state.h2)
+    if (auto c = weak.lock()) c->h2().shutdown();
+  state.h2.clear();
+}
+
+core::Task<H2Upstream> open_h2_stream(Worker& w, const ClusterRuntime& cluster, UpstreamSlot& slot, Exchange& x,
+                                      const upstream::PickContext& ctx, std::span<const std::size_t> avoid,
+                                      const http::h2::Fields& head, bool end_stream) {
+  H2Upstream r;
+  UpstreamConn c = pick_upstream(w, cluster.config->name, x, ctx, avoid);
+  if (c.failure) {
+    r.failure = std::move(c.failure);
+    co_return r;
+  }
+  r.pick = c.pick;
+  auto& st = *c.pick->state;
+  for (;;) {
+    std::erase_if(st.h2, [](const std::weak_ptr<H2UpstreamConn>& weak) { return weak.expired(); });
+    for (const auto& weak : st.h2) {
+      auto conn = weak.lock();
+      if (conn && conn->h2().can_submit()) {
+        r.conn = std::move(conn);
+        break;
+      }
+    }
+    if (r.conn) break;
+    if (auto pending = st.h2_connecting; pending && pending->waiters < H2Connecting::kWaiters) {
+      ++pending->waiters;
+      while (!pending->finished) co_await pending->done.wait();
+      if (pending->failure) {
+        r.failure = pending->failure;
+        r.connect_failed = true;
+        co_return r;
+      }
+      continue;  // the new connection is in the pool now
+    }
+    if (st.h2.size() >= cluster.config->max_connections) {
+      cluster.overflow->inc();
+      r.failure = LocalReply{503, "upstream_overflow",
+                             fmt::format("upstream {}: every HTTP/2 connection (max_connections {}) is at the "
+                                         "endpoint's max concurrent streams",
+                                         c.pick->runtime->name, cluster.config->max_connections),
+                             false, "x-aegis-overloaded", "true"};
+      co_return r;
+    }
+    auto pending = std::make_shared<H2Connecting>(w.io().get_executor());
+    st.h2_connecting = pending;
+    const std::string_view alpn = cluster.tls ? "h2" : "";
+    co_await connect_upstream(w, cluster, slot, x, c, alpn);
+    pending->finished = true;
+    if (st.h2_connecting == pending) st.h2_connecting.reset();
+    if (c.failure) {
+      pending->failure = c.failure;
+      pending->done.notify();
+      r.failure = std::move(c.failure);
+      r.connect_failed = c.connect_failed;
+      co_return r;
+    }
+    r.conn = std::make_shared<H2UpstreamConn>(w, std::move(*c.stream), c.pick->state, *c.pick->runtime,
+                                              *cluster.config);
+    st.h2.push_back(r.conn);
+    r.conn->start();
+    pending->done.notify();
+    break;
+  }
+  r.stream = r.conn->h2().submit_request(head, end_stream);
+  if (!r.stream) {
+    // Only a connection that is going away (GOAWAY) refuses: like a refused stream.
+    r.failure = LocalReply{503, "upstream_reset_before_response",
+                           fmt::format("upstream {}: the HTTP/2 connection refused a new stream", c.pick->runtime->name)};
+    r.connect_failed = true;
+  }
+  co_return r;
+}
+
+namespace {
+
+// The two halves of one exchange_h2, which run at the same time.
+struct H2Exchange {
+  H2Stream& up;
+  DownstreamHalf& down;
+  Exchange& x;
+  UpstreamSlot& slot;
+  const H2ExchangeOptions& o;
+  bool pump_failed = false, pump_done = false, relay_done = false, response_started = false;
+
+  Clock::time_point wait_deadline() const {
+    return o.deadline ? *o.deadline : o.idle_timeout.count() > 0 ? Clock::now() + o.idle_timeout
+                                                                 : Clock::time_point::max();
+  }
+
+  // Request body: downstream → upstream stream, piece by piece; credit goes
+  // back downstream once a piece is with the upstream stream.
+  core::Task<bool> pump() {
+    for (;;) {
+      auto piece = co_await down.read_body();
+      if (relay_done) co_return true;
+      if (piece.failed) {
+        pump_failed = true;
+        up.reset(NGHTTP2_CANCEL);  // wakes the relay
+        co_return false;
+      }
+      if (!piece.data.empty()) {
+        x.bytes_in += piece.data.size();
+        if (o.lr) o.lr->bytes_received->inc(piece.data.size());
+        if (!co_await up.write(piece.data)) co_return false;  // the stream is gone: the relay says why
+        down.forwarded(piece.data.size());
+      }
+      if (piece.end) {
+        pump_done = true;
+        up.finish(down.request_trailers());
+        co_return true;
+      }
+    }
+  }
+
+  // Response: upstream stream → downstream.
+  core::Task<H2Outcome> relay() {
+    auto done = [&](H2Outcome r) {
+      relay_done = true;
+      if (!pump_done) {
+        up.reset(NGHTTP2_CANCEL);  // the rest of the request body is not wanted
+        down.cancel();             // a pump still waiting for the client's body stops
+      } else if (r != H2Outcome::kComplete) {
+        up.reset(NGHTTP2_CANCEL);
+      }
+      return r;
+    };
+    slot.dl.read = wait_deadline();
+    const bool got = co_await up.wait_head();
+    slot.dl.read = Clock::time_point::max();
+    if (!got) {
+      if (pump_failed) co_return done(H2Outcome::kDownstreamGone);
+      if (slot.timed_out) co_return done(H2Outcome::kTimeout);
+      co_return done(up.error_code() == NGHTTP2_REFUSED_STREAM ? H2Outcome::kRefused
+                                                               : H2Outcome::kResetBeforeResponse);
+    }
+    auto head = http::h2::response_head(up.head());
+    if (!head) co_return done(H2Outcome::kInvalidResponse);
+    x.attempt = {upstream::AttemptResult::Kind::kResponse, head->result_int(), Clock::now() - x.attempt_start};
+    if (o.retry_on_head) {
+      std::optional<int> grpc_status;
+      if (auto it = head->find("grpc-status"); it != head->end()) grpc_status = http::grpc::parse_status(it->value());
+      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, head->result_int(), grpc_status, false};
+      if (o.retry_on_head(answered)) co_return done(H2Outcome::kRetryNext);
+    }
+    http::remove_hop_by_hop(*head);
+    head->set("x-request-id", x.request_id);
+    if (o.action) apply_header_rules(*head, o.action->response_headers_to_remove, o.action->response_headers_to_add);
+    x.status = head->result_int();
+    response_started = true;
+    const bool has_body = up.has_body();
+    if (!co_await down.send_head(*head, has_body)) co_return done(H2Outcome::kDownstreamGone);
+    if (has_body) {
+      for (;;) {
+        slot.dl.read = wait_deadline();
+        auto piece = co_await up.read();
+        slot.dl.read = Clock::time_point::max();
+        if (piece.reset) {
+          if (pump_failed) co_return done(H2Outcome::kDownstreamGone);
+          co_return done(slot.timed_out ? H2Outcome::kTimeoutMidResponse : H2Outcome::kResetMidResponse);
+        }
+        if (!piece.data.empty()) {
+          x.bytes_out += piece.data.size();
+          if (o.lr) o.lr->bytes_sent->inc(piece.data.size());
+          if (!co_await down.send_data(piece.data)) co_return done(H2Outcome::kDownstreamGone);
+          up.consume(piece.data.size());
+        }
+        if (piece.end) break;
+      }
+    }
+    if (!co_await down.send_end(up.trailers())) co_return done(H2Outcome::kDownstreamGone);
+    co_return done(H2Outcome::kComplete);
+  }
+};
+
+}  // namespace
+
+core::Task<H2Outcome> exchange_h2(H2Stream& up, DownstreamHalf& down, Exchange& x, UpstreamSlot& slot,
+                                  const H2ExchangeOptions& o) {
+  H2Exchange e{up, down, x, slot, o};
+  e.pump_done = !o.has_body;
+  if (!o.has_body) co_return co_await e.relay();
+  auto [pumped, outcome] = co_await (e.pump() && e.relay());
+  (void)pumped;
+  co_return outcome;
+}
+
+}  // namespace aegis::proxy
