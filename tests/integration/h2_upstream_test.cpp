@@ -176,6 +176,12 @@ TEST_F(H2Upstream, GrpcThroughOneProxy) {
 TEST_F(H2Upstream, GrpcDeadlinesAndAnEndpointThatIsDown) {
   GrpcServer server(dir_.path());
   start_h2(server.endpoint());
+  // A long bidi call shares the upstream connection with the calls whose
+  // streams get reset below: it must finish intact (checksums both ways).
+  GrpcClientRun bystander;
+  std::thread bidi([&] {
+    bystander = grpc_client(dir_.path(), target(), {"--test", "bidi", "--count", "20000", "--lockstep", "2000"}, 55s);
+  });
   // The client's deadline passes while the server sleeps: DEADLINE_EXCEEDED
   // (from the client or the proxy, whichever is first), and the server sees
   // the call cancelled (the proxy reset the upstream stream).
@@ -191,6 +197,9 @@ TEST_F(H2Upstream, GrpcDeadlinesAndAnEndpointThatIsDown) {
   run = grpc_client(dir_.path(), target(),
                     {"--test", "deadline", "--sleep-ms", "3000", "--deadline-ms", "300", "--headers-first"});
   EXPECT_TRUE(run.ok()) << run.describe();
+  bidi.join();
+  EXPECT_TRUE(bystander.ok()) << bystander.describe();
+  EXPECT_LE(metric("aegis_upstream_connections_total", {{"cluster", cfg_.cluster_name}}), 2);
   // The endpoint goes away: UNAVAILABLE, gRPC-shaped (HTTP 200, grpc-status 14).
   server.stop();
   run = grpc_client(dir_.path(), target(), {"--test", "unary", "--expect-code", "UNAVAILABLE", "--timeout", "10"});
