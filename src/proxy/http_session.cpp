@@ -346,14 +346,15 @@ class HttpSession final : public LiveSession {
     }
     retry::RetryState retry(action.retry_policy ? &*action.retry_policy : nullptr, *cluster->config, breakers,
                             cluster->retries);
-    const RetryScope retry_scope(*this, retry, *cluster, x, deadline, has_body);
+    retry::RequestRetries retries(retry, x.method, has_body, deadline);
+    const RetryScope retry_scope(*this, retries, *cluster);
     const IdleScope idle_scope(*this, x, action.idle_timeout);
     if (cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
       co_return co_await forward_h2(lr, x, req_parser, *cluster, action, pick_ctx, deadline, has_body,
                                     expect_continue, retry);
     }
     EndpointsTried tried;              // where a retry should not go back to
-    bool replay = false;                // the body comes from retry_body_ (read by an earlier attempt)
+    bool replay = false;                // the body comes from retries.body() (read by an earlier attempt)
 
     // Phase: connect_upstream (retried once on a fresh connection when a pooled
     // one turns out dead before any response byte and no body was sent; and
@@ -436,31 +437,14 @@ class HttpSession final : public LiveSession {
 
   // The request's retries, for the phases that decide on one (set for the
   // duration of the upstream phase of a request).
-  struct Retrying {
-    retry::RetryState* state = nullptr;
-    const ClusterRuntime* cluster = nullptr;
-    Exchange* x = nullptr;
-    std::optional<Clock::time_point> deadline;  // the request's (route timeout / grpc-timeout)
-    bool has_body = false;
-    bool per_try_armed = false;  // the attempt in flight has a per-try deadline before `deadline`
-    std::chrono::milliseconds backoff{0};
-  };
   struct RetryScope {
-    RetryScope(HttpSession& s, retry::RetryState& state, const ClusterRuntime& c, Exchange& x,
-               std::optional<Clock::time_point> deadline, bool has_body)
-        : s_(s) {
-      s_.rt_ = Retrying{&state, &c, &x, deadline, has_body, false, {}};
-      // A body is kept as it is forwarded only when a retry could replay it.
-      const auto* p = state.policy();
-      const bool may_replay = p && has_body && (retry::idempotent(x.method) || p->retry_non_idempotent);
-      s_.retry_body_.clear();
-      s_.retry_body_limit_ = may_replay ? p->retry_buffer_limit : 0;
-      s_.retry_body_overflow_ = !may_replay;
+    RetryScope(HttpSession& s, retry::RequestRetries& r, const ClusterRuntime& c) : s_(s) {
+      s_.rr_ = &r;
+      s_.rr_cluster_ = &c;
     }
     ~RetryScope() {
-      s_.rt_ = {};
-      s_.retry_body_overflow_ = true;
-      if (s_.retry_body_.capacity() > kRelayBuffer) std::string().swap(s_.retry_body_);
+      s_.rr_ = nullptr;
+      s_.rr_cluster_ = nullptr;
     }
     RetryScope(const RetryScope&) = delete;
     RetryScope& operator=(const RetryScope&) = delete;
@@ -495,34 +479,21 @@ class HttpSession final : public LiveSession {
   // The attempt's deadline: the request's, or the per-try timeout if sooner.
   std::optional<Clock::time_point> attempt_deadline(const std::optional<Clock::time_point>& deadline) {
     stream_idle_.since = Clock::now();  // the idle clock starts again with each attempt
-    rt_.per_try_armed = false;
-    const auto* p = rt_.state ? rt_.state->policy() : nullptr;
-    if (!p || p->per_try_timeout.count() == 0) return deadline;
-    const auto per_try = Clock::now() + p->per_try_timeout;
-    if (deadline && *deadline <= per_try) return deadline;
-    rt_.per_try_armed = true;
-    return per_try;
+    return rr_ ? rr_->attempt_deadline() : deadline;
   }
+  bool per_try_armed() const { return rr_ && rr_->per_try_armed(); }
 
-  // Whether a failed (or retriable) attempt goes again; if so the back-off
-  // to wait is in rt_.backoff. No retry when the wait would pass the deadline.
+  // Whether a failed (or retriable) attempt goes again; if so back_off() first.
   bool retry_granted(const retry::Attempt& attempt, bool body_buffered) {
-    if (!rt_.state) return false;
-    const retry::Request request{rt_.x->method, rt_.has_body, body_buffered};
-    if (!rt_.state->may_retry(attempt, request)) return false;
-    const auto wait = retry::backoff(rt_.state->policy()->back_off, rt_.state->retries() + 1, w_.random());
-    if (rt_.deadline && Clock::now() + wait >= *rt_.deadline) return false;
-    if (rt_.state->decide(attempt, request) != retry::RetryState::Verdict::kRetry) return false;
-    rt_.backoff = wait;
-    return true;
+    return rr_ && rr_->granted(attempt, body_buffered, w_.random());
   }
   // Is the whole request body kept for a replay?
-  bool body_kept(bool pump_done) const { return pump_done && !retry_body_overflow_; }
+  bool body_kept(bool pump_done) const { return rr_ && rr_->body_kept(pump_done); }
 
   core::Task<void> back_off() {
-    if (rt_.backoff.count() == 0) co_return;
+    if (!rr_ || rr_->backoff().count() == 0) co_return;
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor> timer(down_.get_executor(),
-                                                                                      rt_.backoff);
+                                                                                      rr_->backoff());
     co_await timer.async_wait(kTuple);
   }
 
@@ -538,13 +509,7 @@ class HttpSession final : public LiveSession {
   // Every request body byte passes here on its way upstream: kept (up to
   // retry_buffer_limit) so that a retry can send it again.
   void keep_for_retry(std::string_view data) {
-    if (retry_body_overflow_) return;
-    if (retry_body_.size() + data.size() > retry_body_limit_) {
-      retry_body_overflow_ = true;
-      retry_body_.clear();
-      return;
-    }
-    retry_body_.append(data);
+    if (rr_) rr_->keep(data);
   }
 
   static constexpr auto kNever = Clock::time_point::max();
@@ -721,7 +686,7 @@ class HttpSession final : public LiveSession {
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
     x.attempt = {upstream::AttemptResult::Kind::kResponse, uhead.result_int(), Clock::now() - x.attempt_start};
-    if (rt_.state && rt_.state->policy()) {
+    if (rr_ && rr_->state().policy()) {
       // A retriable answer (by status or grpc-status) is not relayed when
       // another attempt is granted.
       std::optional<int> grpc_status;
@@ -830,7 +795,7 @@ class HttpSession final : public LiveSession {
     // A retry sends the body an earlier attempt read (and kept) with the head.
     const bool replay_body = replay && has_body;
     if (replay_body) {
-      framer.append(up_wbuf_, retry_body_);
+      framer.append(up_wbuf_, rr_->body());
       framer.append_end(up_wbuf_);
     }
     // Head alone now, unless body bytes came with it: then both in one write.
@@ -876,8 +841,8 @@ class HttpSession final : public LiveSession {
         ep.timeouts->inc();
         if (!d.response_started) {
           x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
-          const bool per_try = rt_.per_try_armed && !stream_idle_.fired;
-          if (per_try) rt_.cluster->per_try_timeouts->inc();
+          const bool per_try = per_try_armed() && !stream_idle_.fired;
+          if (per_try) rr_cluster_->per_try_timeouts->inc();
           const retry::Attempt timed_out{upstream::AttemptResult::Kind::kTimeout, 0, {}, per_try};
           if (retry_granted(timed_out, body_kept(d.pump_done))) co_return Outcome::kRetryNext;
         }
@@ -951,7 +916,7 @@ class HttpSession final : public LiveSession {
     core::Task<Piece> read_body() override {
       if (replay_) {
         body_done_ = true;
-        co_return Piece{s_.retry_body_, true, false};  // the pump stops at the end
+        co_return Piece{s_.rr_->body(), true, false};  // the pump stops at the end
       }
       for (;;) {
         if (parser_.is_done()) {
@@ -1137,7 +1102,7 @@ class HttpSession final : public LiveSession {
         }
         case H2Outcome::kTimeout: {
           ep.timeouts->inc();
-          const bool per_try = rt_.per_try_armed && !stream_idle_.fired;
+          const bool per_try = per_try_armed() && !stream_idle_.fired;
           if (per_try) cluster.per_try_timeouts->inc();
           again = replayable && retry_granted({Kind::kTimeout, 0, {}, per_try}, true);
           if (!again) {
@@ -1231,10 +1196,8 @@ class HttpSession final : public LiveSession {
   std::array<char, kRelayBuffer> req_relay_{};
   std::array<char, kRelayBuffer> res_relay_{};
   const config::RouteAction* match_action_ = nullptr;
-  Retrying rt_;
-  std::string retry_body_;  // the request body as forwarded, for a retry to send again
-  std::uint64_t retry_body_limit_ = 0;
-  bool retry_body_overflow_ = true;  // not kept (no retry policy, or longer than retry_buffer_limit)
+  retry::RequestRetries* rr_ = nullptr;         // the request's retries during its upstream phase
+  const ClusterRuntime* rr_cluster_ = nullptr;  // and its cluster
   struct StreamIdle {
     const Exchange* x = nullptr;  // null: no route idle_timeout in force
     std::chrono::milliseconds limit{0};

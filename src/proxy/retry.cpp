@@ -103,4 +103,47 @@ void RetryState::finished() {
 
 RetryState::~RetryState() = default;
 
+RequestRetries::RequestRetries(RetryState& state, std::string_view method, bool has_body,
+                               std::optional<Clock::time_point> deadline)
+    : state_(state), method_(method), has_body_(has_body), deadline_(deadline) {
+  // A body is kept as it is forwarded only when a retry could replay it.
+  const auto* p = state.policy();
+  if (p && has_body && (idempotent(method) || p->retry_non_idempotent)) {
+    limit_ = p->retry_buffer_limit;
+    overflow_ = false;
+  }
+}
+
+bool RequestRetries::granted(const Attempt& attempt, bool body_buffered, std::uint64_t random) {
+  const auto* p = state_.policy();
+  if (!p) return false;
+  const Request request{method_, has_body_, body_buffered};
+  if (!state_.may_retry(attempt, request)) return false;
+  const auto wait = retry::backoff(p->back_off, state_.retries() + 1, random);
+  if (deadline_ && Clock::now() + wait >= *deadline_) return false;
+  if (state_.decide(attempt, request) != RetryState::Verdict::kRetry) return false;
+  backoff_ = wait;
+  return true;
+}
+
+std::optional<RequestRetries::Clock::time_point> RequestRetries::attempt_deadline() {
+  per_try_armed_ = false;
+  const auto* p = state_.policy();
+  if (!p || p->per_try_timeout.count() == 0) return deadline_;
+  const auto per_try = Clock::now() + p->per_try_timeout;
+  if (deadline_ && *deadline_ <= per_try) return deadline_;
+  per_try_armed_ = true;
+  return per_try;
+}
+
+void RequestRetries::keep(std::string_view data) {
+  if (overflow_) return;
+  if (body_.size() + data.size() > limit_) {
+    overflow_ = true;
+    std::string().swap(body_);
+    return;
+  }
+  body_.append(data);
+}
+
 }  // namespace aegis::proxy::retry

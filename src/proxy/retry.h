@@ -1,13 +1,14 @@
 // Retries: which failed attempts are tried again (Envoy's retry_on), which
 // requests are safe to send twice, the back-off before the next try and the
-// cluster's retry budget. The decision is codec-neutral: the HTTP/1.1
-// session uses it today and the HTTP/2 path will too. RetryState carries one
-// request's retries (count, the retry slot it holds, the metrics).
+// cluster's retry budget. The decision is codec-neutral: both sessions use
+// it. RetryState carries one request's retries (count, the retry slot it
+// holds, the metrics); RequestRetries adds what a session drives them with.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "config/types.h"
@@ -98,6 +99,45 @@ class RetryState {
   std::uint32_t retries_ = 0;
   bool gave_up_ = false;  // exhausted, over budget or overflow: not a success
   upstream::BreakerSlot slot_;  // the retry in flight, if any
+};
+
+// One request's retries as a session drives them, whichever codec the
+// request came in on: whether a failed attempt goes again (and the back-off
+// to wait first), each attempt's per-try deadline, and the request body kept
+// (up to retry_buffer_limit) so that a retry can send it again.
+class RequestRetries {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // `deadline`: the request's (route timeout / grpc-timeout), if any.
+  RequestRetries(RetryState& state, std::string_view method, bool has_body, std::optional<Clock::time_point> deadline);
+  RequestRetries(const RequestRetries&) = delete;
+  RequestRetries& operator=(const RequestRetries&) = delete;
+
+  RetryState& state() { return state_; }
+  // Whether `attempt` goes again (counted by RetryState); if so, wait
+  // backoff() first. Never when that wait would pass the request's deadline.
+  bool granted(const Attempt& attempt, bool body_buffered, std::uint64_t random);
+  std::chrono::milliseconds backoff() const { return backoff_; }
+  // The next attempt's deadline: the request's, or per_try_timeout from now
+  // when sooner (then per_try_armed()).
+  std::optional<Clock::time_point> attempt_deadline();
+  bool per_try_armed() const { return per_try_armed_; }
+  // Body bytes as they are forwarded: kept while a replay stays possible.
+  void keep(std::string_view data);
+  // The whole body is kept: `complete` (the attempt read all of it) and it fit.
+  bool body_kept(bool complete) const { return complete && !overflow_; }
+  const std::string& body() const { return body_; }
+
+ private:
+  RetryState& state_;
+  std::string_view method_;
+  bool has_body_;
+  std::optional<Clock::time_point> deadline_;
+  std::chrono::milliseconds backoff_{0};
+  bool per_try_armed_ = false;
+  std::string body_;
+  std::uint64_t limit_ = 0;
+  bool overflow_ = true;  // not kept: no policy, not replayable, or longer than the limit
 };
 
 }  // namespace aegis::proxy::retry
