@@ -21,6 +21,7 @@
 #include "http/h2_translate.h"
 #include "proxy/h2_upstream.h"
 #include "proxy/request_path.h"
+#include "proxy/retry.h"
 #include "proxy/upstream_connect.h"
 #include "proxy/worker.h"
 #include "route/hash_key.h"
@@ -269,25 +270,22 @@ struct H2Session::StreamTask {
 class H2Session::H2Half final : public DownstreamHalf {
  public:
   H2Half(StreamTask& t, std::uint64_t body_limit) : t_(t), limit_(body_limit) {}
-  std::optional<LocalReply> refusal;
-  bool response_started = false;
 
   core::Task<Piece> read_body() override {
     auto piece = co_await t_.s->read();
     if (piece.reset) co_return Piece{{}, false, true};
     received_ += piece.data.size();
     if (received_ > limit_) {
-      t_.lr->malformed("body_too_large")->inc();
       refusal.emplace(413, "body_too_large", "request body exceeds max_request_body_bytes");
       co_return Piece{{}, false, true};
     }
     buf_ = std::move(piece.data);
+    body_done = piece.end;
     co_return Piece{buf_, piece.end, false};
   }
   void forwarded(std::size_t n) override { t_.s->consume(n); }
   Fields request_trailers() override { return t_.s->trailers(); }
   core::Task<bool> send_head(bhttp::response_header<>& head, bool has_body) override {
-    response_started = true;
     has_body_ = has_body;
     Fields f{{":status", std::to_string(head.result_int())}};
     append_fields(f, head);
@@ -311,77 +309,29 @@ class H2Session::H2Half final : public DownstreamHalf {
 core::Task<void> H2Session::forward_h2(StreamTask& t, const ClusterRuntime& cluster, const config::RouteAction& action,
                                        std::uint64_t body_limit, const upstream::PickContext& pick_ctx,
                                        std::optional<Clock::time_point> deadline, bool has_body, const Fields& fields) {
-  using Kind = upstream::AttemptResult::Kind;
-  auto& x = t.x;
-  auto& s = *t.s;
-  for (int attempt = 0;; ++attempt) {
-    x.attempt_start = Clock::now();
-    x.attempt = {Kind::kReset, 0, {}};
-    auto up = co_await open_h2_stream(w_, cluster, t.up, x, pick_ctx, {}, fields, !has_body);
-    if (up.failure) {
-      co_await t.reply(*up.failure);
+  retry::RetryState retry(action.retry_policy ? &*action.retry_policy : nullptr, *cluster.config, *cluster.breakers,
+                          cluster.retries);
+  retry::RequestRetries retries(retry, t.x.method, has_body, deadline);
+  H2Half half(t, body_limit);
+  H2Request r{w_, cluster, action, *t.lr, t.up, t.x, pick_ctx, fields, has_body, retries, half, {}, nullptr};
+  const auto result = co_await proxy::forward_h2(r);
+  switch (result.kind) {
+    case H2Result::Kind::kComplete:
+      t.finish();
       co_return;
-    }
-    const auto& ep = *up.pick->runtime;
-    ActiveRequest busy(*up.pick, ep);
-    ep.requests->inc();
-    H2Half half(t, body_limit);
-    H2ExchangeOptions o;
-    o.action = &action;
-    o.deadline = deadline;
-    o.idle_timeout = t.lr->config->idle_timeout;
-    o.has_body = has_body;
-    o.lr = t.lr;
-    t.up.attach(*up.stream);
-    const auto outcome = co_await exchange_h2(*up.stream, half, x, t.up, o);
-    t.up.detach();
-    if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
-    if (outcome == H2Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
-    w_.report(cluster.config->name, *up.pick, x.attempt);
-    ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
-    if (half.refusal && !half.response_started) {
-      co_await t.reply(*half.refusal);
+    case H2Result::Kind::kReply:
+      if (result.refusal) t.lr->malformed(result.reply->flag)->inc();
+      co_await t.reply(*result.reply);
       co_return;
-    }
-    switch (outcome) {
-      case H2Outcome::kComplete:
-        t.finish();
-        co_return;
-      case H2Outcome::kRefused:
-        if (attempt == 0 && !has_body) continue;  // not processed: once more, on another stream
-        [[fallthrough]];
-      case H2Outcome::kResetBeforeResponse:
-      case H2Outcome::kInvalidResponse:
-      case H2Outcome::kRetryNext: {
-        ep.errors_reset_before_response->inc();
-        const bool invalid = outcome == H2Outcome::kInvalidResponse;
-        const LocalReply r{invalid ? 502u : outcome == H2Outcome::kRefused ? 503u : 502u,
-                           invalid ? "upstream_invalid_response" : "upstream_reset_before_response",
-                           invalid ? "upstream sent an invalid response head"
-                                   : "upstream stream reset before a response"};
-        co_await t.reply(r);
-        co_return;
-      }
-      case H2Outcome::kTimeout: {
-        ep.timeouts->inc();
-        const LocalReply r{504, "upstream_timeout", "upstream did not respond within the route timeout"};
-        co_await t.reply(r);
-        co_return;
-      }
-      case H2Outcome::kResetMidResponse:
-      case H2Outcome::kTimeoutMidResponse:
-        (outcome == H2Outcome::kTimeoutMidResponse ? ep.timeouts : ep.errors_reset_mid_response)->inc();
-        x.flags = outcome == H2Outcome::kTimeoutMidResponse ? "upstream_timeout_mid_response"
-                                                            : "upstream_reset_mid_response";
-        s.reset(NGHTTP2_INTERNAL_ERROR);
-        t.finish();
-        co_return;
-      case H2Outcome::kDownstreamGone:
-        x.flags = "downstream_disconnect";
-        s.reset(NGHTTP2_CANCEL);
-        t.finish();
-        co_return;
-    }
+    case H2Result::Kind::kAbortedMidResponse:
+      // Only this stream: the client sees a truncated response, never a wrong one.
+      t.s->reset(NGHTTP2_INTERNAL_ERROR);
+      t.finish();
+      co_return;
+    case H2Result::Kind::kDownstreamGone:
+      t.s->reset(NGHTTP2_CANCEL);
+      t.finish();
+      co_return;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 
 #include "http/grpc.h"
 #include "http/h1_rules.h"
@@ -138,25 +139,38 @@ core::Task<H2Upstream> open_h2_stream(Worker& w, const ClusterRuntime& cluster, 
 
 namespace {
 
-// The two halves of one exchange_h2, which run at the same time.
+enum class Outcome {
+  kComplete,
+  kRefused,              // REFUSED_STREAM / GOAWAY: the upstream did not process it (safe to retry)
+  kResetBeforeResponse,  // reset or connection lost before a response head
+  kInvalidResponse,      // a response head without a valid :status
+  kTimeout,              // the deadline (or idle timeout) passed before the response head
+  kRetryNext,            // the retry policy wants another attempt (nothing went downstream)
+  kResetMidResponse,     // the head went downstream, then the upstream reset
+  kTimeoutMidResponse,
+  kDownstreamGone,       // the downstream half failed (client gone, or its refusal)
+};
+
+// One attempt: the request body (downstream → `up`) and the response
+// (`up` → downstream) at the same time.
 struct H2Exchange {
+  H2Request& r;
   H2Stream& up;
-  DownstreamHalf& down;
-  Exchange& x;
-  UpstreamSlot& slot;
-  const H2ExchangeOptions& o;
-  bool pump_failed = false, pump_done = false, relay_done = false, response_started = false;
+  bool replay;  // the body comes from r.retries.body()
+  std::optional<Clock::time_point> deadline;
+  bool pump_failed = false, pump_done = false, relay_done = false;
 
   Clock::time_point wait_deadline() const {
-    return o.deadline ? *o.deadline : o.idle_timeout.count() > 0 ? Clock::now() + o.idle_timeout
-                                                                 : Clock::time_point::max();
+    return deadline ? *deadline : Clock::now() + r.lr.config->idle_timeout;
   }
 
   // Request body: downstream → upstream stream, piece by piece; credit goes
   // back downstream once a piece is with the upstream stream.
   core::Task<bool> pump() {
+    auto& down = r.down;
     for (;;) {
-      auto piece = co_await down.read_body();
+      DownstreamHalf::Piece piece{r.retries.body(), true, false};
+      if (!replay) piece = co_await down.read_body();
       if (relay_done) co_return true;
       if (piece.failed) {
         pump_failed = true;
@@ -164,10 +178,13 @@ struct H2Exchange {
         co_return false;
       }
       if (!piece.data.empty()) {
-        x.bytes_in += piece.data.size();
-        if (o.lr) o.lr->bytes_received->inc(piece.data.size());
+        if (!replay) {
+          r.x.bytes_in += piece.data.size();
+          r.lr.bytes_received->inc(piece.data.size());
+          r.retries.keep(piece.data);
+        }
         if (!co_await up.write(piece.data)) co_return false;  // the stream is gone: the relay says why
-        down.forwarded(piece.data.size());
+        if (!replay) down.forwarded(piece.data.size());
       }
       if (piece.end) {
         pump_done = true;
@@ -178,75 +195,178 @@ struct H2Exchange {
   }
 
   // Response: upstream stream → downstream.
-  core::Task<H2Outcome> relay() {
-    auto done = [&](H2Outcome r) {
+  core::Task<Outcome> relay() {
+    auto& down = r.down;
+    auto& x = r.x;
+    auto& slot = r.slot;
+    auto done = [&](Outcome o) {
       relay_done = true;
       if (!pump_done) {
         up.reset(NGHTTP2_CANCEL);  // the rest of the request body is not wanted
         down.cancel();             // a pump still waiting for the client's body stops
-      } else if (r != H2Outcome::kComplete) {
+      } else if (o != Outcome::kComplete) {
         up.reset(NGHTTP2_CANCEL);
       }
-      return r;
+      return o;
     };
     slot.dl.read = wait_deadline();
     const bool got = co_await up.wait_head();
     slot.dl.read = Clock::time_point::max();
     if (!got) {
-      if (pump_failed) co_return done(H2Outcome::kDownstreamGone);
-      if (slot.timed_out) co_return done(H2Outcome::kTimeout);
-      co_return done(up.error_code() == NGHTTP2_REFUSED_STREAM ? H2Outcome::kRefused
-                                                               : H2Outcome::kResetBeforeResponse);
+      if (pump_failed) co_return done(Outcome::kDownstreamGone);
+      if (slot.timed_out) co_return done(Outcome::kTimeout);
+      co_return done(up.error_code() == NGHTTP2_REFUSED_STREAM ? Outcome::kRefused : Outcome::kResetBeforeResponse);
     }
     auto head = http::h2::response_head(up.head());
-    if (!head) co_return done(H2Outcome::kInvalidResponse);
+    if (!head) co_return done(Outcome::kInvalidResponse);
     x.attempt = {upstream::AttemptResult::Kind::kResponse, head->result_int(), Clock::now() - x.attempt_start};
-    if (o.retry_on_head) {
+    if (r.retries.state().policy()) {
+      // A retriable answer (by status or grpc-status) is not relayed when
+      // another attempt is granted.
       std::optional<int> grpc_status;
       if (auto it = head->find("grpc-status"); it != head->end()) grpc_status = http::grpc::parse_status(it->value());
       const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, head->result_int(), grpc_status, false};
-      if (o.retry_on_head(answered)) co_return done(H2Outcome::kRetryNext);
+      if (r.retries.granted(answered, r.retries.body_kept(pump_done || replay), r.w.random()))
+        co_return done(Outcome::kRetryNext);
     }
     http::remove_hop_by_hop(*head);
     head->set("x-request-id", x.request_id);
-    if (o.action) apply_header_rules(*head, o.action->response_headers_to_remove, o.action->response_headers_to_add);
+    apply_header_rules(*head, r.action.response_headers_to_remove, r.action.response_headers_to_add);
     x.status = head->result_int();
-    response_started = true;
+    down.response_started = true;
     const bool has_body = up.has_body();
-    if (!co_await down.send_head(*head, has_body)) co_return done(H2Outcome::kDownstreamGone);
+    if (!co_await down.send_head(*head, has_body)) co_return done(Outcome::kDownstreamGone);
     if (has_body) {
       for (;;) {
         slot.dl.read = wait_deadline();
         auto piece = co_await up.read();
         slot.dl.read = Clock::time_point::max();
         if (piece.reset) {
-          if (pump_failed) co_return done(H2Outcome::kDownstreamGone);
-          co_return done(slot.timed_out ? H2Outcome::kTimeoutMidResponse : H2Outcome::kResetMidResponse);
+          if (pump_failed) co_return done(Outcome::kDownstreamGone);
+          co_return done(slot.timed_out ? Outcome::kTimeoutMidResponse : Outcome::kResetMidResponse);
         }
         if (!piece.data.empty()) {
           x.bytes_out += piece.data.size();
-          if (o.lr) o.lr->bytes_sent->inc(piece.data.size());
-          if (!co_await down.send_data(piece.data)) co_return done(H2Outcome::kDownstreamGone);
+          r.lr.bytes_sent->inc(piece.data.size());
+          if (!co_await down.send_data(piece.data)) co_return done(Outcome::kDownstreamGone);
           up.consume(piece.data.size());
         }
         if (piece.end) break;
       }
     }
-    if (!co_await down.send_end(up.trailers())) co_return done(H2Outcome::kDownstreamGone);
-    co_return done(H2Outcome::kComplete);
+    if (!co_await down.send_end(up.trailers())) co_return done(Outcome::kDownstreamGone);
+    co_return done(Outcome::kComplete);
+  }
+
+  core::Task<Outcome> run() {
+    pump_done = !r.has_body;
+    if (!r.has_body) co_return co_await relay();
+    auto [pumped, outcome] = co_await (pump() && relay());
+    (void)pumped;
+    co_return outcome;
   }
 };
 
+core::Task<void> sleep_for(core::Executor ex, std::chrono::milliseconds d) {
+  if (d.count() == 0) co_return;
+  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor> timer(ex, d);
+  co_await timer.async_wait(core::kAwait);
+}
+
 }  // namespace
 
-core::Task<H2Outcome> exchange_h2(H2Stream& up, DownstreamHalf& down, Exchange& x, UpstreamSlot& slot,
-                                  const H2ExchangeOptions& o) {
-  H2Exchange e{up, down, x, slot, o};
-  e.pump_done = !o.has_body;
-  if (!o.has_body) co_return co_await e.relay();
-  auto [pumped, outcome] = co_await (e.pump() && e.relay());
-  (void)pumped;
-  co_return outcome;
+core::Task<H2Result> forward_h2(H2Request& r) {
+  using Kind = upstream::AttemptResult::Kind;
+  auto& x = r.x;
+  auto& down = r.down;
+  const auto ex = r.w.io().get_executor();
+  EndpointsTried tried;
+  bool replay = false;
+  auto reply = [](unsigned status, std::string_view flag, std::string detail) {
+    return H2Result{H2Result::Kind::kReply, LocalReply{status, flag, std::move(detail)}, false};
+  };
+  for (int attempt = 0;; ++attempt) {
+    x.attempt_start = Clock::now();
+    x.attempt = {Kind::kReset, 0, {}};
+    x.retries = r.retries.state().retries();
+    auto up = co_await open_h2_stream(r.w, r.cluster, r.slot, x, r.pick_ctx, tried.span(), r.fields, !r.has_body);
+    if (up.failure) {
+      const retry::Attempt failed{Kind::kConnectFailure, 0, {}, false};
+      if (up.connect_failed && r.retries.granted(failed, /*body_buffered=*/!r.has_body || replay, r.w.random())) {
+        if (up.pick) tried.add(up.pick->index);
+        co_await sleep_for(ex, r.retries.backoff());
+        continue;
+      }
+      co_return H2Result{H2Result::Kind::kReply, std::move(up.failure), false};
+    }
+    const auto& ep = *up.pick->runtime;
+    ActiveRequest active(*up.pick, ep);
+    ep.requests->inc();
+    if (r.on_attempt) r.on_attempt();
+    H2Exchange e{r, *up.stream, replay, r.retries.attempt_deadline()};
+    r.slot.attach(*up.stream);
+    const auto outcome = co_await e.run();
+    r.slot.detach();
+    if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
+    if (outcome == Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
+    r.w.report(r.cluster.config->name, *up.pick, x.attempt);
+    ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
+    r.retries.state().attempt_done();
+    if (down.refusal && !down.response_started) co_return H2Result{H2Result::Kind::kReply, down.refusal, true};
+    const bool replayable = !r.has_body || replay || r.retries.body_kept(down.body_done);
+    const auto again = [&](const retry::Attempt& a) {
+      return replayable && r.retries.granted(a, true, r.w.random());
+    };
+    bool retry = false;
+    switch (outcome) {
+      case Outcome::kComplete:
+        if (x.attempt.kind == Kind::kResponse) r.retries.state().finished();
+        co_return H2Result{};
+      case Outcome::kRetryNext:
+        retry = true;
+        break;
+      case Outcome::kRefused:
+        // Not processed by the upstream: once more for free (as a dead pooled
+        // HTTP/1.1 connection), then as the retry policy says.
+        retry = replayable && (attempt == 0 || again({Kind::kReset, 0, {}, false}));
+        if (!retry) {
+          ep.errors_reset_before_response->inc();
+          co_return reply(503, "upstream_reset_before_response", "upstream refused the stream");
+        }
+        break;
+      case Outcome::kResetBeforeResponse:
+      case Outcome::kInvalidResponse:
+        ep.errors_reset_before_response->inc();
+        retry = again({Kind::kReset, 0, {}, false});
+        if (!retry) {
+          if (outcome == Outcome::kInvalidResponse)
+            co_return reply(502, "upstream_invalid_response", "upstream sent an invalid response head");
+          co_return reply(502, "upstream_reset_before_response", "upstream stream reset before a response");
+        }
+        break;
+      case Outcome::kTimeout: {
+        ep.timeouts->inc();
+        const bool per_try = r.retries.per_try_armed() && !(r.idle_fired && *r.idle_fired);
+        if (per_try) r.cluster.per_try_timeouts->inc();
+        retry = again({Kind::kTimeout, 0, {}, per_try});
+        if (!retry) co_return reply(504, "upstream_timeout", "upstream did not respond within the route timeout");
+        break;
+      }
+      case Outcome::kResetMidResponse:
+      case Outcome::kTimeoutMidResponse: {
+        const bool timeout = outcome == Outcome::kTimeoutMidResponse;
+        (timeout ? ep.timeouts : ep.errors_reset_mid_response)->inc();
+        x.flags = timeout ? "upstream_timeout_mid_response" : "upstream_reset_mid_response";
+        co_return H2Result{H2Result::Kind::kAbortedMidResponse, {}, false};
+      }
+      case Outcome::kDownstreamGone:
+        x.flags = "downstream_disconnect";
+        co_return H2Result{H2Result::Kind::kDownstreamGone, {}, false};
+    }
+    tried.add(up.pick->index);
+    replay = r.has_body;
+    co_await sleep_for(ex, r.retries.backoff());
+  }
 }
 
 }  // namespace aegis::proxy

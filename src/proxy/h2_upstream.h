@@ -3,7 +3,7 @@
 // prior knowledge without it), each carrying as many requests at once as the
 // endpoint's SETTINGS_MAX_CONCURRENT_STREAMS allows; a new connection opens
 // only when every open one is full, up to the cluster's max_connections.
-// Both downstream codecs forward over it through exchange_h2, which streams
+// Both downstream codecs forward over it through forward_h2, which streams
 // both directions with back-pressure and carries trailers (gRPC).
 #pragma once
 
@@ -87,13 +87,14 @@ core::Task<H2Upstream> open_h2_stream(Worker& w, const ClusterRuntime& cluster, 
 void shutdown_h2_pool(EndpointState& state);
 
 // The downstream side of an exchange forwarded over an upstream HTTP/2
-// stream, as each downstream codec provides it.
+// stream, as each downstream codec provides it. The attempt loop reads the
+// public state between attempts.
 class DownstreamHalf {
  public:
   struct Piece {
     std::string_view data;  // valid until the next read_body()
     bool end = false;       // the body is complete
-    bool failed = false;    // the client went away or broke a rule (the half knows which)
+    bool failed = false;    // the client went away or broke a rule (then `refusal` says which rule)
   };
   virtual core::Task<Piece> read_body() = 0;
   // `n` bytes of the last piece are with the upstream (flow-control credit).
@@ -107,37 +108,48 @@ class DownstreamHalf {
   // Stops a read_body() or send_*() in flight: the other half ended.
   virtual void cancel() = 0;
 
+  bool body_done = false;              // read_body() returned the end of the client's body
+  bool response_started = false;       // send_head() was called
+  std::optional<LocalReply> refusal;   // the body broke a rule (413, 400): the answer, if nothing went downstream
+
  protected:
   ~DownstreamHalf() = default;
 };
 
-enum class H2Outcome {
-  kComplete,
-  kRefused,              // REFUSED_STREAM / GOAWAY: the upstream did not process it (safe to retry)
-  kResetBeforeResponse,  // reset or connection lost before a response head
-  kInvalidResponse,      // a response head without a valid :status
-  kTimeout,              // the deadline (or idle timeout) passed before the response head
-  kRetryNext,            // `retry_on_head` wanted another attempt (nothing went downstream)
-  kResetMidResponse,     // the head went downstream, then the upstream reset
-  kTimeoutMidResponse,
-  kDownstreamGone,       // the downstream half failed (client gone, or its refusal)
+// A request for an HTTP/2 cluster, from either downstream codec.
+struct H2Request {
+  Worker& w;
+  const ClusterRuntime& cluster;
+  const config::RouteAction& action;
+  const ListenerRuntime& lr;
+  UpstreamSlot& slot;                      // ticked by the session: deadlines reset the stream
+  Exchange& x;
+  const upstream::PickContext& pick_ctx;
+  const http::h2::Fields& fields;          // http::h2::request_fields
+  bool has_body = false;
+  retry::RequestRetries& retries;          // the route's retry policy (maybe none)
+  DownstreamHalf& down;
+  // Called as each attempt's exchange starts (optional).
+  std::function<void()> on_attempt;
+  const bool* idle_fired = nullptr;        // the route idle_timeout (not per_try) ended the attempt
 };
 
-struct H2ExchangeOptions {
-  const config::RouteAction* action = nullptr;       // response header rules
-  std::optional<Clock::time_point> deadline;          // route timeout / per try / grpc-timeout
-  std::chrono::milliseconds idle_timeout{0};          // each upstream wait when there is no deadline
-  bool has_body = false;                              // the request has a body to pump
-  const ListenerRuntime* lr = nullptr;                // bytes counters
-  // Called with the response head before it goes downstream: true means
-  // "retry instead" (the stream is reset, kRetryNext).
-  std::function<bool(const retry::Attempt&)> retry_on_head;
+// What became of the request; the session answers `reply` in its codec's way.
+struct H2Result {
+  enum class Kind {
+    kComplete,          // relayed (x.status is the upstream's)
+    kReply,             // nothing went downstream: answer `reply` (503, 502, 504, 413 ...)
+    kAbortedMidResponse,// the head went downstream, then the upstream failed: truncate (x.flags says why)
+    kDownstreamGone,    // the client went away (x.flags set)
+  };
+  Kind kind = Kind::kComplete;
+  std::optional<LocalReply> reply;
+  bool refusal = false;  // `reply` is the client's body breaking a rule (count it as malformed)
 };
-
-// One attempt: the request body (downstream → `up`) and the response
-// (`up` → downstream) at the same time. Sets x.attempt, x.status and the
-// byte counts; `slot` is ticked by the caller for the deadlines.
-core::Task<H2Outcome> exchange_h2(http::h2::H2Stream& up, DownstreamHalf& down, Exchange& x, UpstreamSlot& slot,
-                                  const H2ExchangeOptions& o);
+// Every attempt of one request: open_h2_stream, the exchange, the retry
+// policy (connect failures, refused streams, resets, timeouts, retriable
+// statuses; a retry replays the body kept by RequestRetries), the LB and
+// outlier feedback and the endpoint's metrics.
+core::Task<H2Result> forward_h2(H2Request& r);
 
 }  // namespace aegis::proxy

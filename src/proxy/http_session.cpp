@@ -350,8 +350,8 @@ class HttpSession final : public LiveSession {
     const RetryScope retry_scope(*this, retries, *cluster);
     const IdleScope idle_scope(*this, x, action.idle_timeout);
     if (cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
-      co_return co_await forward_h2(lr, x, req_parser, *cluster, action, pick_ctx, deadline, has_body,
-                                    expect_continue, retry);
+      co_return co_await forward_h2(lr, x, req_parser, *cluster, action, pick_ctx, has_body, expect_continue,
+                                    retries);
     }
     EndpointsTried tried;              // where a retry should not go back to
     bool replay = false;                // the body comes from retries.body() (read by an earlier attempt)
@@ -460,20 +460,6 @@ class HttpSession final : public LiveSession {
     IdleScope(const IdleScope&) = delete;
     IdleScope& operator=(const IdleScope&) = delete;
     HttpSession& s_;
-  };
-
-  // The endpoints a request's attempts went to (Envoy's previous-hosts
-  // predicate keeps retries away from them while others are available).
-  struct EndpointsTried {
-    std::array<std::size_t, 8> index{};
-    std::size_t count = 0;
-    void add(std::size_t i) {
-      if (std::find(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count), i) ==
-              index.begin() + static_cast<std::ptrdiff_t>(count) &&
-          count < index.size())
-        index[count++] = i;
-    }
-    std::span<const std::size_t> span() const { return {index.data(), count}; }
   };
 
   // The attempt's deadline: the request's, or the per-try timeout if sooner.
@@ -902,25 +888,17 @@ class HttpSession final : public LiveSession {
   }
 
   // The downstream half of a request forwarded to an HTTP/2 cluster: the
-  // body from the HTTP/1.1 parser (or, on a retry, as kept), the response
-  // written as HTTP/1.1 (chunked with the trailers when the upstream gave no
-  // content-length).
+  // body from the HTTP/1.1 parser, the response written as HTTP/1.1
+  // (chunked with the trailers when the upstream gave no content-length).
   class H1Half final : public DownstreamHalf {
    public:
-    H1Half(HttpSession& s, const ListenerRuntime& lr, bhttp::request_parser<bhttp::buffer_body>& parser, bool replay)
-        : s_(s), lr_(lr), parser_(parser), replay_(replay) {}
-    bool body_done() const { return body_done_; }
-    std::optional<http::Rejection> refusal;  // the body broke a rule
-    bool response_started = false;
+    H1Half(HttpSession& s, const ListenerRuntime& lr, bhttp::request_parser<bhttp::buffer_body>& parser)
+        : s_(s), lr_(lr), parser_(parser) {}
 
     core::Task<Piece> read_body() override {
-      if (replay_) {
-        body_done_ = true;
-        co_return Piece{s_.rr_->body(), true, false};  // the pump stops at the end
-      }
       for (;;) {
         if (parser_.is_done()) {
-          body_done_ = true;
+          body_done = true;
           co_return Piece{{}, true, false};
         }
         parser_.get().body().data = s_.req_relay_.data();
@@ -931,21 +909,20 @@ class HttpSession final : public LiveSession {
         s_.down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           if (ec == bhttp::error::body_limit || ec == bhttp::error::bad_chunk ||
-              ec == bhttp::error::bad_chunk_extension)
-            refusal = http::rejection_for_parse_error(ec);
+              ec == bhttp::error::bad_chunk_extension) {
+            const auto rej = http::rejection_for_parse_error(ec);
+            refusal.emplace(rej.status, rej.reason, std::string(rej.detail));
+          }
           co_return Piece{{}, false, true};
         }
         const auto got = s_.req_relay_.size() - parser_.get().body().size;
         if (got == 0 && !parser_.is_done()) continue;  // e.g. only a chunk header arrived
-        const std::string_view data(s_.req_relay_.data(), got);
-        s_.keep_for_retry(data);
-        body_done_ = parser_.is_done();
-        co_return Piece{data, body_done_, false};
+        body_done = parser_.is_done();
+        co_return Piece{std::string_view(s_.req_relay_.data(), got), body_done, false};
       }
     }
 
     core::Task<bool> send_head(bhttp::response_header<>& head, bool has_body) override {
-      response_started = true;
       head.version(s_.x_protocol_10_ ? 10 : 11);
       const bool sized = head.find(bhttp::field::content_length) != head.end();
       const auto status = head.result_int();
@@ -1000,136 +977,52 @@ class HttpSession final : public LiveSession {
     HttpSession& s_;
     const ListenerRuntime& lr_;
     bhttp::request_parser<bhttp::buffer_body>& parser_;
-    bool replay_, body_done_ = false, chunked_ = false;
+    bool chunked_ = false;
   };
 
-  // The request to a cluster with protocol: http2, with the route's retry
-  // policy (a retry resends the body kept by the first attempt). Returns
-  // whether the downstream connection stays open.
+  // The request to a cluster with protocol: http2 (proxy/h2_upstream), with
+  // the route's retry policy. Returns whether the connection stays open.
   core::Task<bool> forward_h2(const ListenerRuntime& lr, Exchange& x,
                               bhttp::request_parser<bhttp::buffer_body>& req_parser, const ClusterRuntime& cluster,
-                              const config::RouteAction& action, const upstream::PickContext& pick_ctx,
-                              std::optional<Clock::time_point> deadline, bool has_body, bool expect_continue,
-                              retry::RetryState& retry) {
-    using Kind = upstream::AttemptResult::Kind;
+                              const config::RouteAction& action, const upstream::PickContext& pick_ctx, bool has_body,
+                              bool expect_continue, retry::RequestRetries& retries) {
     if (!upgrade_.empty()) {
       co_await reply(lr, x, 501, "upgrade_not_supported",
                      fmt::format("protocol upgrade to '{}' through an HTTP/2 cluster is not supported", upgrade_),
                      true);
       co_return false;
     }
+    // The client waits for this before its body: say it now (the upstream
+    // HTTP/2 stream has no such step).
+    if (expect_continue && has_body && !co_await send_continue(lr, x)) co_return false;
     x_protocol_10_ = x.protocol == "HTTP/1.0";
     head_request_ = req_parser.get().method() == bhttp::verb::head;
     const auto fields = http::h2::request_fields(req_parser.get(), cluster.tls ? "https" : "http", te_trailers_);
-    EndpointsTried tried;
-    bool replay = false;
-    for (int attempt = 0;; ++attempt) {
-      x.attempt_start = Clock::now();
-      x.attempt = {Kind::kReset, 0, {}};
-      x.retries = retry.retries();
-      auto up = co_await open_h2_stream(w_, cluster, up_, x, pick_ctx, tried.span(), fields, !has_body);
-      if (up.failure) {
-        const retry::Attempt failed{Kind::kConnectFailure, 0, {}, false};
-        if (up.connect_failed && retry_granted(failed, /*body_buffered=*/!has_body || replay)) {
-          if (up.pick) tried.add(up.pick->index);
-          co_await back_off();
-          continue;
-        }
-        co_await reply(lr, x, up.failure->status, up.failure->flag, up.failure->detail, has_body && !replay,
-                       up.failure->extra_name, up.failure->extra_value);
+    H1Half half(*this, lr, req_parser);
+    H2Request r{w_, cluster, action, lr, up_, x, pick_ctx, fields, has_body, retries, half,
+                [this] { stream_idle_.since = Clock::now(); }, &stream_idle_.fired};
+    const auto result = co_await proxy::forward_h2(r);
+    // An unread remainder of the request body makes the connection unusable.
+    if (has_body && !half.body_done) keep_alive_ = false;
+    switch (result.kind) {
+      case H2Result::Kind::kComplete:
+        finish(lr, x);
+        co_return keep_alive_;
+      case H2Result::Kind::kReply: {
+        const auto& rep = *result.reply;
+        if (result.refusal) lr.malformed(rep.flag)->inc();
+        co_await reply(lr, x, rep.status, rep.flag, rep.detail, !keep_alive_ || result.refusal, rep.extra_name,
+                       rep.extra_value);
         co_return keep_alive_;
       }
-      const auto& ep = *up.pick->runtime;
-      ActiveRequest active(*up.pick, ep);
-      ep.requests->inc();
-      if (expect_continue && has_body && attempt == 0 && !co_await send_continue(lr, x)) co_return false;
-      H1Half half(*this, lr, req_parser, replay);
-      H2ExchangeOptions o;
-      o.action = &action;
-      o.deadline = attempt_deadline(deadline);
-      o.idle_timeout = lr.config->idle_timeout;
-      o.has_body = has_body;
-      o.lr = &lr;
-      o.retry_on_head = [&](const retry::Attempt& a) { return retry_granted(a, body_kept(half.body_done())); };
-      up_.attach(*up.stream);
-      const auto outcome = co_await exchange_h2(*up.stream, half, x, up_, o);
-      up_.detach();
-      if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
-      if (outcome == H2Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
-      w_.report(cluster.config->name, *up.pick, x.attempt);
-      ep.response_time->observe(seconds_since(x.start));
-      retry.attempt_done();
-      // An unread remainder of the request body makes the connection unusable.
-      if (has_body && !half.body_done()) keep_alive_ = false;
-      if (half.refusal && !half.response_started) {
-        const auto rej = *half.refusal;
-        co_await refuse(lr, x, rej);
+      case H2Result::Kind::kAbortedMidResponse:
+      case H2Result::Kind::kDownstreamGone:
+        // The head may be downstream already: close so the client sees a
+        // truncated message, never a wrong one.
+        finish(lr, x);
         co_return false;
-      }
-      const bool replayable = !has_body || body_kept(half.body_done());
-      bool again = false;
-      switch (outcome) {
-        case H2Outcome::kComplete:
-          if (x.attempt.kind == Kind::kResponse) retry.finished();
-          finish(lr, x);
-          co_return keep_alive_;
-        case H2Outcome::kRetryNext:
-          again = true;
-          break;
-        case H2Outcome::kRefused:
-          // Not processed by the upstream: once for free (like a dead pooled
-          // HTTP/1.1 connection), then as the retry policy says.
-          again = replayable && (attempt == 0 || retry_granted({Kind::kReset, 0, {}, false}, true));
-          if (!again) {
-            ep.errors_reset_before_response->inc();
-            co_await reply(lr, x, 503, "upstream_reset_before_response", "upstream refused the stream", !keep_alive_);
-            co_return keep_alive_;
-          }
-          break;
-        case H2Outcome::kResetBeforeResponse:
-        case H2Outcome::kInvalidResponse: {
-          ep.errors_reset_before_response->inc();
-          again = replayable && retry_granted({Kind::kReset, 0, {}, false}, true);
-          if (!again) {
-            const bool invalid = outcome == H2Outcome::kInvalidResponse;
-            co_await reply(lr, x, 502, invalid ? "upstream_invalid_response" : "upstream_reset_before_response",
-                           invalid ? "upstream sent an invalid response head"
-                                   : "upstream stream reset before a response",
-                           !keep_alive_);
-            co_return keep_alive_;
-          }
-          break;
-        }
-        case H2Outcome::kTimeout: {
-          ep.timeouts->inc();
-          const bool per_try = per_try_armed() && !stream_idle_.fired;
-          if (per_try) cluster.per_try_timeouts->inc();
-          again = replayable && retry_granted({Kind::kTimeout, 0, {}, per_try}, true);
-          if (!again) {
-            co_await reply(lr, x, 504, "upstream_timeout", "upstream did not respond within the route timeout",
-                           !keep_alive_);
-            co_return keep_alive_;
-          }
-          break;
-        }
-        case H2Outcome::kResetMidResponse:
-        case H2Outcome::kTimeoutMidResponse:
-          // The head is already downstream: close so the client sees a
-          // truncated message, never a wrong one.
-          (outcome == H2Outcome::kTimeoutMidResponse ? ep.timeouts : ep.errors_reset_mid_response)->inc();
-          x.flags = outcome == H2Outcome::kTimeoutMidResponse ? "upstream_timeout_mid_response"
-                                                              : "upstream_reset_mid_response";
-          finish(lr, x);
-          co_return false;
-        case H2Outcome::kDownstreamGone:
-          x.flags = "downstream_disconnect";
-          finish(lr, x);
-          co_return false;
-      }
-      tried.add(up.pick->index);
-      replay = has_body;
-      co_await back_off();
     }
+    co_return false;
   }
 
   // A response the proxy generates itself.

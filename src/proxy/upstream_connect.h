@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -70,6 +71,18 @@ struct UpstreamConn {
   bool reused = false;               // from the pool (may turn out dead: retry once)
   std::optional<LocalReply> failure;  // 503: overflow, connect or TLS failure
   bool connect_failed = false;        // the failure was the connect or TLS handshake (a retry may help)
+};
+
+// The endpoints a request's attempts went to (Envoy's previous-hosts
+// predicate keeps retries away from them while others are available).
+struct EndpointsTried {
+  std::array<std::size_t, 8> index{};
+  std::size_t count = 0;
+  void add(std::size_t i) {
+    const auto used = span();
+    if (std::find(used.begin(), used.end(), i) == used.end() && count < index.size()) index[count++] = i;
+  }
+  std::span<const std::size_t> span() const { return {index.data(), count}; }
 };
 
 // Picks an endpoint of the cluster (LB policy, health, `avoid`) and sets

@@ -208,6 +208,39 @@ TEST_F(H2Upstream, GrpcDeadlinesAndAnEndpointThatIsDown) {
       << run.describe();
 }
 
+TEST_F(H2Upstream, GrpcRetriesReplayTheRequestBody) {
+  // Two servers behind one h2 cluster; Error answers UNAVAILABLE (trailers-only
+  // from grpcio), which retry_on: unavailable retries on the other endpoint,
+  // resending the request message the first attempt kept.
+  GrpcServer::Options oa, ob;
+  oa.name = "grpc-a";
+  ob.name = "grpc-b";
+  GrpcServer a(dir_.path(), oa);
+  GrpcServer b(dir_.path(), ob);
+  auto cfg = config_for({a.endpoint(), b.endpoint()});
+  cfg.cluster_extra_yaml = "    protocol: http2\n";
+  cfg.route_extra_yaml =
+      "              retry_policy:\n                retry_on: [unavailable, connect-failure]\n                num_retries: 3\n"
+      "                retry_back_off: {base_interval: 10ms, max_interval: 50ms}\n"
+      "                retry_non_idempotent: true\n";  // gRPC calls are POSTs
+  start_proxy(cfg);
+  const auto run = grpc_client(dir_.path(), target(), {"--test", "error", "--code", "UNAVAILABLE", "--message", "busy"});
+  EXPECT_TRUE(run.ok()) << run.describe();  // after the retries, the last answer is relayed with its trailers
+  EXPECT_EQ(a.rpc_count("Error") + b.rpc_count("Error"), 4) << "1 try + 3 retries";
+  EXPECT_GE(a.rpc_count("Error"), 1);
+  EXPECT_GE(b.rpc_count("Error"), 1);
+  EXPECT_EQ(metric("aegis_upstream_retries_total", {{"cluster", cfg_.cluster_name}, {"result", "attempted"}}), 3);
+  // Not retriable (NOT_FOUND): one attempt.
+  const auto nf = grpc_client(dir_.path(), target(), {"--test", "error", "--code", "NOT_FOUND", "--message", "no"});
+  EXPECT_TRUE(nf.ok()) << nf.describe();
+  EXPECT_EQ(a.rpc_count("Error") + b.rpc_count("Error"), 5);
+  // One endpoint down: a refused connect is retried on the other, so every
+  // call (with its request body) is still answered.
+  a.stop();
+  const auto ok = grpc_client(dir_.path(), target(), {"--test", "unary,client_stream", "--count", "50"});
+  EXPECT_TRUE(ok.ok()) << ok.describe();
+}
+
 TEST_F(H2Upstream, GrpcAndHttp11ThroughThePostQuantumMesh) {
   ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test", "mldsa65").status.ok());
   ASSERT_TRUE(certs_issue(dir_.path(), dir_ / "ca", dir_ / "server", kServerId, "mldsa65").status.ok());
