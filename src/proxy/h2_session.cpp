@@ -101,6 +101,8 @@ struct H2Session::StreamTask {
   bool finished = false;
   bool grpc = false;  // local replies are gRPC-shaped
 
+  retry::RequestRetries* retries = nullptr;  // the route's retry policy, during the upstream phase
+
   // Duplex state: the request body and the response run at the same time.
   bool pump_done = false, relay_done = false, response_started = false, cancelled = false;
   std::optional<LocalReply> refusal;  // the request body broke a rule
@@ -176,6 +178,7 @@ struct H2Session::StreamTask {
         refusal.emplace(413, "body_too_large", "request body exceeds max_request_body_bytes");
         co_return fail(Pump::kRefused);
       }
+      if (retries) retries->keep(piece.data);
       up.dl.write = Clock::now() + lr->config->idle_timeout;
       auto ec = co_await http::write_body_piece(sock, wbuf, framer, piece.data, piece.end);
       up.dl.write = kNever;
@@ -187,7 +190,7 @@ struct H2Session::StreamTask {
     co_return Pump::kDone;
   }
 
-  enum class Relay { kComplete, kRetry, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
+  enum class Relay { kComplete, kRetry, kRetryNext, kTimeout, kUpstreamGone, kInvalid, kAbortedMidResponse,
                      kDownstreamGone, kCancelled };
   // The response, upstream HTTP/1.1 → downstream stream.
   core::Task<Relay> relay(upstream::Stream& sock, boost::beast::flat_buffer& ubuf, const config::RouteAction& action,
@@ -223,6 +226,14 @@ struct H2Session::StreamTask {
     auto& parser = *slot;
     auto& uhead = parser.get();
     x.attempt = {upstream::AttemptResult::Kind::kResponse, uhead.result_int(), Clock::now() - x.attempt_start};
+    if (retries && retries->state().policy()) {
+      // A retriable answer (by status or grpc-status) is not relayed when
+      // another attempt is granted.
+      std::optional<int> grpc_status;
+      if (auto it = uhead.find("grpc-status"); it != uhead.end()) grpc_status = http::grpc::parse_status(it->value());
+      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, uhead.result_int(), grpc_status, false};
+      if (retries->granted(answered, retries->body_kept(pump_done), self.w_.random())) co_return done(Relay::kRetryNext);
+    }
     upstream_keep_alive = uhead.keep_alive();
     const bool res_has_body = !parser.is_done();
     http::remove_hop_by_hop(uhead.base());
@@ -308,12 +319,10 @@ class H2Session::H2Half final : public DownstreamHalf {
 
 core::Task<void> H2Session::forward_h2(StreamTask& t, const ClusterRuntime& cluster, const config::RouteAction& action,
                                        std::uint64_t body_limit, const upstream::PickContext& pick_ctx,
-                                       std::optional<Clock::time_point> deadline, bool has_body, const Fields& fields) {
-  retry::RetryState retry(action.retry_policy ? &*action.retry_policy : nullptr, *cluster.config, *cluster.breakers,
-                          cluster.retries);
-  retry::RequestRetries retries(retry, t.x.method, has_body, deadline);
+                                       retry::RequestRetries& retries, bool has_body, const Fields& fields) {
   H2Half half(t, body_limit);
-  H2Request r{w_, cluster, action, *t.lr, t.up, t.x, pick_ctx, fields, has_body, retries, half, {}, nullptr};
+  H2Request r{w_, cluster, action, *t.lr, t.up, t.x, pick_ctx, fields, has_body, retries, half,
+              [&t] { t.up.idle.restart(); }, &t.up.idle.fired};
   const auto result = co_await proxy::forward_h2(r);
   switch (result.kind) {
     case H2Result::Kind::kComplete:
@@ -504,19 +513,38 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     co_return;
   }
 
-  if (cluster && cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
+  // The route's retry policy and idle_timeout, for every attempt below.
+  retry::RetryState retry(action.retry_policy ? &*action.retry_policy : nullptr, *cluster->config,
+                          *cluster->breakers, cluster->retries);
+  retry::RequestRetries retries(retry, x.method, has_body, deadline);
+  t.retries = &retries;
+  t.up.idle.arm(x, action.idle_timeout);
+  if (cluster->config->protocol == config::UpstreamProtocol::kHttp2) {
     const auto fields = http::h2::request_fields(head, cluster->tls ? "https" : "http", te_trailers);
-    co_await forward_h2(t, *cluster, action, admitted.body_limit, pick_ctx, deadline, has_body, fields);
+    co_await forward_h2(t, *cluster, action, admitted.body_limit, pick_ctx, retries, has_body, fields);
     co_return;
   }
 
-  // Phase: connect_upstream, then the exchange (retried once, like HTTP/1.1,
-  // when a pooled connection turns out dead before any response byte).
+  // Phase: connect_upstream, then the exchange: retried once, like HTTP/1.1,
+  // when a pooled connection turns out dead before any response byte, and as
+  // the route's retry_policy says (a retry sends the body the first attempt
+  // kept).
+  using Kind = upstream::AttemptResult::Kind;
+  EndpointsTried tried;
+  bool replay = false;
   for (int attempt = 0;; ++attempt) {
     x.attempt_start = Clock::now();
-    x.attempt = {upstream::AttemptResult::Kind::kReset, 0, {}};
-    auto conn = co_await open_upstream(w_, action.cluster, t.up, /*check_liveness=*/has_body, x, pick_ctx);
+    x.attempt = {Kind::kReset, 0, {}};
+    x.retries = retry.retries();
+    auto conn = co_await open_upstream(w_, action.cluster, t.up, /*check_liveness=*/has_body && !replay, x, pick_ctx,
+                                       tried.span());
     if (conn.failure) {
+      const retry::Attempt failed{Kind::kConnectFailure, 0, {}, false};
+      if (conn.connect_failed && retries.granted(failed, !has_body || replay, w_.random())) {
+        tried.add(conn.pick->index);
+        co_await retry::sleep(w_.io().get_executor(), retries.backoff());
+        continue;
+      }
       co_await t.reply(*conn.failure);
       co_return;
     }
@@ -526,49 +554,81 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     ActiveRequest busy(pick, ep);
     ep.requests->inc();
     t.up.attach(sock, kNever);
+    t.up.idle.restart();
+    const auto try_deadline = retries.attempt_deadline();
     boost::beast::flat_buffer ubuf;
     std::string wbuf = head_bytes;
-    t.pump_done = !has_body;
+    const http::BodyFramer framer(chunked);
+    if (replay) {
+      framer.append(wbuf, retries.body());
+      framer.append_end(wbuf);
+    }
+    t.pump_done = !has_body || replay;
     t.relay_done = t.cancelled = t.response_started = false;
     bool upstream_keep_alive = false;
     using Pump = StreamTask::Pump;
     using Relay = StreamTask::Relay;
     Pump pumped = Pump::kDone;
     Relay relayed = Relay::kCancelled;
-    const http::BodyFramer framer(chunked);
     t.up.dl.write = Clock::now() + lc.idle_timeout;
     auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(wbuf), core::kAwait);
     t.up.dl.write = kNever;
     wbuf.clear();
     if (wec) {
       relayed = Relay::kRetry;
-    } else if (has_body) {
+    } else if (!t.pump_done) {
       std::tie(pumped, relayed) = co_await (t.pump(sock, framer, admitted.body_limit, wbuf) &&
-                                            t.relay(sock, ubuf, action, deadline, has_body, upstream_keep_alive));
+                                            t.relay(sock, ubuf, action, try_deadline, has_body, upstream_keep_alive));
     } else {
-      relayed = co_await t.relay(sock, ubuf, action, deadline, has_body, upstream_keep_alive);
+      relayed = co_await t.relay(sock, ubuf, action, try_deadline, has_body, upstream_keep_alive);
     }
     t.up.detach();
     if (relayed == Relay::kRetry && conn.reused && attempt == 0 && !has_body) {
       close_upstream(sock, ep);  // a pooled connection the upstream had closed
+      tried.add(pick.index);
       continue;
     }
-    if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
+    if (relayed == Relay::kTimeout && !t.response_started) x.attempt.kind = Kind::kTimeout;
+    if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
     w_.report(action.cluster, pick, x.attempt);
     if (relayed == Relay::kComplete && pumped == Pump::kDone && upstream_keep_alive && ubuf.size() == 0)
       pick.state->pool.put_idle(std::move(sock));
     else
       close_upstream(sock, ep);
     ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
+    retry.attempt_done();
 
     if (t.refusal && !t.response_started) {
       co_await t.reply(*t.refusal);
       co_return;
     }
+    // Before anything went downstream, a failed attempt may go again.
+    const bool replayable = !has_body || replay || retries.body_kept(t.pump_done);
+    bool again = relayed == Relay::kRetryNext;
+    if (!again && !t.response_started && replayable) {
+      if (relayed == Relay::kTimeout) {
+        const bool per_try = retries.per_try_armed() && !t.up.idle.fired;
+        if (per_try) cluster->per_try_timeouts->inc();
+        again = retries.granted({Kind::kTimeout, 0, {}, per_try}, true, w_.random());
+      } else if (relayed == Relay::kRetry || relayed == Relay::kUpstreamGone || relayed == Relay::kInvalid) {
+        again = retries.granted({Kind::kReset, 0, {}, false}, true, w_.random());
+      }
+      if (again && relayed == Relay::kTimeout) ep.timeouts->inc();
+      if (again && relayed != Relay::kTimeout) ep.errors_reset_before_response->inc();
+    }
+    if (again) {
+      tried.add(pick.index);
+      replay = has_body;
+      co_await retry::sleep(w_.io().get_executor(), retries.backoff());
+      continue;
+    }
     switch (relayed) {
       case Relay::kComplete:
+        if (x.attempt.kind == Kind::kResponse) retry.finished();
         t.finish();
         co_return;
+      case Relay::kRetryNext:
+        break;  // handled above
       case Relay::kTimeout:
         ep.timeouts->inc();
         if (t.response_started) {
@@ -578,7 +638,6 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
           co_return;
         }
         {
-          x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
           const LocalReply r{504, "upstream_timeout", "upstream did not respond within the route timeout"};
           co_await t.reply(r);
         }

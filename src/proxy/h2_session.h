@@ -21,6 +21,7 @@
 #include "http/h2_connection.h"
 #include "net/stream.h"
 #include "proxy/access_log.h"
+#include "proxy/retry.h"
 #include "proxy/snapshot.h"
 #include "upstream/lb_policy.h"
 
@@ -65,8 +66,7 @@ class H2Session {
   // A stream whose route's cluster speaks HTTP/2 (h2 → h2).
   core::Task<void> forward_h2(StreamTask& t, const ClusterRuntime& cluster, const config::RouteAction& action,
                               std::uint64_t body_limit, const upstream::PickContext& pick_ctx,
-                              std::optional<std::chrono::steady_clock::time_point> deadline, bool has_body,
-                              const http::h2::Fields& fields);
+                              retry::RequestRetries& retries, bool has_body, const http::h2::Fields& fields);
 
   Worker& w_;
   Downstream d_;

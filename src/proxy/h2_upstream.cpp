@@ -267,11 +267,6 @@ struct H2Exchange {
   }
 };
 
-core::Task<void> sleep_for(core::Executor ex, std::chrono::milliseconds d) {
-  if (d.count() == 0) co_return;
-  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor> timer(ex, d);
-  co_await timer.async_wait(core::kAwait);
-}
 
 }  // namespace
 
@@ -294,7 +289,7 @@ core::Task<H2Result> forward_h2(H2Request& r) {
       const retry::Attempt failed{Kind::kConnectFailure, 0, {}, false};
       if (up.connect_failed && r.retries.granted(failed, /*body_buffered=*/!r.has_body || replay, r.w.random())) {
         if (up.pick) tried.add(up.pick->index);
-        co_await sleep_for(ex, r.retries.backoff());
+        co_await retry::sleep(ex, r.retries.backoff());
         continue;
       }
       co_return H2Result{H2Result::Kind::kReply, std::move(up.failure), false};
@@ -365,7 +360,7 @@ core::Task<H2Result> forward_h2(H2Request& r) {
     }
     tried.add(up.pick->index);
     replay = r.has_body;
-    co_await sleep_for(ex, r.retries.backoff());
+    co_await retry::sleep(ex, r.retries.backoff());
   }
 }
 

@@ -98,20 +98,8 @@ class HttpSession final : public LiveSession {
       down_dl_ = {};
       down_.cancel();
     }
-    up_.tick(now);
-    // The route's idle_timeout: no byte either way (or the response head)
-    // for that long ends the exchange.
-    if (stream_idle_.x && up_.attached()) {
-      const auto progress = stream_idle_.x->bytes_in + stream_idle_.x->bytes_out + stream_idle_.x->status;
-      if (progress != stream_idle_.progress) {
-        stream_idle_.progress = progress;
-        stream_idle_.since = now;
-      } else if (now - stream_idle_.since >= stream_idle_.limit) {
-        stream_idle_.fired = true;
-        up_.expire();
-        down_.cancel();
-      }
-    }
+    // The route's idle_timeout ends the exchange: both sides stop.
+    if (up_.tick(now)) down_.cancel();
     if (h2_) h2_->on_tick(now);
   }
 
@@ -453,10 +441,9 @@ class HttpSession final : public LiveSession {
   // The route's idle_timeout, watched by on_tick while the scope lives.
   struct IdleScope {
     IdleScope(HttpSession& s, const Exchange& x, std::chrono::milliseconds limit) : s_(s) {
-      s_.stream_idle_ = {};
-      if (limit.count() > 0) s_.stream_idle_ = StreamIdle{&x, limit, Clock::now(), 0, false};
+      s_.up_.idle.arm(x, limit);
     }
-    ~IdleScope() { s_.stream_idle_ = {}; }
+    ~IdleScope() { s_.up_.idle = {}; }
     IdleScope(const IdleScope&) = delete;
     IdleScope& operator=(const IdleScope&) = delete;
     HttpSession& s_;
@@ -464,7 +451,7 @@ class HttpSession final : public LiveSession {
 
   // The attempt's deadline: the request's, or the per-try timeout if sooner.
   std::optional<Clock::time_point> attempt_deadline(const std::optional<Clock::time_point>& deadline) {
-    stream_idle_.since = Clock::now();  // the idle clock starts again with each attempt
+    up_.idle.restart();  // the idle clock starts again with each attempt
     return rr_ ? rr_->attempt_deadline() : deadline;
   }
   bool per_try_armed() const { return rr_ && rr_->per_try_armed(); }
@@ -477,10 +464,7 @@ class HttpSession final : public LiveSession {
   bool body_kept(bool pump_done) const { return rr_ && rr_->body_kept(pump_done); }
 
   core::Task<void> back_off() {
-    if (!rr_ || rr_->backoff().count() == 0) co_return;
-    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor> timer(down_.get_executor(),
-                                                                                      rr_->backoff());
-    co_await timer.async_wait(kTuple);
+    if (rr_) co_await retry::sleep(down_.get_executor(), rr_->backoff());
   }
 
   // A circuit breaker is open: 503 + x-aegis-overloaded, counted by breaker.
@@ -827,7 +811,7 @@ class HttpSession final : public LiveSession {
         ep.timeouts->inc();
         if (!d.response_started) {
           x.attempt.kind = upstream::AttemptResult::Kind::kTimeout;
-          const bool per_try = per_try_armed() && !stream_idle_.fired;
+          const bool per_try = per_try_armed() && !up_.idle.fired;
           if (per_try) rr_cluster_->per_try_timeouts->inc();
           const retry::Attempt timed_out{upstream::AttemptResult::Kind::kTimeout, 0, {}, per_try};
           if (retry_granted(timed_out, body_kept(d.pump_done))) co_return Outcome::kRetryNext;
@@ -1000,7 +984,7 @@ class HttpSession final : public LiveSession {
     const auto fields = http::h2::request_fields(req_parser.get(), cluster.tls ? "https" : "http", te_trailers_);
     H1Half half(*this, lr, req_parser);
     H2Request r{w_, cluster, action, lr, up_, x, pick_ctx, fields, has_body, retries, half,
-                [this] { stream_idle_.since = Clock::now(); }, &stream_idle_.fired};
+                [this] { up_.idle.restart(); }, &up_.idle.fired};
     const auto result = co_await proxy::forward_h2(r);
     // An unread remainder of the request body makes the connection unusable.
     if (has_body && !half.body_done) keep_alive_ = false;
@@ -1091,14 +1075,6 @@ class HttpSession final : public LiveSession {
   const config::RouteAction* match_action_ = nullptr;
   retry::RequestRetries* rr_ = nullptr;         // the request's retries during its upstream phase
   const ClusterRuntime* rr_cluster_ = nullptr;  // and its cluster
-  struct StreamIdle {
-    const Exchange* x = nullptr;  // null: no route idle_timeout in force
-    std::chrono::milliseconds limit{0};
-    Clock::time_point since{};
-    std::uint64_t progress = 0;   // bytes both ways + the response status, at `since`
-    bool fired = false;
-  };
-  StreamIdle stream_idle_;
   bool grpc_ = false;  // the request is gRPC: local replies are trailers-only gRPC errors
   bool idle_ = true;
   bool drain_ = false;

@@ -1,5 +1,7 @@
 #include "proxy/retry.h"
 
+#include <boost/asio/basic_waitable_timer.hpp>
+
 #include <algorithm>
 
 namespace aegis::proxy::retry {
@@ -102,6 +104,14 @@ void RetryState::finished() {
 }
 
 RetryState::~RetryState() = default;
+
+core::Task<void> sleep(core::Executor ex, std::chrono::milliseconds wait) {
+  if (wait.count() == 0) co_return;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    core::Executor>
+      timer(ex, wait);
+  co_await timer.async_wait(core::kAwait);
+}
 
 RequestRetries::RequestRetries(RetryState& state, std::string_view method, bool has_body,
                                std::optional<Clock::time_point> deadline)

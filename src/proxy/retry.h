@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/types.h"
+#include "core/io.h"
 #include "stats/stats.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/lb_policy.h"
@@ -100,6 +101,9 @@ class RetryState {
   bool gave_up_ = false;  // exhausted, over budget or overflow: not a success
   upstream::BreakerSlot slot_;  // the retry in flight, if any
 };
+
+// Waits `wait` (a back-off) on `ex`.
+core::Task<void> sleep(core::Executor ex, std::chrono::milliseconds wait);
 
 // One request's retries as a session drives them, whichever codec the
 // request came in on: whether a failed attempt goes again (and the back-off

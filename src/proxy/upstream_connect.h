@@ -52,6 +52,22 @@ struct UpstreamSlot {
     h2 = nullptr;
     dl = {};
   }
+  // The route's idle_timeout (Envoy's stream idle timeout): no byte either
+  // way (nor the response head) for `limit` ends the attempt as timed out.
+  struct Idle {
+    const Exchange* x = nullptr;  // null: no idle_timeout in force
+    std::chrono::milliseconds limit{0};
+    Clock::time_point since{};
+    std::uint64_t progress = 0;  // bytes both ways + the response status, at `since`
+    bool fired = false;
+    void arm(const Exchange& ex, std::chrono::milliseconds l) {
+      *this = {};
+      if (l.count() > 0) *this = Idle{&ex, l, Clock::now(), 0, false};
+    }
+    void restart() { since = Clock::now(); }  // each attempt starts the clock again
+  };
+  Idle idle;
+
   bool attached() const { return sock != nullptr || h2 != nullptr; }
   // Ends the operation in flight as timed out.
   void expire() {
@@ -60,8 +76,21 @@ struct UpstreamSlot {
     if (sock) sock->cancel();
     if (h2) h2->reset(NGHTTP2_CANCEL);
   }
-  void tick(Clock::time_point now) {
+  // Enforces the deadlines and the idle timeout; true when the idle timeout
+  // fired now (the owner may stop its downstream side too).
+  bool tick(Clock::time_point now) {
     if (attached() && now >= dl.next()) expire();
+    if (idle.x == nullptr || !attached()) return false;
+    const auto progress = idle.x->bytes_in + idle.x->bytes_out + idle.x->status;
+    if (progress != idle.progress) {
+      idle.progress = progress;
+      idle.since = now;
+      return false;
+    }
+    if (now - idle.since < idle.limit) return false;
+    idle.fired = true;
+    expire();
+    return true;
   }
 };
 

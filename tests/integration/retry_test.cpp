@@ -5,6 +5,7 @@
 // and gRPC-shaped local replies (grpc-status 14 and 4) over HTTP/1.1.
 // Counts come from the upstreams' /stats and the proxy's metrics; every
 // wait is bounded and nothing asserts on timing.
+#include "h2_tools.h"
 #include "harness.h"
 
 #include <gtest/gtest.h>
@@ -379,6 +380,41 @@ TEST_F(Retry, RouteIdleTimeoutEndsAStalledExchange) {
   EXPECT_EQ(paced.status, 200);
   EXPECT_EQ(paced.body.size(), 1048576u);
   EXPECT_EQ(paced.header("x-sha256"), pattern_sha256(1048576));
+}
+
+// The same policies for HTTP/2 clients (h2c, nghttp): a 5xx is retried on
+// the healthy endpoint, a POST body is replayed, and the route idle timeout
+// ends only the stalled stream.
+TEST_F(Retry, Http2ClientsGetRetriesAndTheIdleTimeout) {
+  Upstream bad(dir_.path(), "bad", false, kFailAll503);
+  Upstream good(dir_.path(), "good");
+  auto cfg = config_for({bad.endpoint(), good.endpoint()});
+  cfg.route_extra_yaml = policy("                retry_on: [5xx]\n                retry_non_idempotent: true\n") +
+                         "              idle_timeout: 500ms\n";
+  start_proxy(cfg);
+  for (int i = 0; i < 6; ++i) {
+    const auto r = nghttp(dir_.path(), {u("/status/200")});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.status(), 200) << r.describe();
+  }
+  const auto failed = bad.stat("failed");
+  EXPECT_GE(failed, 1u) << "round robin over two endpoints never tried the failing one";
+  EXPECT_EQ(retries("attempted"), static_cast<double>(failed));
+  // A POST body (64 KiB, within retry_buffer_limit) replayed after the 503.
+  write_pattern_file(dir_ / "body.bin", 65536);
+  for (int i = 0; i < 4; ++i) {
+    const auto r = nghttp(dir_.path(), {u("/sha256")}, {"-d", (dir_ / "body.bin").string()});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.status(), 200) << r.describe();
+    EXPECT_EQ(r.body, pattern_sha256(65536) + " 65536\n");
+  }
+  EXPECT_GT(bad.stat("failed"), failed) << "no POST went to the failing endpoint first";
+  // Idle: the stalled stream gets 504; a paced one is not idle.
+  const auto stalled = nghttp(dir_.path(), {u("/slow?ms=5000")});
+  EXPECT_EQ(stalled.status(), 504) << stalled.describe();
+  const auto paced = nghttp(dir_.path(), {u("/bytes/262144?pace_ms=200")});
+  EXPECT_EQ(paced.status(), 200) << paced.describe();
+  EXPECT_EQ(paced.body.size(), 262144u);
 }
 
 TEST_F(Retry, GrpcRequestToADeadClusterGetsUnavailable) {
