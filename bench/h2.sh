@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): h2load (HTTP/2 cleartext, prior knowledge) against
-# (a) nginx directly over h2c, (b) aegis-flow and (c) HAProxy 2.6, both
-# proxies taking h2c from the client and forwarding over HTTP/1.1 keep-alive
-# to the same nginx, one worker each, all in one run on this machine.
-#
-# What it measures today: the downstream HTTP/2 path (codec, per-stream
-# routing, h2 → h1 translation). The issue's "h2 on both sides" rows need
-# upstream HTTP/2 in aegis-flow, which is not built yet; HAProxy is run in the
-# same h2 → h1 shape so that the ratio compares like with like.
+# (a) nginx directly over h2c, (b) aegis-flow and (c) HAProxy 2.6 taking h2c
+# from the client and forwarding over HTTP/1.1 keep-alive to the same nginx,
+# and (d) aegis-flow and (e) HAProxy with HTTP/2 on both sides (h2c to
+# nginx: cluster protocol: http2, `server ... proto h2`), one worker each,
+# all in one run on this machine.
 #
 #   bench/h2.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #
@@ -68,6 +65,12 @@ haproxy_conf "$WORK/haproxy" "$HAPROXY_PORT" "$NGINX_PORT" "proto h2"
 start haproxy "$WORK/haproxy/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
 wait_port haproxy "$HAPROXY_PORT" "$WORK/haproxy/haproxy.log"
 
+# --- HAProxy 2.6 again, h2c on both sides -------------------------------------------
+free_port HAPROXY_H2_PORT
+haproxy_conf "$WORK/haproxy-h2" "$HAPROXY_H2_PORT" "$NGINX_H2_PORT" "proto h2" "proto h2"
+start haproxy_h2 "$WORK/haproxy-h2/haproxy.log" "$CPU_PROXY" haproxy -db -f "$WORK/haproxy-h2/haproxy.cfg"
+wait_port haproxy "$HAPROXY_H2_PORT" "$WORK/haproxy-h2/haproxy.log"
+
 # --- aegis-flow: codec auto (h2c detected), HTTP/1.1 keep-alive out -------------
 free_port AEGIS_PORT
 free_port AEGIS_ADMIN_PORT
@@ -78,6 +81,15 @@ aegis_conf "$WORK/aegis/aegis-flow.yaml" "$AEGIS_PORT" "$AEGIS_ADMIN_PORT" "$NGI
 "$AEGIS_BIN" validate -c "$WORK/aegis/aegis-flow.yaml" >/dev/null || die "aegis-flow rejected the generated config"
 start aegis "$WORK/aegis/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WORK/aegis/aegis-flow.yaml" --concurrency 1
 wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_ADMIN_PORT/ready" "$WORK/aegis/aegis.log"
+
+# --- aegis-flow again, HTTP/2 to nginx (cluster protocol: http2) ------------------
+free_port AEGIS_H2_PORT
+free_port AEGIS_H2_ADMIN_PORT
+aegis_conf "$WORK/aegis-h2/aegis-flow.yaml" "$AEGIS_H2_PORT" "$AEGIS_H2_ADMIN_PORT" "$NGINX_H2_PORT" "    protocol: http2
+"
+"$AEGIS_BIN" validate -c "$WORK/aegis-h2/aegis-flow.yaml" >/dev/null || die "aegis-flow rejected the generated config"
+start aegis_h2 "$WORK/aegis-h2/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WORK/aegis-h2/aegis-flow.yaml" --concurrency 1
+wait_up aegis-flow "${PID[aegis_h2]}" "http://127.0.0.1:$AEGIS_H2_ADMIN_PORT/ready" "$WORK/aegis-h2/aegis.log"
 
 # --- h2load ------------------------------------------------------------------------
 # measure NAME PORT: "req/s mean_us errors proxy_cpu%" from one h2load run.
@@ -108,8 +120,11 @@ declare -A PORT LABEL RES ERRS
 PORT[nginx]=$NGINX_H2_PORT; LABEL[nginx]="(a) nginx h2c direct"
 PORT[aegis]=$AEGIS_PORT;    LABEL[aegis]="(b) aegis-flow h2c→h1"
 PORT[haproxy]=$HAPROXY_PORT; LABEL[haproxy]="(c) haproxy h2c→h1"
+PORT[aegis_h2]=$AEGIS_H2_PORT; LABEL[aegis_h2]="(d) aegis-flow h2c→h2c"
+PORT[haproxy_h2]=$HAPROXY_H2_PORT; LABEL[haproxy_h2]="(e) haproxy h2c→h2c"
+TARGETS=(nginx aegis haproxy aegis_h2 haproxy_h2)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-for t in nginx aegis haproxy; do
+for t in "${TARGETS[@]}"; do
   log "${LABEL[$t]}: h2load -c$CONNS -m$STREAMS -D$SECONDS_RUN (warm-up ${WARMUP}s)"
   RES[$t]=$(measure "$t" "${PORT[$t]}")
   ERRS[$t]=$(cut -d' ' -f3 <<<"${RES[$t]}")
@@ -121,12 +136,12 @@ REPORT=$RESULTS_DIR/h2-latest.txt
   report_machine "Aegis-Flow HTTP/2 benchmark (bench/h2.sh)" "$LOAD_BEFORE"
   echo "pinning:  $PIN_NOTE${BENCH_NICE:+, at nice $BENCH_NICE}"
   echo "h2load:   -c$CONNS -m$STREAMS -D${SECONDS_RUN}s --warm-up-time=${WARMUP}s, h2c prior knowledge"
-  echo "upstream: $NGINX_DESC (HTTP/1.1 for the proxies, h2c for the direct row)"
+  echo "upstream: $NGINX_DESC (HTTP/1.1 for b and c, h2c for a, d and e)"
   echo "versions: $(nginx -v 2>&1 | head -1); $(haproxy -v 2>&1 | head -1); $(h2load --version 2>&1 | head -1)"
   commit_line "$ROOT"
   echo
   printf '%-24s %10s %12s %7s %10s\n' target req/s mean_us errors proxy_cpu%
-  for t in nginx aegis haproxy; do
+  for t in "${TARGETS[@]}"; do
     read -r rps mean errs cpu <<<"${RES[$t]}"
     [ "$t" != nginx ] || cpu="-"
     printf '%-24s %10.0f %12.1f %7d %10s\n' "${LABEL[$t]}" "$rps" "$mean" "$errs" "$cpu"
@@ -135,7 +150,14 @@ REPORT=$RESULTS_DIR/h2-latest.txt
   read -r ra ma _ <<<"${RES[aegis]}"; read -r rh mh _ <<<"${RES[haproxy]}"; read -r rn _ <<<"${RES[nginx]}"
   echo "b/c (aegis-flow / haproxy): req/s $(ratio "$ra" "$rh")  mean latency $(ratio "$ma" "$mh")"
   echo "b/a (aegis-flow / direct):  req/s $(ratio "$ra" "$rn")"
-  echo "aegis-flow opened $(curl -fsS --max-time 2 "http://127.0.0.1:$AEGIS_ADMIN_PORT/stats/prometheus" | awk '/^aegis_upstream_connections_total[{ ]/ {n += $NF} END {print n + 0}') upstream connection(s) (pool reuse check)"
-  echo "not measured yet: h2 on both sides (aegis-flow has no upstream HTTP/2), gRPC unary through the mesh"
+  read -r rd md _ <<<"${RES[aegis_h2]}"; read -r re me _ <<<"${RES[haproxy_h2]}"
+  echo "d/e (aegis-flow / haproxy, h2 both sides): req/s $(ratio "$rd" "$re")  mean latency $(ratio "$md" "$me")"
+  echo "d/a (aegis-flow h2 both sides / direct):   req/s $(ratio "$rd" "$rn")"
+  upstream_conns() {
+    curl -fsS --max-time 2 "http://127.0.0.1:$1/stats/prometheus" |
+      awk '/^aegis_upstream_connections_total[{ ]/ {n += $NF} END {print n + 0}'
+  }
+  echo "aegis-flow opened $(upstream_conns "$AEGIS_ADMIN_PORT") HTTP/1.1 and $(upstream_conns "$AEGIS_H2_ADMIN_PORT") HTTP/2 upstream connection(s) (pool reuse check)"
+  echo "not measured yet: gRPC unary through the mesh"
 } >"$REPORT"
 finish_report "$REPORT" "request(s)"

@@ -208,11 +208,12 @@ EOF
   printf '%s' "$extra" >>"$file"
 }
 
-# haproxy_conf DIR PORT NGINX_PORT [BIND_OPTS]: HAProxy in front of the nginx
-# upstream, one thread, `http-reuse always`, written to DIR/haproxy.cfg and
-# checked; BIND_OPTS e.g. "proto h2" (h2c from the client).
+# haproxy_conf DIR PORT NGINX_PORT [BIND_OPTS [SERVER_OPTS]]: HAProxy in front
+# of the nginx upstream, one thread, `http-reuse always`, written to
+# DIR/haproxy.cfg and checked; BIND_OPTS e.g. "proto h2" (h2c from the
+# client), SERVER_OPTS e.g. "proto h2" (h2c to nginx).
 haproxy_conf() {
-  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-}
+  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-} server_opts=${5:-}
   mkdir -p "$dir"
   cat >"$dir/haproxy.cfg" <<EOF
 global
@@ -231,7 +232,7 @@ frontend bench
   default_backend nginx
 
 backend nginx
-  server nginx 127.0.0.1:$nginx_port
+  server nginx 127.0.0.1:$nginx_port${server_opts:+ $server_opts}
 EOF
   haproxy -c -q -f "$dir/haproxy.cfg" || die "haproxy rejected the generated config ($dir/haproxy.cfg)"
 }
