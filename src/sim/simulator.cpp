@@ -91,7 +91,7 @@ std::vector<double> real_policy_shares(PolicyKind kind, const std::vector<Region
   std::unique_ptr<upstream::LbPolicy> policy;
   if (kind == PolicyKind::kRandom) policy = std::make_unique<upstream::lb::RandomPolicy>(seed);
   else policy = std::make_unique<upstream::lb::RoundRobinPolicy>();
-  const std::size_t picks = std::max<std::size_t>(1'000'000, endpoints.size() * 1000);
+  const std::size_t picks = std::max<std::size_t>(5'000'000, endpoints.size() * 1000);
   std::vector<double> shares(queues.size(), 0.0);
   for (std::size_t i = 0; i < picks; ++i) {
     if (const auto p = policy->pick(endpoints, {})) shares[region_of[*p]] += 1.0 / static_cast<double>(picks);

@@ -170,6 +170,39 @@ TEST(ShiftPlanner, ZeroDemandSendsEverythingToTheCleanest) {
   EXPECT_NEAR(p.plan(l, 0, kT0).shares[1], 1.0, 1e-9);
 }
 
+// The worked example of docs/carbon.md, step by step.
+TEST(ShiftPlanner, WorkedExampleFromTheDocs) {
+  ShiftOptions o;  // max_utilization 0.8, max_step 0.1, rebalance_interval 10 s
+  o.latency_slo = milliseconds(150);
+  ShiftPlanner p(o, 3);
+  std::vector<LocalityObservation> l{loc(1000, 350, 30.0), loc(1000, 180, 45.0), loc(1000, 50, 60.0)};  // DE GB FR
+  auto t = kT0;
+  const auto& first = p.plan(l, 1500, t);
+  EXPECT_NEAR(first.shares[0], 0.2333, 1e-4);
+  EXPECT_NEAR(first.shares[1], 0.3733, 1e-4);
+  EXPECT_NEAR(first.shares[2], 0.3933, 1e-4);
+  for (int i = 0; i < 3; ++i) p.plan(l, 1500, t += seconds(10));
+  EXPECT_NEAR(p.current().shares[0], 0.0, 1e-9);
+  EXPECT_NEAR(p.current().shares[1], 0.4667, 1e-4);
+  EXPECT_NEAR(p.current().shares[2], 0.5333, 1e-4);
+  // FR's latency EWMA breaks the SLO: back to its third at once, GB full, DE the rest.
+  l[2].latency_ms = 170.0;
+  const auto& slo = p.plan(l, 1500, t += seconds(10));
+  EXPECT_NEAR(slo.shares[2], 1.0 / 3, 1e-4);
+  EXPECT_NEAR(slo.shares[1], 0.5333, 1e-4);
+  EXPECT_NEAR(slo.shares[0], 0.1333, 1e-4);
+  // FR recovers, DE's feed goes stale: DE counts as the mean of GB and FR (115),
+  // cleaner than GB, so the traffic above FR's limit moves to DE, 0.1 per rebalance.
+  l[2].latency_ms = 60.0;
+  l[0].reading.reset();
+  const auto eff = effective_intensities(l, o.max_age, t);
+  EXPECT_DOUBLE_EQ((*eff)[0], 115.0);
+  for (int i = 0; i < 10; ++i) p.plan(l, 1500, t += seconds(10));
+  EXPECT_NEAR(p.current().shares[2], 0.5333, 1e-4);
+  EXPECT_NEAR(p.current().shares[0], 0.4667, 1e-4);
+  EXPECT_NEAR(p.current().shares[1], 0.0, 1e-4);
+}
+
 TEST(ClipToLimits, SpillsExcessInProportionToShares) {
   std::vector<double> s{0.7, 0.2, 0.1};
   clip_to_limits(s, std::vector<double>{0.5, 1.0, 1.0});
