@@ -54,6 +54,11 @@ CarbonAwarePolicy::CarbonAwarePolicy(std::vector<CarbonLocality> localities, con
 
 void CarbonAwarePolicy::maybe_rebalance(carbon::Clock::time_point now) {
   const bool first = !window_start_;
+  if (!first && now < *window_start_) {  // the wall clock stepped back: restart the window
+    std::fill(window_picks_.begin(), window_picks_.end(), 0);
+    window_start_ = now;
+    return;
+  }
   if (!first && now - *window_start_ < planner_.options().rebalance_interval) return;
   if (!first) {
     // This instance's rate × instances: the cluster's demand, workers being alike.

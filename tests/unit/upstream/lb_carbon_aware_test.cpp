@@ -142,6 +142,24 @@ TEST(CarbonAwarePolicy, LeastRequestWithinTheLocalityAndSkipsUnavailable) {
   EXPECT_GT(v[2], v[0]);  // GB, the cleaner of the rest, takes more
 }
 
+TEST(CarbonAwarePolicy, SurvivesTheWallClockSteppingBack) {
+  Rig rig;
+  rig.make();
+  rig.publish("DE", 400);
+  rig.publish("FR", 50);
+  rig.publish("GB", 200);
+  rig.run(60, 100);
+  const double before = rig.policy->plan().shares[1];
+  rig.now -= 1h;
+  rig.publish("FR", 50);  // readings stay fresh relative to the new time
+  rig.publish("GB", 200);
+  rig.publish("DE", 400);
+  const auto v = rig.run(60, 100);
+  EXPECT_GT(share(v, 1), 0.7);  // still shifting, within capacity
+  EXPECT_LE(v[1], 0.8 * 100 * 60 + 100);
+  EXPECT_GE(rig.policy->plan().shares[1], before - 1e-9);
+}
+
 TEST(CarbonAwarePolicy, FactoryBuildsItFromConfig) {
   config::Cluster c;
   c.lb_policy = config::LbPolicy::kCarbonAware;
