@@ -100,8 +100,8 @@ int run_carbon_command(const CLI::App& carbon) {
   sim->add_option("--service-ms", service, "Mean service time per request (ms)")->capture_default_str();
   sim->add_option("--joules-per-request", joules, "Energy per request (J)")->capture_default_str();
   sim->add_option("--data-delay-minutes", delay, "How late carbon_aware sees each intensity")->capture_default_str();
-  sim->add_option("--start", start, "Start (ISO 8601, UTC); default: where all traces begin");
-  sim->add_option("--end", end, "End (ISO 8601, UTC); default: where the first trace ends");
+  sim->add_option("--start", start, "Start (ISO 8601, UTC); default: where every trace (and the workload) has begun");
+  sim->add_option("--end", end, "End (ISO 8601, UTC); default: where the shortest trace (or the workload) ends");
   sim->add_option("--step-seconds", step, "Simulated step")->capture_default_str();
   sim->add_option("--seed", seed, "Seed of the random policies")->capture_default_str();
   sim->add_option("--policies", policies, "Comma-separated policies to report")->capture_default_str();
