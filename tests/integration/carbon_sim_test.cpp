@@ -36,7 +36,7 @@ TEST(CarbonSimulate, AcceptanceRunOnRealTraces) {
   auto args = acceptance_args(data);
   args.push_back("--svg");
   args.push_back((dir / "run.svg").string());
-  const auto r = run_command("simulate", args, dir.path(), 55s);
+  const auto r = run_command("simulate", args, dir.path(), 290s);  // a bound for sanitizer builds
   ASSERT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const auto& p = j.at("policies");
