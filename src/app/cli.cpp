@@ -7,6 +7,7 @@
 #include <csignal>
 #include <thread>
 
+#include "app/carbon_cli.h"
 #include "app/certs_cli.h"
 #include "app/quickstart.h"
 #include "app/server.h"
@@ -70,11 +71,13 @@ int main_cli(int argc, char** argv) {
   quick->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
 
   auto* certs = add_certs_command(app);
+  auto* carbon = add_carbon_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (version->parsed()) return cmd_version();
   if (certs->parsed()) return run_certs_command(*certs);
+  if (carbon->parsed()) return run_carbon_command(*carbon);
   if (validate->parsed()) return cmd_validate(config_path);
 
   if (!core::init_logging(log_level)) {

@@ -1,4 +1,4 @@
-// The `aegis-flow` command line: run, validate, version, quickstart.
+// The `aegis-flow` command line: run, validate, version, quickstart, certs, carbon.
 #pragma once
 
 namespace aegis::app {

@@ -24,6 +24,7 @@
 #include "proxy/worker.h"
 #include "stats/stats.h"
 #include "upstream/health/monitor.h"
+#include "upstream/lb/carbon_aware.h"
 
 namespace aegis::app {
 
@@ -121,6 +122,7 @@ class Server {
       return 1;
     }
     const std::size_t n = opts_.concurrency ? opts_.concurrency : std::max(1u, std::thread::hardware_concurrency());
+    upstream::lb::set_carbon_aware_workers(static_cast<std::uint32_t>(n));  // each worker's share of capacity
     auto snap = proxy::build_snapshot(std::move(*loaded.config), ++version_, nullptr);
     if (!snap) {
       spdlog::error("not starting: {}", snap.error().message);

@@ -207,9 +207,12 @@ Json cluster_json(const Cluster& c) {
       if (!e.hostname.empty()) ep["hostname"] = e.hostname;
       eps.push_back(std::move(ep));
     }
-    groups.push_back(Json{{"locality", Json{{"region", g.region}, {"zone", g.zone}}},
-                          {"priority", g.priority},
-                          {"lb_endpoints", std::move(eps)}});
+    Json group{{"locality", Json{{"region", g.region}, {"zone", g.zone}}},
+               {"priority", g.priority},
+               {"lb_endpoints", std::move(eps)}};
+    if (!g.grid_zone.empty()) group["grid_zone"] = g.grid_zone;
+    if (g.capacity > 0) group["capacity"] = g.capacity;
+    groups.push_back(std::move(group));
   }
   Json j{{"name", c.name},
          {"lb_policy", to_string(c.lb_policy)},
@@ -236,6 +239,13 @@ Json cluster_json(const Cluster& c) {
     case LbPolicy::kRingHash:
       j["ring_hash"] = Json{{"minimum_ring_size", c.ring_hash.minimum_ring_size},
                             {"maximum_ring_size", c.ring_hash.maximum_ring_size}};
+      break;
+    case LbPolicy::kCarbonAware:
+      j["carbon_aware"] = Json{{"max_utilization", c.carbon_aware.max_utilization},
+                               {"latency_slo", format_duration(c.carbon_aware.latency_slo)},
+                               {"rebalance_interval", format_duration(c.carbon_aware.rebalance_interval)},
+                               {"max_step", c.carbon_aware.max_step},
+                               {"max_age", format_duration(c.carbon_aware.max_age)}};
       break;
     default: break;
   }

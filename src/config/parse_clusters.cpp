@@ -65,8 +65,8 @@ void parse_lb_endpoint(const YAML::Node& node, const std::string& path, const YA
 
 void parse_locality_group(const YAML::Node& node, const std::string& path, const YAML::Mark& at,
                           ParseContext& ctx, LocalityEndpoints& group) {
-  const Object o(node, at, "load_assignment endpoints entry", path, {"locality", "priority", "lb_endpoints"},
-                 ctx.diags);
+  const Object o(node, at, "load_assignment endpoints entry", path,
+                 {"locality", "priority", "lb_endpoints", "grid_zone", "capacity"}, ctx.diags);
   if (!o.is_mapping()) return;
   if (o.present("locality")) {
     const Object loc(o.get("locality"), o.value_mark("locality"), "locality", o.path("locality"),
@@ -75,6 +75,8 @@ void parse_locality_group(const YAML::Node& node, const std::string& path, const
     loc.read_string("zone", group.zone);
   }
   o.read_u32("priority", 0, group.priority);
+  o.read_string("grid_zone", group.grid_zone);
+  o.read_decimal("capacity", 0.001, 1e9, group.capacity);
   if (o.require("lb_endpoints")) {
     o.for_each("lb_endpoints", [&](const YAML::Node& item, const std::string& p, const YAML::Mark& at2) {
       parse_lb_endpoint(item, p, at2, ctx, group);
@@ -134,6 +136,46 @@ void parse_policy_options(const Object& o, Cluster& c) {
   }
 }
 
+void parse_carbon_aware(const Object& o, Cluster& c) {
+  auto b = policy_block(o, "carbon_aware", LbPolicy::kCarbonAware, c,
+                        {"max_utilization", "latency_slo", "rebalance_interval", "max_step", "max_age"});
+  if (!b) return;
+  auto& ca = c.carbon_aware;
+  b->read_decimal("max_utilization", 0.01, 1.0, ca.max_utilization);
+  b->read_duration("latency_slo", ca.latency_slo);
+  positive_duration(*b, "rebalance_interval", ca.rebalance_interval);
+  b->read_decimal("max_step", 0.001, 1.0, ca.max_step);
+  positive_duration(*b, "max_age", ca.max_age);
+}
+
+// carbon_aware ranks localities by their grid zone and limits each by its
+// capacity: both are required on every locality, and at least two are needed
+// for there to be anywhere to shift to.
+void check_carbon_localities(const Object& o, ParseContext& ctx, const Cluster& c) {
+  if (c.lb_policy != LbPolicy::kCarbonAware) return;
+  if (!o.has("load_assignment")) {
+    ctx.diags.error(o.value_mark(o.has("endpoints") ? "endpoints" : "lb_policy"),
+                    "lb_policy carbon_aware needs load_assignment with localities that set grid_zone and capacity "
+                    "(the endpoints shorthand has neither)");
+    return;
+  }
+  const auto& groups = c.load_assignment.localities;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const std::string path = o.path("load_assignment") + ".endpoints[" + std::to_string(i) + "]";
+    if (groups[i].grid_zone.empty())
+      ctx.diags.error_at(path, "lb_policy carbon_aware: this locality has no grid_zone (the grid zone its power "
+                               "comes from, as the intensity feeds name it, e.g. grid_zone: DE)");
+    if (groups[i].capacity <= 0)
+      ctx.diags.error_at(path, "lb_policy carbon_aware: this locality has no capacity (the requests/s it can "
+                               "serve, e.g. capacity: 500)");
+  }
+  if (groups.size() < 2) {
+    ctx.diags.error(o.value_mark("load_assignment"),
+                    "lb_policy carbon_aware needs at least two localities to shift traffic between, got " +
+                        std::to_string(groups.size()));
+  }
+}
+
 void parse_locality_aware(const Object& o, Cluster& c) {
   if (!o.has("locality_aware")) return;
   const Object b(o.get("locality_aware"), o.value_mark("locality_aware"), "locality_aware", o.path("locality_aware"),
@@ -163,17 +205,19 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
                   "idle_timeout", "endpoints", "load_assignment", "tls", "least_request", "peak_ewma",
                   "ring_hash", "locality_aware", "circuit_breakers", "retry_budget", "health_checks",
-                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2"},
+                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2", "carbon_aware"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
   std::size_t policy = 0;
   // Same order as the LbPolicy enumerators.
-  if (o.read_choice("lb_policy", {"round_robin", "random", "least_request", "peak_ewma", "ring_hash", "maglev"},
+  if (o.read_choice("lb_policy", {"round_robin", "random", "least_request", "peak_ewma", "ring_hash", "maglev",
+                                        "carbon_aware"},
                     policy)) {
     c.lb_policy = static_cast<LbPolicy>(policy);
   }
   parse_policy_options(o, c);
+  parse_carbon_aware(o, c);
   parse_locality_aware(o, c);
   std::size_t protocol = 0;
   if (o.read_choice("protocol", {"http1", "http2"}, protocol)) c.protocol = static_cast<UpstreamProtocol>(protocol);
@@ -213,6 +257,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
     ctx.diags.error(o.value_mark(shorthand ? "endpoints" : "load_assignment"),
                     "cluster '" + c.name + "' needs at least one endpoint");
   }
+  if (ctx.diags.count() == errors_before) check_carbon_localities(o, ctx, c);
 }
 
 }  // namespace

@@ -206,7 +206,7 @@ struct RouteConfiguration {  // xDS RouteConfiguration
   std::vector<VirtualHost> virtual_hosts;
 };
 
-enum class LbPolicy { kRoundRobin, kRandom, kLeastRequest, kPeakEwma, kRingHash, kMaglev };
+enum class LbPolicy { kRoundRobin, kRandom, kLeastRequest, kPeakEwma, kRingHash, kMaglev, kCarbonAware };
 
 struct LeastRequestConfig {
   std::uint32_t choice_count = 2;  // endpoints drawn per pick (2 = power of two choices)
@@ -221,6 +221,16 @@ struct RingHashConfig {
   std::uint64_t minimum_ring_size = 1024;
   std::uint64_t maximum_ring_size = 8 * 1024 * 1024;
   static constexpr std::uint64_t kMaxRingSize = 8 * 1024 * 1024;  // bound on both (Envoy's)
+};
+
+// carbon_aware: shift traffic to the localities whose grid is cleanest now
+// (docs/carbon.md). Every locality names its grid_zone and capacity.
+struct CarbonAwareConfig {
+  double max_utilization = 0.8;      // of each locality's capacity, (0, 1]
+  Millis latency_slo{0};             // a locality whose latency EWMA is above takes no shifted traffic; 0: off
+  Millis rebalance_interval{10'000};  // shares recomputed at most this often
+  double max_step = 0.1;             // share of traffic moved per rebalance, (0, 1]
+  Millis max_age{2 * 3600'000};      // an older intensity reading is stale (zone counts as average)
 };
 
 // Priority failover and same-locality preference around the chosen policy
@@ -244,6 +254,10 @@ struct LocalityEndpoints {  // xDS LocalityLbEndpoints
   std::string zone;
   std::uint32_t priority = 0;
   std::vector<Endpoint> endpoints;
+  // carbon_aware: the electricity grid zone the locality draws from (the zone
+  // name the intensity feeds publish, e.g. "DE"), and the requests/s it can serve.
+  std::string grid_zone;
+  double capacity = 0;  // 0: not set
 };
 
 struct ClusterLoadAssignment {  // xDS ClusterLoadAssignment
@@ -322,6 +336,7 @@ struct Cluster {  // xDS Cluster
   PeakEwmaConfig peak_ewma;
   RingHashConfig ring_hash;
   LocalityAwareConfig locality_aware;
+  CarbonAwareConfig carbon_aware;
   Millis connect_timeout{1'000};
   std::uint32_t max_connections = 1024;       // per endpoint per worker (see also circuit_breakers)
   std::uint32_t max_idle_connections = 64;    // kept-alive, per endpoint per worker

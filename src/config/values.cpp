@@ -241,6 +241,7 @@ const char* to_string(LbPolicy p) {
     case LbPolicy::kPeakEwma: return "peak_ewma";
     case LbPolicy::kRingHash: return "ring_hash";
     case LbPolicy::kMaglev: return "maglev";
+    case LbPolicy::kCarbonAware: return "carbon_aware";
   }
   return "round_robin";  // unreachable: every enumerator handled above
 }

@@ -1,4 +1,6 @@
 // The one place that names the policies.
+#include "carbon/intensity.h"
+#include "upstream/lb/carbon_aware.h"
 #include "upstream/lb/least_request.h"
 #include "upstream/lb/locality_aware.h"
 #include "upstream/lb/maglev.h"
@@ -32,6 +34,17 @@ std::unique_ptr<LbPolicy> make_inner(const config::Cluster& c, std::span<const E
       return std::make_unique<lb::RingHashPolicy>(endpoints, c.ring_hash, seed);
     case config::LbPolicy::kMaglev:
       return std::make_unique<lb::MaglevPolicy>(endpoints, seed);
+    case config::LbPolicy::kCarbonAware: {
+      std::vector<lb::CarbonLocality> localities;
+      std::size_t next = 0;
+      for (const auto& group : c.load_assignment.localities) {
+        auto& l = localities.emplace_back(lb::CarbonLocality{group.grid_zone, group.capacity, {}});
+        for (std::size_t i = 0; i < group.endpoints.size(); ++i) l.endpoints.push_back(next++);
+      }
+      return std::make_unique<lb::CarbonAwarePolicy>(std::move(localities), c.carbon_aware, carbon::process_board(),
+                                                     [] { return carbon::Clock::now(); }, seed,
+                                                     lb::carbon_aware_workers());
+    }
   }
   return std::make_unique<lb::RoundRobinPolicy>();  // unreachable: every enumerator handled above
 }

@@ -125,7 +125,7 @@ TEST(ClusterRules, PolicyTimeoutsAndLimits) {
   const auto r = load_clusters(
       "  - {name: c, endpoints: [\"127.0.0.1:1\"], lb_policy: hashed, connect_timeout: 0, max_connections: 0, "
       "idle_timeout: 0}\n");
-  EXPECT_TRUE(HasError(r, 2, 54, "lb_policy: expected one of: round_robin, random, least_request, peak_ewma, ring_hash, maglev; got 'hashed'"));
+  EXPECT_TRUE(HasError(r, 2, 54, "lb_policy: expected one of: round_robin, random, least_request, peak_ewma, ring_hash, maglev, carbon_aware; got 'hashed'"));
   EXPECT_TRUE(HasError(r, 2, 79, "connect_timeout: must be greater than 0"));
   EXPECT_TRUE(HasError(r, 2, 99, "max_connections: expected an integer 1-4294967295, got '0'"));
   EXPECT_EQ(r.diagnostics.size(), 3u) << testing::all_diagnostics(r);

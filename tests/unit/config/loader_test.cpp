@@ -164,7 +164,7 @@ clusters:
   EXPECT_TRUE(HasError(r, 14, 38, "match sets both 'prefix' and 'path'"));
   EXPECT_TRUE(HasError(r, 15, 46, "timeout: expected a duration"));
   EXPECT_TRUE(HasError(r, 15, 30, "cluster 'ghost', which does not exist (defined: demo)"));
-  EXPECT_TRUE(HasError(r, 18, 16, "lb_policy: expected one of: round_robin, random, least_request, peak_ewma, ring_hash, maglev; got 'hashed'"));
+  EXPECT_TRUE(HasError(r, 18, 16, "lb_policy: expected one of: round_robin, random, least_request, peak_ewma, ring_hash, maglev, carbon_aware; got 'hashed'"));
   EXPECT_TRUE(HasError(r, 19, 17, "missing port"));
   EXPECT_EQ(r.diagnostics.size(), 9u) << testing::all_diagnostics(r);
   for (std::size_t i = 1; i < r.diagnostics.size(); ++i) {

@@ -1,0 +1,51 @@
+// Time series from CSV files, for the simulator (sim/) and anything else that
+// replays a recorded trace: grid intensity in the lets-wait-awhile format
+// (`Time,Carbon Intensity`, naive UTC timestamps, gCO2/kWh) and request
+// workloads in the Prophet format (`ds,y`, e.g. hourly request counts).
+// The parsers take the whole file as text and never throw: bad input is an
+// error naming the line and what was expected.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "carbon/intensity.h"
+#include "core/result.h"
+
+namespace aegis::carbon {
+
+struct TracePoint {
+  Clock::time_point at;
+  double value = 0;
+};
+
+// `Time,Carbon Intensity` rows; timestamps strictly increasing, values >= 0.
+core::Result<std::vector<TracePoint>> parse_intensity_trace(std::string_view text);
+// `ds,y` rows; timestamps strictly increasing, values >= 0.
+core::Result<std::vector<TracePoint>> parse_workload_trace(std::string_view text);
+
+// "2020-01-31 13:45:00", "2020-01-31T13:45:00", "...Z", "2020-01-31T13:45",
+// "2020-01-31" (UTC). nullopt when it is none of these or out of range.
+std::optional<Clock::time_point> parse_timestamp(std::string_view text);
+
+// Reads a trace file; the error names the file.
+core::Result<std::vector<TracePoint>> load_intensity_trace(const std::string& path);
+core::Result<std::vector<TracePoint>> load_workload_trace(const std::string& path);
+
+// Walks a trace forward in time: value_at(t) is the last point at or before t
+// (a step function, as a feed would have reported it), or the first point's
+// value before the trace starts. Times passed must not decrease.
+class TraceCursor {
+ public:
+  explicit TraceCursor(std::span<const TracePoint> points) : points_(points) {}
+  const TracePoint& at(Clock::time_point t);
+  double value_at(Clock::time_point t) { return at(t).value; }
+
+ private:
+  std::span<const TracePoint> points_;
+  std::size_t i_ = 0;
+};
+
+}  // namespace aegis::carbon
