@@ -45,10 +45,13 @@ struct CarbonProvider {
   std::chrono::milliseconds time_offset{0};  // start this far into the trace
   double speed = 1.0;                        // trace seconds per wall-clock second
   bool loop = true;                          // start over at the end of the trace
+
+  bool operator==(const CarbonProvider&) const = default;
 };
 
 struct CarbonConfig {
   std::vector<CarbonProvider> providers;
+  bool operator==(const CarbonConfig&) const = default;
 };
 
 // A provider's base URL: "http[s]://host[:port][/prefix]" (no query, no
