@@ -41,6 +41,7 @@ class ProviderServer {
   // g/kWh values served for a provider id, in order.
   std::vector<double> served(const std::string& id) const;
   nlohmann::json stats() const;
+  std::string process_stderr() const { return process_->stderr_tail(8000); }
 
  private:
   nlohmann::json control(const std::string& path) const;  // plain HTTP only
