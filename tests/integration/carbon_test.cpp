@@ -34,8 +34,9 @@ TEST(Carbon, MetricsShowTheIntensitiesOfTheTraces) {
   TempDir dir("carbon-proxy");
   ProviderServer::Options popts;
   popts.traces = {{"DE", "de_2020_ci.csv"},
-                                                {"national", "gb_2020_ci.csv"},
-                                                {"CAISO_NORTH", "watttime_caiso_north_2023-06_moer.csv"}};
+                  {"national", "gb_2020_ci.csv"},
+                  {"1", "gb_2020_ci.csv"},
+                  {"CAISO_NORTH", "watttime_caiso_north_2023-06_moer.csv"}};
   popts.em_token = "em-itest-token-42";
   popts.wt_user = "carbon-itest";
   popts.wt_password = "wt-itest-password-42";
@@ -149,6 +150,17 @@ carbon:
   const std::string log = proxy.process().stdout_text() + proxy.process().stderr_text();
   EXPECT_EQ(log.find("itest-token-42"), std::string::npos) << log;
   EXPECT_EQ(log.find("password-42"), std::string::npos) << log;
+
+  // A reload that changes the carbon section restarts the feeds with it.
+  std::string changed = yaml;
+  const std::string uk_zones = "zones: {gb: national}";
+  changed.replace(changed.find(uk_zones), uk_zones.size(), "zones: {gb: national, gb-north: \"1\"}");
+  proxy.rewrite_config(changed);
+  ASSERT_TRUE(proxy.wait_metric_at_least("aegis_config_reloads_total", {{"result", "success"}}, 1, 20s));
+  ASSERT_TRUE(proxy.wait_metric_at_least(intensity, {{"zone", "gb-north"}, {"provider", "uk"}}, 0, 20s))
+      << proxy.metrics();
+  EXPECT_TRUE(contains(server.served("1"), *proxy.metric(intensity, {{"zone", "gb-north"}, {"provider", "uk"}})));
+  EXPECT_EQ(server.stats()["logins"], 2);  // the restarted WattTime feed logged in afresh
 }
 
 }  // namespace
