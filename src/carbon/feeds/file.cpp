@@ -18,16 +18,19 @@ namespace aegis::carbon {
 ReplayPosition replay_position(const std::vector<TracePoint>& pts, const ReplayClock& c, Clock::time_point now) {
   using Secs = std::chrono::duration<double>;
   const auto first = pts.front().at;
-  const Secs step = pts.size() > 1 ? Secs(pts.back().at - pts[pts.size() - 2].at) : Secs(0);
-  const Secs span = Secs(pts.back().at - first) + step;
+  const double last = Secs(pts.back().at - first).count();  // offset of the last row
+  const double step = pts.size() > 1 ? Secs(pts.back().at - pts[pts.size() - 2].at).count() : 0;
+  const double span = last + step;
   const double wall = std::max(0.0, Secs(now - c.started).count());
-  double into = Secs(c.time_offset).count() + wall * c.speed;
-  if (c.loop && span.count() > 0) into = std::fmod(into, span.count());
-  const auto t = first + std::chrono::duration_cast<Clock::duration>(Secs(into));
+  double into = Secs(c.time_offset).count() + wall * c.speed;  // seconds into the trace, unbounded
+  if (c.loop && span > 0) into = std::fmod(into, span);
+  // Look the row up at a bounded offset (no time_point overflow far past the end).
+  const auto t = first + std::chrono::duration_cast<Clock::duration>(Secs(std::min(into, last)));
   auto it = std::upper_bound(pts.begin(), pts.end(), t, [](Clock::time_point v, const TracePoint& p) { return v < p.at; });
   const std::size_t index = it == pts.begin() ? 0 : static_cast<std::size_t>(it - pts.begin()) - 1;
-  const Secs behind = Secs(t - pts[index].at) / c.speed;  // how long ago (wall) the row began
-  return ReplayPosition{index, now - std::chrono::duration_cast<Clock::duration>(behind)};
+  // How long ago (wall clock) the row began, capped at ~30 years.
+  const double behind = std::min((into - Secs(pts[index].at - first).count()) / c.speed, 1e9);
+  return ReplayPosition{index, now - std::chrono::duration_cast<Clock::duration>(Secs(behind))};
 }
 
 namespace feeds {

@@ -56,6 +56,11 @@ TEST(Replay, WithoutLoopTheLastRowAgesPastTheEnd) {
   const auto p = replay_position(pts, once, start + 10h);
   EXPECT_EQ(p.index, 3u);
   EXPECT_EQ(p.row_wall, start + 90min);  // 8.5 h old: stale for any sensible max_age
+  // Far past the end at a huge speed: no overflow, the row is just very old.
+  const ReplayClock extreme{start, std::chrono::hours(24 * 365 * 100), 1'000'000.0, false};
+  const auto q = replay_position(pts, extreme, start + std::chrono::hours(24 * 365));
+  EXPECT_EQ(q.index, 3u);
+  EXPECT_LT(q.row_wall, start);
 }
 
 FeedResult<ParsedReading> fetch_now(IntensityFeed& feed, const std::string& id) {
