@@ -103,6 +103,17 @@ carbon:
   EXPECT_EQ(server.stats()["logins"], 1);  // one WattTime token for all polls
   ASSERT_TRUE(proxy.wait_metric_at_least("aegis_grid_reading_age_seconds", {{"zone", "fr"}}, 0, 5s));
 
+  // The carbon families pass promtool's checks (fractional gauges included).
+  if (const std::string promtool = find_tool("promtool"); !promtool.empty()) {
+    const fs::path file = dir / "metrics.txt";
+    write_file(file, proxy.metrics());
+    const auto r = run_command("promtool", {"/bin/sh", "-c", "exec \"$0\" check metrics < \"$1\"", promtool,
+                                            file.string()},
+                               dir.path(), 30s);
+    EXPECT_TRUE(r.status.ok()) << r.status.describe() << "\n" << r.out << r.err;
+    EXPECT_EQ(r.out + r.err, "") << "promtool lint findings";
+  }
+
   // The provider fails: errors counted per kind, the last reading stays.
   server.set_mode("500");
   ASSERT_TRUE(proxy.wait_metric_at_least("aegis_carbon_feed_errors_total",
