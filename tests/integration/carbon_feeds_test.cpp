@@ -277,8 +277,10 @@ TEST(CarbonFeeds, RunnerKeepsTheLastReadingThroughErrors) {
   const auto errors = [&](const char* kind) {
     return counter("aegis_carbon_feed_errors_total", {{"provider", "em-runner"}, {"kind", kind}});
   };
-  for (const auto& [mode, kind] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& mode_kind : std::vector<std::pair<std::string, std::string>>{
            {"500", "http_status"}, {"malformed", "malformed"}, {"hang", "timeout"}, {"401", "auth"}, {"html", "malformed"}}) {
+    const std::string& mode = mode_kind.first;  // not a structured binding: clang 14 cannot capture those
+    const std::string& kind = mode_kind.second;
     const auto before = errors(kind.c_str());
     server.set_mode(mode);
     ASSERT_TRUE(run_until(ioc, [&] { return errors(kind.c_str()) >= before + 2; })) << mode;
