@@ -109,7 +109,7 @@ struct Endpoint {
   Reply (*reply)(const State&);
 };
 
-const std::array<Endpoint, 7> kEndpoints{{
+const std::array<Endpoint, 8> kEndpoints{{
     {"/", "this list", index_reply},
     {"/ready", "200 LIVE when serving traffic, 503 while starting or draining",
      [](const State& s) -> Reply {
@@ -126,6 +126,8 @@ const std::array<Endpoint, 7> kEndpoints{{
      [](const State& s) { return from_handler(s.handlers.config_dump, kJsonType); }},
     {"/clusters", "clusters, endpoints, their state and counters (JSON)",
      [](const State& s) { return from_handler(s.handlers.clusters, kJsonType); }},
+    {"/carbon", "grid carbon intensity per zone: value, provider, age, staleness (JSON)",
+     [](const State& s) { return from_handler(s.handlers.carbon, kJsonType); }},
     {"/stats", "all metrics, one sample per line",
      [](const State&) -> Reply {
        return {http::status::ok, kTextType, stats_plain()};

@@ -19,6 +19,7 @@ struct AdminHandlers {  // supplied by app/; all called on the admin io_context 
   std::function<std::string()> config_dump;  // JSON text
   std::function<std::string()> clusters;     // JSON text: endpoints with state and counters
   std::function<bool()> ready;               // false while starting or draining
+  std::function<std::string()> carbon;       // JSON text: grid-intensity readings per zone
 };
 
 // Every limit is named and has a safe default; refusals are counted in stats.

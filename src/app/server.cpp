@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "carbon/board_json.h"
+#include "carbon/feed_runner.h"
 #include "config/loader.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
@@ -164,7 +166,9 @@ class Server {
     if (!opts_.config_path.empty()) stamp_ = stamp_of(opts_.config_path);
     cred_stamps_ = credential_stamps(current_->config);
     watch_file();
+    carbon_.start(current_->config.carbon);
     ioc_.run();
+    carbon_.stop();
     health_.stop();
     for (auto& w : workers_) w->stop();
     spdlog::info("drained; exiting");
@@ -274,7 +278,9 @@ class Server {
       return;
     }
     ++version_;
+    const bool carbon_changed = !((*snap)->config.carbon == current_->config.carbon);
     publish(*snap);
+    if (carbon_changed) carbon_.start(current_->config.carbon);  // feeds restart only when their section changed
     creds_ok_->inc();
     spdlog::info("TLS credentials reloaded (configuration version {}); connections in flight keep their session",
                  version_);
@@ -323,7 +329,9 @@ class Server {
       if (!next.count(name)) to_close.push_back(name);
 
     ++version_;
+    const bool carbon_changed = !((*snap)->config.carbon == current_->config.carbon);
     publish(*snap);
+    if (carbon_changed) carbon_.start(current_->config.carbon);  // feeds restart only when their section changed
     for (const auto& name : to_close)
       for (auto& w : workers_) w->close_listener(name);
     for (auto& [name, o] : next)
@@ -370,6 +378,7 @@ class Server {
     h.config_dump = [this] { return config::to_json(current_->config); };
     h.clusters = [this] { return clusters_json(); };
     h.ready = [this] { return ready_ && !draining_; };
+    h.carbon = [this] { return carbon::board_json(carbon::process_board(), carbon_.zones(), carbon::Clock::now()); };
     return h;
   }
 
@@ -415,6 +424,7 @@ class Server {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   upstream::health::Monitor health_{ioc_};  // checks and ejections run on this (main) thread
+  carbon::FeedRunner carbon_{ioc_, carbon::process_board()};  // grid-intensity feeds, also on this thread
   std::shared_ptr<const proxy::Snapshot> current_;
   std::map<std::string, OpenedListener> listeners_;
   std::uint64_t version_ = 0;

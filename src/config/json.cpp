@@ -264,6 +264,36 @@ Json cluster_json(const Cluster& c) {
   return j;
 }
 
+// Credentials appear only as references (the variable's name, the file's
+// path): the config never holds a secret, so there is nothing to redact.
+Json carbon_json(const CarbonConfig& c) {
+  Json providers = Json::array();
+  for (const auto& p : c.providers) {
+    Json j{{"name", p.name}, {"type", to_string(p.type)}};
+    if (!p.base_url.empty()) j["base_url"] = p.base_url;
+    Json zones = Json::object();
+    for (const auto& [zone, id] : p.zones) zones[zone] = id;
+    j["zones"] = std::move(zones);
+    j["poll_interval"] = format_duration(p.poll_interval);
+    j["max_age"] = format_duration(p.max_age);
+    j["timeout"] = format_duration(p.timeout);
+    j["initial_backoff"] = format_duration(p.initial_backoff);
+    j["max_backoff"] = format_duration(p.max_backoff);
+    for (auto [name, value] : {std::pair{"token_env", &p.token_env}, std::pair{"token_file", &p.token_file},
+                               std::pair{"username", &p.username}, std::pair{"password_env", &p.password_env},
+                               std::pair{"password_file", &p.password_file}, std::pair{"ca_file", &p.ca_file}})
+      if (!value->empty()) j[name] = *value;
+    if (p.type == CarbonProviderType::kFile) {
+      j["emission_factor"] = p.lifecycle ? "lifecycle" : "direct";
+      j["time_offset"] = format_duration(p.time_offset);
+      j["speed"] = p.speed;
+      j["loop"] = p.loop;
+    }
+    providers.push_back(std::move(j));
+  }
+  return Json{{"providers", std::move(providers)}};
+}
+
 }  // namespace
 
 std::string to_json(const Config& config, int indent) {
@@ -273,7 +303,7 @@ std::string to_json(const Config& config, int indent) {
   for (const auto& rc : config.route_configs) route_configs.push_back(route_config_json(rc));
   Json clusters = Json::array();
   for (const auto& c : config.clusters) clusters.push_back(cluster_json(c));
-  const Json j{{"source", config.source},
+  Json j{{"source", config.source},
                {"node", Json{{"region", config.node.region}, {"zone", config.node.zone}}},
                {"admin", address_json(config.admin.address)},
                {"access_log", Json{{"path", config.access_log.path}}},
@@ -281,6 +311,7 @@ std::string to_json(const Config& config, int indent) {
                {"listeners", std::move(listeners)},
                {"route_configs", std::move(route_configs)},
                {"clusters", std::move(clusters)}};
+  if (!config.carbon.providers.empty()) j["carbon"] = carbon_json(config.carbon);
   // Replace invalid UTF-8 instead of throwing: the dump must never fail.
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }

@@ -41,6 +41,9 @@ void parse_retry_budget(const Object& cluster, std::optional<RetryBudget>& out);
 // health_checks, outlier_detection and healthy_panic_threshold of one cluster.
 void parse_cluster_health(const Object& cluster, Cluster& c);
 
+// carbon: the grid-intensity providers (parse_carbon.cpp).
+void parse_carbon(const Object& top, ParseContext& ctx, Config& out);
+
 // Header names in route actions and matchers: lower-cased, must be tokens.
 bool read_header_name(const Object& obj, std::string_view field, std::string& out);
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/carbon.h"
+
 namespace aegis::config {
 
 using Millis = std::chrono::milliseconds;
@@ -366,6 +368,7 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<RouteConfiguration> route_configs;
   std::vector<Cluster> clusters;
+  CarbonConfig carbon;  // grid-intensity feeds (config/carbon.h)
 
   const Cluster* find_cluster(const std::string& name) const;
   const RouteConfiguration* find_route_config(const std::string& name) const;

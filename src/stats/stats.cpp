@@ -143,7 +143,8 @@ Labels checked_labels(const std::string& name, Labels labels) {
 
 struct Store::Impl {
   using Metric =
-      std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>, std::unique_ptr<Histogram>>;
+      std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>, std::unique_ptr<Histogram>,
+                   std::unique_ptr<FloatGauge>, std::unique_ptr<FloatCounter>>;
   struct Family {
     Kind kind;
     std::string help;
@@ -171,7 +172,9 @@ struct Store::Impl {
     if (it == fam->second.series.end()) {
       it = fam->second.series.emplace(key, Metric{make()}).first;
     }
-    return *std::get<std::unique_ptr<T>>(it->second);
+    auto* typed = std::get_if<std::unique_ptr<T>>(&it->second);
+    if (typed == nullptr) misuse(name, "already registered with the same labels as another value type (integer vs fractional)");
+    return **typed;
   }
 };
 
@@ -186,6 +189,16 @@ Counter& Store::counter(const std::string& name, const std::string& help, Labels
 Gauge& Store::gauge(const std::string& name, const std::string& help, Labels labels) {
   return impl_->series<Gauge>(name, Kind::gauge, help, std::move(labels),
                               [] { return std::make_unique<Gauge>(); });
+}
+
+FloatGauge& Store::float_gauge(const std::string& name, const std::string& help, Labels labels) {
+  return impl_->series<FloatGauge>(name, Kind::gauge, help, std::move(labels),
+                                   [] { return std::make_unique<FloatGauge>(); });
+}
+
+FloatCounter& Store::float_counter(const std::string& name, const std::string& help, Labels labels) {
+  return impl_->series<FloatCounter>(name, Kind::counter, help, std::move(labels),
+                                     [] { return std::make_unique<FloatCounter>(); });
 }
 
 Histogram& Store::histogram(const std::string& name, const std::string& help, Labels labels,
@@ -210,6 +223,14 @@ std::string Store::prometheus_text() const {
         prometheus::append_sample(out, name, labels, std::to_string((*c)->value()));
       } else if (const auto* g = std::get_if<std::unique_ptr<Gauge>>(&metric)) {
         prometheus::append_sample(out, name, labels, std::to_string((*g)->value()));
+      } else if (const auto* fg = std::get_if<std::unique_ptr<FloatGauge>>(&metric)) {
+        std::string v;
+        prometheus::append_double(v, (*fg)->value());
+        prometheus::append_sample(out, name, labels, v);
+      } else if (const auto* fc = std::get_if<std::unique_ptr<FloatCounter>>(&metric)) {
+        std::string v;
+        prometheus::append_double(v, (*fc)->value());
+        prometheus::append_sample(out, name, labels, v);
       } else {
         const auto& h = std::get<std::unique_ptr<Histogram>>(metric);
         prometheus::append_histogram(out, name, labels, h->snapshot());

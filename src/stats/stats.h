@@ -46,6 +46,32 @@ class Gauge {
   std::atomic<std::int64_t> v_{0};
 };
 
+// A gauge with a fractional value (grid intensity in g/kWh, reading ages in
+// seconds). Set off the request path; a plain atomic, no shards.
+class FloatGauge {
+ public:
+  void set(double v) { v_.store(v, std::memory_order_relaxed); }
+  double value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> v_{0};
+};
+
+// A counter with fractional increments (grams of CO2). add() is a CAS loop on
+// one atomic: fine for per-request accounting at the rates a sidecar sees,
+// not a replacement for Counter.
+class FloatCounter {
+ public:
+  void add(double n) {
+    if (!(n > 0)) return;  // counters only go up; NaN is ignored
+    v_.fetch_add(n, std::memory_order_relaxed);
+  }
+  double value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> v_{0};
+};
+
 // Durations in seconds by default; bucket upper bounds are fixed at creation.
 class Histogram {
  public:
@@ -80,6 +106,9 @@ class Store {
  public:
   Counter& counter(const std::string& name, const std::string& help, Labels labels = {});
   Gauge& gauge(const std::string& name, const std::string& help, Labels labels = {});
+  // Same families and rules as gauge()/counter(), with fractional values.
+  FloatGauge& float_gauge(const std::string& name, const std::string& help, Labels labels = {});
+  FloatCounter& float_counter(const std::string& name, const std::string& help, Labels labels = {});
   Histogram& histogram(const std::string& name, const std::string& help, Labels labels = {},
                        const std::vector<double>& bounds = latency_buckets());
 
