@@ -100,6 +100,8 @@ struct H2Session::StreamTask {
 
   // Duplex state: the request body and the response run at the same time.
   bool pump_done = false, relay_done = false, response_started = false, cancelled = false;
+  bool awaiting_client = false;  // the request half waits for body bytes from the client
+  bool client_stalled = false;   // ...and still did when the response half timed out (slow POST)
   std::optional<LocalReply> refusal;  // the request body broke a rule
 
   void finish() {
@@ -163,7 +165,9 @@ struct H2Session::StreamTask {
       return p;
     };
     for (;;) {
+      awaiting_client = true;
       auto piece = co_await s->read();
+      awaiting_client = false;
       if (relay_done || cancelled) co_return Pump::kCancelled;
       if (piece.reset) co_return fail(Pump::kDownstreamGone);
       x.bytes_in += piece.data.size();
@@ -191,6 +195,7 @@ struct H2Session::StreamTask {
                           std::optional<Clock::time_point> deadline, bool has_body, bool& upstream_keep_alive) {
     auto done = [&](Relay r) {
       relay_done = true;
+      client_stalled = r == Relay::kTimeout && !pump_done && awaiting_client;
       if (!pump_done && !cancelled) stop_other_half(sock);
       return r;
     };
@@ -269,6 +274,7 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
       resets_sent_(lr.h2_resets_sent),
       goaways_sent_(lr.h2_goaways_sent),
       floods_(lr.h2_floods),
+      write_timeouts_(lr.downstream_timeouts("response_write")),
       conn_(d.stream, http::h2::Role::kServer, h2_settings(lr.config->http2),
             http::h2::Connection::Callbacks{
                 [this](std::shared_ptr<H2Stream> s) {
@@ -308,7 +314,11 @@ void H2Session::on_drain() { conn_.shutdown(); }
 void H2Session::on_tick(Clock::time_point now) {
   if (conn_.open_streams() == 0 && tasks_ == 0 && now - conn_.last_activity() >= idle_timeout_) conn_.shutdown();
   // A client that stops reading stalls our writes: as HTTP/1.1, idle_timeout bounds it.
-  if (conn_.write_started() != kNever && now - conn_.write_started() >= idle_timeout_) conn_.abort();
+  if (conn_.write_started() != kNever && now - conn_.write_started() >= idle_timeout_) {
+    if (!write_timed_out_) write_timeouts_->inc();
+    write_timed_out_ = true;
+    conn_.abort();
+  }
   for (auto* slot : slots_) slot->tick(now);
 }
 
@@ -448,7 +458,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     boost::beast::flat_buffer ubuf;
     std::string wbuf = head_bytes;
     t.pump_done = !has_body;
-    t.relay_done = t.cancelled = t.response_started = false;
+    t.relay_done = t.cancelled = t.response_started = t.client_stalled = false;
     bool upstream_keep_alive = false;
     using Pump = StreamTask::Pump;
     using Relay = StreamTask::Relay;
@@ -473,7 +483,15 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
       continue;
     }
     if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
-    w_.report(action.cluster, pick, x.attempt);
+    // Slow POST: the route timeout passed while the upstream, not having the
+    // whole body yet, waited for the client: the client's fault (408).
+    const bool slow_body = relayed == Relay::kTimeout && !t.response_started && t.client_stalled;
+    if (slow_body) t.refusal.emplace(408, "request_body_timeout", "request body not received within the route timeout");
+    // An attempt the client ended (reset, body rule, slow body) says nothing
+    // about the endpoint: outlier detection must not count it against it.
+    const bool client_fault = !t.response_started && (t.refusal || relayed == Relay::kDownstreamGone ||
+                                                      relayed == Relay::kCancelled);
+    if (!client_fault) w_.report(action.cluster, pick, x.attempt);
     if (relayed == Relay::kComplete && pumped == Pump::kDone && upstream_keep_alive && ubuf.size() == 0)
       pick.state->pool.put_idle(std::move(sock));
     else
@@ -481,6 +499,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
 
     if (t.refusal && !t.response_started) {
+      if (slow_body) lr.malformed("request_body_timeout")->inc();
       co_await t.reply(*t.refusal);
       co_return;
     }

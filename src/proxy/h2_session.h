@@ -69,6 +69,8 @@ class H2Session {
   stats::Counter* resets_sent_;
   stats::Counter* goaways_sent_;
   std::array<stats::Counter*, 6> floods_;
+  stats::Counter* write_timeouts_;  // aegis_http_downstream_timeouts_total{kind="response_write"}
+  bool write_timed_out_ = false;
   http::h2::Connection conn_;
   std::unordered_set<UpstreamSlot*> slots_;  // the upstream of each stream in flight
   std::size_t tasks_ = 0;                    // stream coroutines not yet finished

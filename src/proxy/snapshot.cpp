@@ -66,6 +66,12 @@ stats::Counter* ListenerRuntime::malformed(std::string_view reason) const {
                       {{"listener", config->name}, {"reason", std::string(reason)}});
 }
 
+stats::Counter* ListenerRuntime::downstream_timeouts(std::string_view kind) const {
+  return &S().counter("aegis_http_downstream_timeouts_total",
+                      "Downstream connections closed because the client stalled, by kind",
+                      {{"listener", config->name}, {"kind", std::string(kind)}});
+}
+
 const ClusterRuntime* Snapshot::find_cluster(std::string_view name) const {
   for (const auto& c : clusters)
     if (c.config->name == name) return &c;

@@ -79,6 +79,9 @@ struct ListenerRuntime {
   stats::Counter* grpc_timeout_invalid;  // grpc-timeout headers ignored as malformed
   stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
+  // Downstream connections ended by a timeout, by kind ("response_write": the
+  // client stopped reading). Registered lazily (bounded set).
+  stats::Counter* downstream_timeouts(std::string_view kind) const;
   // HTTP/2 (http listeners)
   stats::Counter* h2_connections = nullptr;
   stats::Counter* h2_streams = nullptr;
