@@ -35,6 +35,7 @@
 #include "proxy/tls_steps.h"
 #include "proxy/worker.h"
 #include "route/hash_key.h"
+#include "route/path_normalize.h"
 
 namespace aegis::proxy {
 
@@ -281,8 +282,16 @@ class HttpSession final : public LiveSession {
     }
     x.request_id = pick_request_id(head, w_, x);
 
-    // Phase: route (with the listener's and the route's admission rules).
-    const auto target = origin_form(head.target());
+    // Phase: route (with the listener's and the route's admission rules), on
+    // the normalized path, which is also what goes upstream.
+    auto normalized = route::normalize_target(origin_form(head.target()), route::path_normalization(lc));
+    if (!normalized) {
+      const http::Rejection rej{400, "invalid_path", "request path is malformed or has a forbidden escape"};
+      co_await refuse(lr, x, rej);
+      co_return false;
+    }
+    target_buf_ = std::move(*normalized);
+    const std::string_view target = target_buf_;
     const auto declared = req_parser.content_length();
     auto admission = admit_request(lr, *snap_, head, x.authority, target,
                                    declared ? std::optional<std::uint64_t>(*declared) : std::nullopt,
@@ -1033,7 +1042,7 @@ class HttpSession final : public LiveSession {
   stats::Counter* lr_timeouts_ = nullptr;  // aegis_http_downstream_timeouts_total{kind="response_write"}
   std::string listener_;
   std::string client_ip_, client_;
-  std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm
+  std::string auth_buf_, path_buf_, rid_str_, target_buf_;  // reused: no allocation per request once warm
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;

@@ -152,3 +152,20 @@ TEST(H1Rules, StatusClass) {
 
 }  // namespace
 }  // namespace aegis::http
+
+namespace aegis::http {
+namespace {
+
+TEST(ValidAuthority, HostPortAndIpLiterals) {
+  for (const char* ok : {"example.com", "example.com:80", "a-b_c~d.example", "127.0.0.1:8080", "[::1]", "[::1]:443",
+                         "[fe80::1%25eth0]:80", "[::ffff:127.0.0.1]", "host:", "xn--bcher-kva.example"})
+    EXPECT_TRUE(valid_authority(ok)) << ok;
+  for (const char* bad : {"", "user@example.com", "::1", "[::1", "[::1]x", "[::1]:99999", "a:80:80", "a/b",
+                          "[zz::1]", "a b", "[1.2.3.4]", "example.com:123456", "[fe80::1%eth0]", "a%zz"})
+    EXPECT_FALSE(valid_authority(bad)) << bad;
+  EXPECT_TRUE(valid_authority(std::string(255, 'a')));
+  EXPECT_FALSE(valid_authority(std::string(256, 'a')));
+}
+
+}  // namespace
+}  // namespace aegis::http
