@@ -22,6 +22,7 @@
 #include "proxy/upstream_connect.h"
 #include "proxy/worker.h"
 #include "route/hash_key.h"
+#include "route/path_normalize.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
 // frames (as in tcp_session.cpp). Clang builds keep the check.
@@ -72,6 +73,8 @@ http::h2::Settings h2_settings(const config::Http2Options& o) {
   s.max_settings_per_window = o.max_settings_per_window;
   s.max_consecutive_empty_frames = o.max_consecutive_empty_frames;
   s.max_outbound_control_frames = o.max_outbound_control_frames;
+  s.max_window_updates_per_data_frame_sent = o.max_window_updates_per_data_frame_sent;
+  s.max_priority_frames_per_stream = o.max_priority_frames_per_stream;
   return s;
 }
 
@@ -275,6 +278,8 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
       goaways_sent_(lr.h2_goaways_sent),
       floods_(lr.h2_floods),
       write_timeouts_(lr.downstream_timeouts("response_write")),
+      stream_errors_{lr.malformed("h2_invalid_header"), lr.malformed("h2_invalid_message"),
+                     lr.malformed("h2_protocol_error")},
       conn_(d.stream, http::h2::Role::kServer, h2_settings(lr.config->http2),
             http::h2::Connection::Callbacks{
                 [this](std::shared_ptr<H2Stream> s) {
@@ -288,6 +293,8 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
                 },
                 [this](std::string_view reason) {
                   spdlog::debug("listener '{}': HTTP/2 protocol error from {}: {}", d_.listener, d_.client, reason);
+                  const std::size_t i = reason == "h2_invalid_header" ? 0 : reason == "h2_invalid_message" ? 1 : 2;
+                  stream_errors_[i]->inc();
                 },
                 [this](http::h2::Connection::Callbacks::Event e) {
                   using E = http::h2::Connection::Callbacks::Event;
@@ -387,8 +394,15 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   if (auto it = head.find(bhttp::field::content_length); it != head.end()) content_length = parse_length(it->value());
   const bool has_body = s.has_body();
 
-  // Phase: route (with the listener's and the route's admission rules).
-  const std::string target(path);  // x.path views the head, which is rewritten below
+  // Phase: route (with the listener's and the route's admission rules), on
+  // the normalized path, which is also what goes upstream.
+  auto normalized = route::normalize_target(path, route::path_normalization(lc));
+  if (!normalized) {
+    const http::Rejection rej{400, "invalid_path", "request path is malformed or has a forbidden escape"};
+    co_await t.refuse(rej);
+    co_return;
+  }
+  const std::string target = std::move(*normalized);  // x.path views the head, which is rewritten below
   const std::string auth(x.authority);
   x.path = target;
   x.authority = auth;
@@ -412,6 +426,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
                            Forwarding{d_.client_ip, d_.tls.has_value(), lc.xff_trust_downstream, d_.peer_id,
                                       x.request_id, generated_id},
                            action);
+  head.target(target);
   const bool chunked = has_body && !content_length;
   if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
   if (content_length) head.set(bhttp::field::content_length, std::to_string(*content_length));

@@ -187,7 +187,8 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
       lr.h2_goaways_sent = &S().counter("aegis_http2_goaways_sent_total", "HTTP/2 GOAWAY frames sent to clients", lab);
       using http::h2::FloodKind;
       for (auto kind : {FloodKind::kRapidReset, FloodKind::kContinuation, FloodKind::kSettings, FloodKind::kPing,
-                        FloodKind::kEmptyFrames, FloodKind::kOutboundQueue})
+                        FloodKind::kEmptyFrames, FloodKind::kOutboundQueue, FloodKind::kWindowUpdate,
+                        FloodKind::kPriority})
         lr.h2_floods[static_cast<std::size_t>(kind)] = &S().counter(
             "aegis_http2_flood_total", "HTTP/2 connections closed (GOAWAY) for a flood, by kind",
             {{"listener", l.name}, {"kind", std::string(http::h2::flood_kind_name(kind))}});
