@@ -184,6 +184,21 @@ TEST_F(H2Attacks, AuthorityWinsOverAConflictingHost) {
   EXPECT_EQ(seen[0].values("host"), std::vector<std::string>{"routed.example"}) << seen[0].describe();
 }
 
+// An overlong :authority: longer than a DNS name can be → 400 invalid_host;
+// longer than max_header_list_size → 431. Never forwarded.
+TEST_F(H2Attacks, OverlongAuthorityIsRefused) {
+  start();
+  Client c(cfg_.listener_port);
+  ASSERT_TRUE(c.handshake()) << c.error();
+  const auto r1 = c.request(h2::request_headers(std::string(300, 'a') + ".example", "/status/200"));
+  EXPECT_EQ(r1.status, 400) << r1.describe();
+  const auto r2 = c.request(h2::request_headers(std::string(70000, 'a'), "/status/200"));
+  EXPECT_TRUE(r2.status == 431 || r2.reset_code || r2.goaway) << r2.describe();
+  EXPECT_GE(metric("aegis_http_malformed_requests_total", {{"listener", cfg_.listener_name}, {"reason", "invalid_host"}}), 1);
+  EXPECT_TRUE(bystander());
+  EXPECT_EQ(upstream_seen(upstream_->port()).size(), 1U);  // the bystander
+}
+
 // HPACK bomb (CVE-2016-6581, python-hyper; CVE-2016-1544, nghttp2): a tiny
 // header block that decodes to ~30 MB by repeating one indexed 3000-byte
 // field. max_header_list_size bounds what is kept: 431, counted, RSS bounded.
