@@ -146,7 +146,9 @@ bool valid_authority(std::string_view a) {
 
 std::optional<Rejection> adopt_absolute_form_authority(bhttp::request_header<>& head) {
   const std::string_view target = head.target();
-  if (target.empty() || target.front() == '/' || target == "*") return std::nullopt;
+  // CONNECT's authority-form is refused later (501), by check_request_head.
+  if (target.empty() || target.front() == '/' || target == "*" || head.method() == bhttp::verb::connect)
+    return std::nullopt;
   const auto sep = target.find("://");
   if (sep == std::string_view::npos)
     return bad_request("bad_target", "request target is neither origin-form nor absolute-form");

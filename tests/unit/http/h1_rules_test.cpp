@@ -167,5 +167,22 @@ TEST(ValidAuthority, HostPortAndIpLiterals) {
   EXPECT_FALSE(valid_authority(std::string(256, 'a')));
 }
 
+TEST(AbsoluteForm, AuthorityReplacesHostAndConnectIsLeftAlone) {
+  bhttp::request_header<> h;
+  h.method(bhttp::verb::get);
+  h.target("http://a.example:8080/x?y");
+  h.set(bhttp::field::host, "evil.example");
+  EXPECT_FALSE(adopt_absolute_form_authority(h));
+  EXPECT_EQ(h[bhttp::field::host], "a.example:8080");
+  h.target("ftp://a.example/x");
+  EXPECT_EQ(adopt_absolute_form_authority(h)->reason, "bad_target");
+  h.target("http://u@a.example/");
+  EXPECT_EQ(adopt_absolute_form_authority(h)->status, 400U);
+  h.method(bhttp::verb::connect);
+  h.target("a.example:443");
+  EXPECT_FALSE(adopt_absolute_form_authority(h));
+  EXPECT_EQ(check_request_head(h, {100, 8192})->status, 501U);
+}
+
 }  // namespace
 }  // namespace aegis::http
