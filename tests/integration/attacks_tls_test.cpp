@@ -32,7 +32,7 @@ class TlsAttacks : public ProxyTest<> {
         "      cert_file: server/cert.pem\n"
         "      key_file: server/key.pem\n"
         "      pq_policy: hybrid\n"
-        "      handshake_timeout: 1s\n";
+        "      handshake_timeout: 3s\n";
     start_proxy(cfg);
   }
   double failures(const std::string& reason) {
