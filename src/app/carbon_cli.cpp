@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "carbon/csv_trace.h"
+#include "carbon/parsers.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
 
@@ -143,8 +144,9 @@ int run_carbon_command(const CLI::App& carbon) {
   }
   for (auto [text, out, flag] : {std::tuple{&start, &o.start, "--start"}, std::tuple{&end, &o.end, "--end"}}) {
     if (text->empty()) continue;
-    *out = carbon::parse_timestamp(*text);
-    if (!*out) return invalid(std::string(flag) + ": expected an ISO 8601 UTC time like 2020-06-01T00:00:00Z, got '" + *text + "'");
+    const auto parsed = carbon::parse_timestamp(*text);
+    if (parsed) *out = *parsed;
+    if (!parsed) return invalid(std::string(flag) + ": expected an ISO 8601 UTC time like 2020-06-01T00:00:00Z, got '" + *text + "'");
   }
   if (delay < 0 || delay > 60 * 24 * 365) return invalid("--data-delay-minutes must be 0-525600");
   if (step < 1 || step > 86'400 * 7) return invalid("--step-seconds must be 1-604800");

@@ -1,5 +1,7 @@
 #include "carbon/csv_trace.h"
 
+#include "carbon/parsers.h"
+
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -15,25 +17,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Exactly `digits` decimal digits at s[pos...]; advances pos.
-std::optional<int> fixed_digits(std::string_view s, std::size_t& pos, std::size_t digits) {
-  if (s.size() < pos + digits) return std::nullopt;
-  int v = 0;
-  for (std::size_t i = 0; i < digits; ++i) {
-    const char c = s[pos + i];
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  pos += digits;
-  return v;
-}
-
-bool expect(std::string_view s, std::size_t& pos, char c) {
-  if (pos >= s.size() || s[pos] != c) return false;
-  ++pos;
-  return true;
-}
-
 std::string shown(std::string_view s) {
   constexpr std::size_t kMax = 40;
   std::string out(s.substr(0, kMax));
@@ -42,10 +25,10 @@ std::string shown(std::string_view s) {
   return "'" + out + (s.size() > kMax ? "...'" : "'");
 }
 
-core::Result<std::vector<TracePoint>> parse_series(std::string_view text, std::string_view header,
+core::Result<std::vector<SeriesPoint>> parse_series(std::string_view text, std::string_view header,
                                                    std::string_view what) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 BOM from spreadsheet exports
-  std::vector<TracePoint> out;
+  std::vector<SeriesPoint> out;
   std::size_t line_no = 0;
   bool header_seen = false;
   auto error = [&](const std::string& msg) {
@@ -75,15 +58,15 @@ core::Result<std::vector<TracePoint>> parse_series(std::string_view text, std::s
     if (ec != std::errc() || end != value_text.data() + value_text.size() || !std::isfinite(value) || value < 0)
       return error("expected a non-negative number, got " + shown(value_text));
     if (!out.empty() && *at <= out.back().at) return error("timestamps must increase, got " + shown(time_text));
-    out.push_back(TracePoint{*at, value});
+    out.push_back(SeriesPoint{*at, value});
   }
   if (!header_seen) return core::Error{std::string(what) + ": empty, expected the header '" + std::string(header) + "'"};
   if (out.empty()) return core::Error{std::string(what) + ": no data rows after the header"};
   return out;
 }
 
-core::Result<std::vector<TracePoint>> load(const std::string& path,
-                                           core::Result<std::vector<TracePoint>> (*parse)(std::string_view)) {
+core::Result<std::vector<SeriesPoint>> load(const std::string& path,
+                                           core::Result<std::vector<SeriesPoint>> (*parse)(std::string_view)) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return core::Error{path + ": cannot open"};
   std::ostringstream buf;
@@ -95,57 +78,24 @@ core::Result<std::vector<TracePoint>> load(const std::string& path,
 
 }  // namespace
 
-std::optional<Clock::time_point> parse_timestamp(std::string_view s) {
-  using namespace std::chrono;
-  std::size_t pos = 0;
-  const auto y = fixed_digits(s, pos, 4);
-  if (!y || !expect(s, pos, '-')) return std::nullopt;
-  const auto mo = fixed_digits(s, pos, 2);
-  if (!mo || !expect(s, pos, '-')) return std::nullopt;
-  const auto d = fixed_digits(s, pos, 2);
-  if (!d) return std::nullopt;
-  const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok()) return std::nullopt;
-  int hh = 0, mm = 0, ss = 0;
-  if (pos < s.size()) {
-    if (s[pos] != ' ' && s[pos] != 'T') return std::nullopt;
-    ++pos;
-    const auto h = fixed_digits(s, pos, 2);
-    if (!h || !expect(s, pos, ':')) return std::nullopt;
-    const auto m = fixed_digits(s, pos, 2);
-    if (!m) return std::nullopt;
-    hh = *h;
-    mm = *m;
-    if (pos < s.size() && s[pos] == ':') {
-      ++pos;
-      const auto sec = fixed_digits(s, pos, 2);
-      if (!sec) return std::nullopt;
-      ss = *sec;
-    }
-    if (pos < s.size() && s[pos] == 'Z') ++pos;
-    if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  return time_point_cast<Clock::duration>(sys_days(ymd) + hours(hh) + minutes(mm) + seconds(ss));
-}
 
-core::Result<std::vector<TracePoint>> parse_intensity_trace(std::string_view text) {
+core::Result<std::vector<SeriesPoint>> parse_intensity_trace(std::string_view text) {
   return parse_series(text, "Time,Carbon Intensity", "intensity trace");
 }
 
-core::Result<std::vector<TracePoint>> parse_workload_trace(std::string_view text) {
+core::Result<std::vector<SeriesPoint>> parse_workload_trace(std::string_view text) {
   return parse_series(text, "ds,y", "workload trace");
 }
 
-core::Result<std::vector<TracePoint>> load_intensity_trace(const std::string& path) {
+core::Result<std::vector<SeriesPoint>> load_intensity_trace(const std::string& path) {
   return load(path, &parse_intensity_trace);
 }
 
-core::Result<std::vector<TracePoint>> load_workload_trace(const std::string& path) {
+core::Result<std::vector<SeriesPoint>> load_workload_trace(const std::string& path) {
   return load(path, &parse_workload_trace);
 }
 
-const TracePoint& TraceCursor::at(Clock::time_point t) {
+const SeriesPoint& TraceCursor::at(Clock::time_point t) {
   while (i_ + 1 < points_.size() && points_[i_ + 1].at <= t) ++i_;
   return points_[i_];
 }

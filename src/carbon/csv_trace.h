@@ -16,35 +16,34 @@
 
 namespace aegis::carbon {
 
-struct TracePoint {
+// One sample of a series (the file feed's CsvTrace has its own, richer points).
+struct SeriesPoint {
   Clock::time_point at;
   double value = 0;
 };
 
 // `Time,Carbon Intensity` rows; timestamps strictly increasing, values >= 0.
-core::Result<std::vector<TracePoint>> parse_intensity_trace(std::string_view text);
+core::Result<std::vector<SeriesPoint>> parse_intensity_trace(std::string_view text);
 // `ds,y` rows; timestamps strictly increasing, values >= 0.
-core::Result<std::vector<TracePoint>> parse_workload_trace(std::string_view text);
+core::Result<std::vector<SeriesPoint>> parse_workload_trace(std::string_view text);
 
-// "2020-01-31 13:45:00", "2020-01-31T13:45:00", "...Z", "2020-01-31T13:45",
-// "2020-01-31" (UTC). nullopt when it is none of these or out of range.
-std::optional<Clock::time_point> parse_timestamp(std::string_view text);
+// Timestamps are read by carbon::parse_timestamp (parsers.h).
 
 // Reads a trace file; the error names the file.
-core::Result<std::vector<TracePoint>> load_intensity_trace(const std::string& path);
-core::Result<std::vector<TracePoint>> load_workload_trace(const std::string& path);
+core::Result<std::vector<SeriesPoint>> load_intensity_trace(const std::string& path);
+core::Result<std::vector<SeriesPoint>> load_workload_trace(const std::string& path);
 
 // Walks a trace forward in time: value_at(t) is the last point at or before t
 // (a step function, as a feed would have reported it), or the first point's
 // value before the trace starts. Times passed must not decrease.
 class TraceCursor {
  public:
-  explicit TraceCursor(std::span<const TracePoint> points) : points_(points) {}
-  const TracePoint& at(Clock::time_point t);
+  explicit TraceCursor(std::span<const SeriesPoint> points) : points_(points) {}
+  const SeriesPoint& at(Clock::time_point t);
   double value_at(Clock::time_point t) { return at(t).value; }
 
  private:
-  std::span<const TracePoint> points_;
+  std::span<const SeriesPoint> points_;
   std::size_t i_ = 0;
 };
 

@@ -41,9 +41,12 @@ core::Result<Clock::time_point> parse_timestamp(std::string_view text) {
   if (!digits(text, p, 4, year) || !expect(text, p, '-') || !digits(text, p, 2, month) || !expect(text, p, '-') ||
       !digits(text, p, 2, day))
     return bad("no YYYY-MM-DD date");
-  if (p >= text.size() || (text[p] != 'T' && text[p] != ' ')) return bad("no time after the date");
-  ++p;
-  if (!digits(text, p, 2, hour) || !expect(text, p, ':') || !digits(text, p, 2, minute)) return bad("no HH:MM time");
+  const bool date_only = p == text.size();  // midnight UTC (daily traces)
+  if (!date_only && (text[p] != 'T' && text[p] != ' ')) return bad("no time after the date");
+  if (!date_only) {
+    ++p;
+    if (!digits(text, p, 2, hour) || !expect(text, p, ':') || !digits(text, p, 2, minute)) return bad("no HH:MM time");
+  }
   std::chrono::nanoseconds frac{0};
   if (p < text.size() && text[p] == ':') {
     ++p;

@@ -37,7 +37,9 @@ Json http2_json(const Http2Options& h) {
               {"max_pings_per_window", h.max_pings_per_window},
               {"max_settings_per_window", h.max_settings_per_window},
               {"max_consecutive_empty_frames", h.max_consecutive_empty_frames},
-              {"max_outbound_control_frames", h.max_outbound_control_frames}};
+              {"max_outbound_control_frames", h.max_outbound_control_frames},
+              {"max_window_updates_per_data_frame_sent", h.max_window_updates_per_data_frame_sent},
+              {"max_priority_frames_per_stream", h.max_priority_frames_per_stream}};
 }
 
 Json peers_json(const std::vector<PeerMatcher>& peers) {
@@ -80,6 +82,10 @@ Json listener_json(const Listener& l) {
   if (l.protocol == ListenerProtocol::kHttp) {
     j["request_headers_timeout"] = format_duration(l.request_headers_timeout);
     j["xff_trust_downstream"] = l.xff_trust_downstream;
+    j["normalize_path"] = l.normalize_path;
+    j["merge_slashes"] = l.merge_slashes;
+    static constexpr const char* kSlashes[] = {"keep_unchanged", "reject_request", "unescape_and_forward"};
+    j["path_with_escaped_slashes_action"] = kSlashes[static_cast<int>(l.path_with_escaped_slashes_action)];
     j["limits"] = limits_json(l.limits);
     j["codec"] = to_string(l.codec);
     j["http2"] = http2_json(l.http2);

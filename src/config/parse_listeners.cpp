@@ -41,7 +41,8 @@ void parse_http2(const Object& listener, Http2Options& h) {
                  {"max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size",
                   "max_header_list_size", "max_frame_size", "max_continuation_frames", "flood_window",
                   "max_resets_per_window", "max_pings_per_window", "max_settings_per_window",
-                  "max_consecutive_empty_frames", "max_outbound_control_frames"},
+                  "max_consecutive_empty_frames", "max_outbound_control_frames",
+                  "max_window_updates_per_data_frame_sent", "max_priority_frames_per_stream"},
                  listener.diags());
   auto read_range = [&](std::string_view field, std::uint64_t min, std::uint64_t max, std::uint32_t& out) {
     std::uint64_t v = out;
@@ -61,6 +62,8 @@ void parse_http2(const Object& listener, Http2Options& h) {
   read_range("max_settings_per_window", 1, UINT32_MAX, h.max_settings_per_window);
   read_range("max_consecutive_empty_frames", 0, UINT32_MAX, h.max_consecutive_empty_frames);
   read_range("max_outbound_control_frames", 1, UINT32_MAX, h.max_outbound_control_frames);
+  read_range("max_window_updates_per_data_frame_sent", 1, UINT32_MAX, h.max_window_updates_per_data_frame_sent);
+  read_range("max_priority_frames_per_stream", 0, UINT32_MAX, h.max_priority_frames_per_stream);
 }
 
 namespace {
@@ -81,7 +84,8 @@ void check_protocol_fields(const Object& o, const Listener& l) {
     d.error(o.value_mark("route_config"),
             "route_config: a tcp listener forwards to 'cluster'; 'route_config' is for protocol: http");
   }
-  for (std::string_view http_only : {"request_headers_timeout", "limits", "xff_trust_downstream", "codec", "http2"}) {
+  for (std::string_view http_only : {"request_headers_timeout", "limits", "xff_trust_downstream", "codec", "http2",
+                                     "normalize_path", "merge_slashes", "path_with_escaped_slashes_action"}) {
     if (o.has(http_only)) {
       d.error(o.value_mark(http_only), std::string(http_only) + ": applies only to protocol: http");
     }
@@ -96,7 +100,8 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
   Diagnostics& d = ctx.diags;
   const Object o(node, at, "listener", path,
                  {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout",
-                  "request_headers_timeout", "xff_trust_downstream", "limits", "codec", "http2", "tls"},
+                  "request_headers_timeout", "xff_trust_downstream", "limits", "codec", "http2", "tls",
+                  "normalize_path", "merge_slashes", "path_with_escaped_slashes_action"},
                  d);
   if (!o.is_mapping()) return;
   o.read_name("name", l.name);
@@ -117,6 +122,12 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
     }
   }
   o.read_bool("xff_trust_downstream", l.xff_trust_downstream);
+  o.read_bool("normalize_path", l.normalize_path);
+  o.read_bool("merge_slashes", l.merge_slashes);
+  std::size_t slashes = 0;
+  if (o.read_choice("path_with_escaped_slashes_action", {"keep_unchanged", "reject_request", "unescape_and_forward"},
+                    slashes))
+    l.path_with_escaped_slashes_action = static_cast<EscapedSlashesAction>(slashes);
   parse_limits(o, l.limits);
   std::size_t codec = 0;
   if (o.read_choice("codec", {"auto", "http1", "http2"}, codec))

@@ -65,6 +65,8 @@ struct Http2Options {
   std::uint32_t max_settings_per_window = 100;
   std::uint32_t max_consecutive_empty_frames = 1;
   std::uint32_t max_outbound_control_frames = 1000;
+  std::uint32_t max_window_updates_per_data_frame_sent = 10;
+  std::uint32_t max_priority_frames_per_stream = 100;
 };
 
 // A rule on a peer's verified SPIFFE ID (the URI SAN of its certificate).
@@ -93,6 +95,10 @@ struct TlsConfig {
   std::vector<PeerMatcher> allow_peers;  // listener: clients allowed; cluster: servers accepted
 };
 
+// What the listener does with an escaped slash (%2F, %5C) in a request path
+// (Envoy's path_with_escaped_slashes_action).
+enum class EscapedSlashesAction { kKeepUnchanged, kRejectRequest, kUnescapeAndForward };
+
 struct Listener {  // xDS Listener
   std::string name;
   SocketAddress address{"127.0.0.1", 0};  // loopback unless the file says otherwise
@@ -103,6 +109,11 @@ struct Listener {  // xDS Listener
   Millis request_headers_timeout{10'000};  // http: whole request head must arrive within
   HttpLimits limits;
   bool xff_trust_downstream = false;  // append to an incoming x-forwarded-for (else replace)
+  // http: request paths are normalized before routing and forwarded so
+  // (route/path_normalize.h, docs/configuration.md "Path normalization").
+  bool normalize_path = true;
+  bool merge_slashes = false;
+  EscapedSlashesAction path_with_escaped_slashes_action = EscapedSlashesAction::kKeepUnchanged;
   HttpCodec codec = HttpCodec::kAuto;  // http only
   Http2Options http2;                  // http only
   std::optional<TlsConfig> tls;       // server TLS (TLS 1.3 only) when set

@@ -44,9 +44,12 @@ constexpr auto await_token() {
   return boost::asio::as_tuple(boost::asio::use_awaitable_t<typename Stream::executor_type>{});
 }
 
+// max_unparsed: buffer_overflow once the parser leaves that many bytes
+// unconsumed and still needs more (a line that never ends).
 template <class Stream, bool isRequest>
 TaskFor<Stream> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
-                                             boost::beast::http::basic_parser<isRequest>& parser) {
+                                             boost::beast::http::basic_parser<isRequest>& parser,
+                                             std::size_t max_unparsed = static_cast<std::size_t>(-1)) {
   namespace bhttp = boost::beast::http;
   std::size_t consumed = 0;
   boost::system::error_code ec;
@@ -56,6 +59,7 @@ TaskFor<Stream> read_some(Stream& stream, boost::beast::flat_buffer& buffer,
       consumed += used;
       buffer.consume(used);
       if (ec != bhttp::error::need_more) co_return ReadResult{ec, consumed};
+      if (buffer.size() >= max_unparsed) co_return ReadResult{bhttp::error::buffer_overflow, consumed};
     }
     const auto size = boost::beast::read_size(buffer, 65536);
     if (size == 0) co_return ReadResult{bhttp::error::buffer_overflow, consumed};

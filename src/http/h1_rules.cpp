@@ -71,6 +71,9 @@ std::optional<Rejection> check_request_head(const bhttp::request_header<>& head,
     return bad_request("ambiguous_framing", "both Transfer-Encoding and Content-Length are present");
   if (te_count > 1)
     return bad_request("ambiguous_framing", "Transfer-Encoding appears more than once");
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing.
+  if (te_count > 0 && head.version() < 11)
+    return bad_request("ambiguous_framing", "Transfer-Encoding in an HTTP/1.0 request");
   if (te_count == 1 && !iequals(trim(te_value), "chunked"))
     return bad_request("unsupported_transfer_encoding",
                        "only 'Transfer-Encoding: chunked' is accepted");
@@ -79,10 +82,84 @@ std::optional<Rejection> check_request_head(const bhttp::request_header<>& head,
   if (head.version() >= 11 && host_count != 1)
     return bad_request("invalid_host", host_count == 0 ? "HTTP/1.1 request without Host"
                                                        : "more than one Host header");
+  if (host_count == 1 && !valid_authority(head[bhttp::field::host]))
+    return bad_request("invalid_host", "Host is not a valid host[:port]");
   if (head.method() == bhttp::verb::unknown)
     return Rejection{501, "unknown_method", "request method is not supported"};
   if (head.method() == bhttp::verb::connect)
     return Rejection{501, "connect_not_supported", "CONNECT is not supported on this listener"};
+  return std::nullopt;
+}
+
+bool valid_authority(std::string_view a) {
+  const auto is_hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  const auto is_unreserved = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
+  };
+  std::string_view host = a;
+  std::string_view port;
+  if (!a.empty() && a.front() == '[') {
+    const auto close = a.find(']');
+    if (close == std::string_view::npos) return false;
+    host = a.substr(0, close + 1);
+    const auto rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+    // IPv6address (or IPv4-mapped) and an optional zone: "%25" + unreserved.
+    std::string_view literal = host.substr(1, host.size() - 2);
+    if (const auto zone = literal.find("%25"); zone != std::string_view::npos) {
+      const auto id = literal.substr(zone + 3);
+      if (id.empty() || !std::all_of(id.begin(), id.end(), is_unreserved)) return false;
+      literal = literal.substr(0, zone);
+    }
+    if (literal.find(':') == std::string_view::npos ||
+        !std::all_of(literal.begin(), literal.end(), [&](char c) { return is_hex(c) || c == ':' || c == '.'; }))
+      return false;
+  } else {
+    const auto colon = a.find(':');
+    if (colon != std::string_view::npos) {
+      host = a.substr(0, colon);
+      port = a.substr(colon + 1);
+    }
+    if (host.empty() || host.size() > 255) return false;
+    for (std::size_t i = 0; i < host.size(); ++i) {
+      const char c = host[i];
+      if (is_unreserved(c) || std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos) continue;
+      if (c == '%' && i + 2 < host.size() && is_hex(host[i + 1]) && is_hex(host[i + 2])) {
+        i += 2;
+        continue;
+      }
+      return false;
+    }
+  }
+  // port = *DIGIT (RFC 3986); an empty port is allowed, a number above 65535 is not.
+  if (port.size() > 5) return false;
+  std::uint32_t n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return n <= 65535;
+}
+
+std::optional<Rejection> adopt_absolute_form_authority(bhttp::request_header<>& head) {
+  const std::string_view target = head.target();
+  // CONNECT's authority-form is refused later (501), by check_request_head.
+  if (target.empty() || target.front() == '/' || target == "*" || head.method() == bhttp::verb::connect)
+    return std::nullopt;
+  const auto sep = target.find("://");
+  if (sep == std::string_view::npos)
+    return bad_request("bad_target", "request target is neither origin-form nor absolute-form");
+  const auto scheme = target.substr(0, sep);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+    return bad_request("bad_target", "absolute-form target with a scheme other than http or https");
+  const auto rest = target.substr(sep + 3);
+  const std::string authority(rest.substr(0, rest.find_first_of("/?#")));
+  if (authority.empty() || authority.find('@') != std::string::npos)
+    return bad_request("bad_target", "absolute-form target without a host, or with userinfo");
+  head.set(bhttp::field::host, authority);
   return std::nullopt;
 }
 

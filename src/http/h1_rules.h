@@ -28,12 +28,25 @@ struct HeadLimits {
 };
 
 // Checks a parsed request head for what Beast accepts but a proxy must not
-// forward: Transfer-Encoding other than exactly "chunked", Transfer-Encoding
+// forward: Transfer-Encoding other than exactly "chunked" (or in HTTP/1.0), Transfer-Encoding
 // together with Content-Length, repeated Content-Length fields, too many
 // header fields, an over-long target, a missing/duplicate Host on HTTP/1.1,
 // control characters in field values.
 std::optional<Rejection> check_request_head(const bhttp::request_header<>& head,
                                             const HeadLimits& limits);
+
+// Whether `authority` (a Host field or :authority) is host[:port] as RFC 3986
+// §3.2.2 spells it, nothing else: a reg-name of unreserved / sub-delims /
+// pct-encoded characters at most 255 bytes long (RFC 1035), or an IP-literal
+// in brackets (hex digits, ':' and '.', an RFC 6874 zone "%25..."), then an
+// optional ":" and a port of at most 65535. No userinfo, no path, not empty.
+bool valid_authority(std::string_view authority);
+
+// RFC 9112 §3.2.2: a request with an absolute-form target is routed by the
+// target's authority, which replaces Host (a Host that disagrees is ignored).
+// Refuses (400) targets with a scheme other than http/https, userinfo or an
+// empty authority. Origin-form targets are left alone.
+std::optional<Rejection> adopt_absolute_form_authority(bhttp::request_header<>& head);
 
 // Maps a Beast parse error to the response a client should get.
 Rejection rejection_for_parse_error(const boost::system::error_code& ec);

@@ -245,13 +245,29 @@ struct Connection::Cb {
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
     if (frame->hd.type == NGHTTP2_RST_STREAM) c.event(Callbacks::Event::kResetSent);
+    // A stream or the connection refused for breaking the protocol: counted once.
+    const bool stream_error = frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code == NGHTTP2_PROTOCOL_ERROR;
+    const bool conn_error = frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
+                            frame->goaway.error_code != NGHTTP2_ENHANCE_YOUR_CALM;
+    if ((stream_error || conn_error) && c.cb_.on_stream_error) {
+      const bool known = stream_error ? frame->hd.stream_id == c.invalid_stream_ : c.invalid_stream_ >= 0;
+      c.cb_.on_stream_error(known ? c.invalid_reason_ : stream_error ? "h2_invalid_message" : "h2_protocol_error");
+      c.invalid_stream_ = -1;
+    }
+    if (frame->hd.type == NGHTTP2_DATA) c.guard_.on_data_sent();
     if (frame->hd.type == NGHTTP2_GOAWAY) c.event(Callbacks::Event::kGoawaySent);
     return 0;
   }
 
-  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int lib_error, void* user) {
+  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame* frame, int lib_error, void* user) {
     auto& c = self(user);
-    if (c.cb_.on_stream_error) c.cb_.on_stream_error(nghttp2_strerror(lib_error));
+    // A stable label per class of error (a metric label: bounded set).
+    // Reported when the RST_STREAM / GOAWAY it leads to is sent (on_frame_send):
+    // nghttp2 resets some streams (content-length mismatch) without this call.
+    c.invalid_stream_ = frame ? frame->hd.stream_id : 0;
+    c.invalid_reason_ = lib_error == NGHTTP2_ERR_HTTP_HEADER      ? "h2_invalid_header"
+                        : lib_error == NGHTTP2_ERR_HTTP_MESSAGING ? "h2_invalid_message"
+                                                                  : "h2_protocol_error";
     return 0;
   }
 

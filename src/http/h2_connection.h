@@ -130,7 +130,11 @@ class Connection {
     std::function<void(std::shared_ptr<H2Stream>)> on_request;
     // A flood was detected; the connection says GOAWAY and closes.
     std::function<void(FloodKind)> on_flood;
-    // The peer broke the protocol on one stream (that stream is reset).
+    // The peer broke the protocol (the stream is reset, or the connection
+    // closed with GOAWAY; floods are on_flood):
+    // "h2_invalid_header" (a field RFC 9113 §8.2 forbids: connection-specific,
+    // upper case, CR/LF/NUL...), "h2_invalid_message" (content-length
+    // mismatch, pseudo-headers) or "h2_protocol_error".
     std::function<void(std::string_view reason)> on_stream_error;
     // Frames worth counting, after they were received or sent.
     enum class Event { kResetReceived, kResetSent, kGoawaySent, kGoawayReceived };
@@ -194,6 +198,8 @@ class Connection {
   core::Signal want_write_;
   bool reading_done_ = false, writing_done_ = false, closing_ = false, flooded_ = false;
   std::size_t pending_connection_consume_ = 0;  // closed streams' unconsumed bytes
+  std::int32_t invalid_stream_ = -1;            // the last frame nghttp2 called invalid, and why
+  std::string_view invalid_reason_;
   Clock::time_point last_activity_ = Clock::now();
   Clock::time_point write_started_ = Clock::time_point::max();
 };

@@ -4,7 +4,9 @@ namespace aegis::http::h2 {
 
 namespace {
 // RFC 9113 §6 frame types and flags.
-constexpr std::uint8_t kData = 0x0, kHeaders = 0x1, kSettingsFrame = 0x4, kPing = 0x6, kContinuation = 0x9;
+constexpr std::uint8_t kData = 0x0, kHeaders = 0x1, kPriority = 0x2, kSettingsFrame = 0x4, kPing = 0x6,
+                       kWindowUpdate = 0x8, kContinuation = 0x9;
+constexpr std::uint64_t kRatioSlack = 5;  // Envoy's allowance on top of the ratios
 constexpr std::uint8_t kEndStream = 0x1, kAck = 0x1, kEndHeaders = 0x4;
 }  // namespace
 
@@ -25,7 +27,13 @@ std::optional<FloodKind> FloodGuard::on_frame(std::uint8_t type, std::uint8_t fl
   } else if (type == kData || type == kHeaders || type == kContinuation) {
     consecutive_empty_ = 0;
   }
+  if (type == kWindowUpdate &&
+      ++window_updates_ > kRatioSlack + std::uint64_t{s_.max_window_updates_per_data_frame_sent} * data_sent_)
+    return FloodKind::kWindowUpdate;
+  if (type == kPriority && ++priorities_ > kRatioSlack + std::uint64_t{s_.max_priority_frames_per_stream} * streams_opened_)
+    return FloodKind::kPriority;
   if (type == kHeaders) {
+    ++streams_opened_;  // or trailers: generous either way
     block_frames_ = 0;
     block_bytes_ = length;
   } else if (type == kContinuation) {

@@ -27,6 +27,8 @@ class FloodGuard {
   std::optional<FloodKind> on_peer_reset(Clock::time_point now);
   // A stream ended normally.
   void on_stream_completed(Clock::time_point now);
+  // We sent the peer a DATA frame (WINDOW_UPDATEs are expected in return).
+  void on_data_sent() { ++data_sent_; }
 
  private:
   void roll(Clock::time_point now);
@@ -35,6 +37,7 @@ class FloodGuard {
   Clock::time_point window_start_{};
   std::uint32_t pings_ = 0, settings_ = 0, resets_ = 0, completed_ = 0;
   std::uint32_t consecutive_empty_ = 0;
+  std::uint64_t window_updates_ = 0, data_sent_ = 0, priorities_ = 0, streams_opened_ = 0;  // connection lifetime
   std::uint32_t block_frames_ = 0;   // frames of the header block being received
   std::uint64_t block_bytes_ = 0;
 };

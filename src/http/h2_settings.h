@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -23,9 +24,16 @@ struct Settings {
   std::uint32_t max_settings_per_window = 100;
   std::uint32_t max_consecutive_empty_frames = 1;  // DATA/CONTINUATION without payload (and no END_STREAM)
   std::uint32_t max_outbound_control_frames = 1000;  // queued PING/SETTINGS ACKs the peer does not read
+  // Envoy's ratios (CVE-2019-9511/9513 era): a client may send WINDOW_UPDATEs
+  // up to 5 + this × the DATA frames we sent it, PRIORITYs up to 5 + this ×
+  // the streams it opened (over the connection's life).
+  std::uint32_t max_window_updates_per_data_frame_sent = 10;
+  std::uint32_t max_priority_frames_per_stream = 100;
 };
 
-enum class FloodKind { kRapidReset, kContinuation, kSettings, kPing, kEmptyFrames, kOutboundQueue };
+enum class FloodKind { kRapidReset, kContinuation, kSettings, kPing, kEmptyFrames, kOutboundQueue, kWindowUpdate,
+                       kPriority };
+inline constexpr std::size_t kFloodKinds = 8;
 
 constexpr std::string_view flood_kind_name(FloodKind k) {
   switch (k) {
@@ -35,6 +43,8 @@ constexpr std::string_view flood_kind_name(FloodKind k) {
     case FloodKind::kPing: return "ping";
     case FloodKind::kEmptyFrames: return "empty_frames";
     case FloodKind::kOutboundQueue: return "outbound_queue";
+    case FloodKind::kWindowUpdate: return "window_update";
+    case FloodKind::kPriority: return "priority";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@
 #include "proxy/upstream_connect.h"
 #include "proxy/worker.h"
 #include "route/hash_key.h"
+#include "route/path_normalize.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
 // frames (as in tcp_session.cpp). Clang builds keep the check.
@@ -75,6 +76,8 @@ http::h2::Settings h2_settings(const config::Http2Options& o) {
   s.max_settings_per_window = o.max_settings_per_window;
   s.max_consecutive_empty_frames = o.max_consecutive_empty_frames;
   s.max_outbound_control_frames = o.max_outbound_control_frames;
+  s.max_window_updates_per_data_frame_sent = o.max_window_updates_per_data_frame_sent;
+  s.max_priority_frames_per_stream = o.max_priority_frames_per_stream;
   return s;
 }
 
@@ -105,6 +108,8 @@ struct H2Session::StreamTask {
 
   // Duplex state: the request body and the response run at the same time.
   bool pump_done = false, relay_done = false, response_started = false, cancelled = false;
+  bool awaiting_client = false;  // the request half waits for body bytes from the client
+  bool client_stalled = false;   // ...and still did when the response half timed out (slow POST)
   std::optional<LocalReply> refusal;  // the request body broke a rule
 
   void finish() {
@@ -168,7 +173,9 @@ struct H2Session::StreamTask {
       return p;
     };
     for (;;) {
+      awaiting_client = true;
       auto piece = co_await s->read();
+      awaiting_client = false;
       if (relay_done || cancelled) co_return Pump::kCancelled;
       if (piece.reset) co_return fail(Pump::kDownstreamGone);
       x.bytes_in += piece.data.size();
@@ -197,6 +204,7 @@ struct H2Session::StreamTask {
                           std::optional<Clock::time_point> deadline, bool has_body, bool& upstream_keep_alive) {
     auto done = [&](Relay r) {
       relay_done = true;
+      client_stalled = r == Relay::kTimeout && !pump_done && awaiting_client;
       if (!pump_done && !cancelled) stop_other_half(sock);
       return r;
     };
@@ -352,6 +360,9 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
       resets_sent_(lr.h2_resets_sent),
       goaways_sent_(lr.h2_goaways_sent),
       floods_(lr.h2_floods),
+      write_timeouts_(lr.downstream_timeouts("response_write")),
+      stream_errors_{lr.malformed("h2_invalid_header"), lr.malformed("h2_invalid_message"),
+                     lr.malformed("h2_protocol_error")},
       conn_(d.stream, http::h2::Role::kServer, h2_settings(lr.config->http2),
             http::h2::Connection::Callbacks{
                 [this](std::shared_ptr<H2Stream> s) {
@@ -365,6 +376,8 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
                 },
                 [this](std::string_view reason) {
                   spdlog::debug("listener '{}': HTTP/2 protocol error from {}: {}", d_.listener, d_.client, reason);
+                  const std::size_t i = reason == "h2_invalid_header" ? 0 : reason == "h2_invalid_message" ? 1 : 2;
+                  stream_errors_[i]->inc();
                 },
                 [this](http::h2::Connection::Callbacks::Event e) {
                   using E = http::h2::Connection::Callbacks::Event;
@@ -391,7 +404,11 @@ void H2Session::on_drain() { conn_.shutdown(); }
 void H2Session::on_tick(Clock::time_point now) {
   if (conn_.open_streams() == 0 && tasks_ == 0 && now - conn_.last_activity() >= idle_timeout_) conn_.shutdown();
   // A client that stops reading stalls our writes: as HTTP/1.1, idle_timeout bounds it.
-  if (conn_.write_started() != kNever && now - conn_.write_started() >= idle_timeout_) conn_.abort();
+  if (conn_.write_started() != kNever && now - conn_.write_started() >= idle_timeout_) {
+    if (!write_timed_out_) write_timeouts_->inc();
+    write_timed_out_ = true;
+    conn_.abort();
+  }
   for (auto* slot : slots_) slot->tick(now);
 }
 
@@ -460,8 +477,15 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   if (auto it = head.find(bhttp::field::content_length); it != head.end()) content_length = parse_length(it->value());
   const bool has_body = s.has_body();
 
-  // Phase: route (with the listener's and the route's admission rules).
-  const std::string target(path);  // x.path views the head, which is rewritten below
+  // Phase: route (with the listener's and the route's admission rules), on
+  // the normalized path, which is also what goes upstream.
+  auto normalized = route::normalize_target(path, route::path_normalization(lc));
+  if (!normalized) {
+    const http::Rejection rej{400, "invalid_path", "request path is malformed or has a forbidden escape"};
+    co_await t.refuse(rej);
+    co_return;
+  }
+  const std::string target = std::move(*normalized);  // x.path views the head, which is rewritten below
   const std::string auth(x.authority);
   x.path = target;
   x.authority = auth;
@@ -486,6 +510,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
                            Forwarding{d_.client_ip, d_.tls.has_value(), lc.xff_trust_downstream, d_.peer_id,
                                       x.request_id, generated_id},
                            action);
+  head.target(target);
   const bool chunked = has_body && !content_length;
   if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
   if (content_length) head.set(bhttp::field::content_length, std::to_string(*content_length));
@@ -564,7 +589,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
       framer.append_end(wbuf);
     }
     t.pump_done = !has_body || replay;
-    t.relay_done = t.cancelled = t.response_started = false;
+    t.relay_done = t.cancelled = t.response_started = t.client_stalled = false;
     bool upstream_keep_alive = false;
     using Pump = StreamTask::Pump;
     using Relay = StreamTask::Relay;
@@ -590,7 +615,15 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     }
     if (relayed == Relay::kTimeout && !t.response_started) x.attempt.kind = Kind::kTimeout;
     if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
-    w_.report(action.cluster, pick, x.attempt);
+    // Slow POST: the route timeout passed while the upstream, not having the
+    // whole body yet, waited for the client: the client's fault (408).
+    const bool slow_body = relayed == Relay::kTimeout && !t.response_started && t.client_stalled;
+    if (slow_body) t.refusal.emplace(408, "request_body_timeout", "request body not received within the route timeout");
+    // An attempt the client ended (reset, body rule, slow body) says nothing
+    // about the endpoint: outlier detection must not count it against it.
+    const bool client_fault = !t.response_started && (t.refusal || relayed == Relay::kDownstreamGone ||
+                                                      relayed == Relay::kCancelled);
+    if (!client_fault) w_.report(action.cluster, pick, x.attempt);
     if (relayed == Relay::kComplete && pumped == Pump::kDone && upstream_keep_alive && ubuf.size() == 0)
       pick.state->pool.put_idle(std::move(sock));
     else
@@ -599,6 +632,7 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     retry.attempt_done();
 
     if (t.refusal && !t.response_started) {
+      if (slow_body) lr.malformed("request_body_timeout")->inc();
       co_await t.reply(*t.refusal);
       co_return;
     }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -76,7 +77,11 @@ class H2Session {
   stats::Counter* resets_received_;
   stats::Counter* resets_sent_;
   stats::Counter* goaways_sent_;
-  std::array<stats::Counter*, 6> floods_;
+  std::array<stats::Counter*, http::h2::kFloodKinds> floods_;
+  stats::Counter* write_timeouts_;  // aegis_http_downstream_timeouts_total{kind="response_write"}
+  bool write_timed_out_ = false;
+  // aegis_http_malformed_requests_total{reason=h2_invalid_header|h2_invalid_message|h2_protocol_error}.
+  std::array<stats::Counter*, 3> stream_errors_;
   http::h2::Connection conn_;
   std::unordered_set<UpstreamSlot*> slots_;  // the upstream of each stream in flight
   std::size_t tasks_ = 0;                    // stream coroutines not yet finished

@@ -304,7 +304,11 @@ core::Task<H2Result> forward_h2(H2Request& r) {
     r.slot.detach();
     if (x.attempt.kind != Kind::kResponse) x.attempt.latency = Clock::now() - x.attempt_start;
     if (outcome == Outcome::kTimeout) x.attempt.kind = Kind::kTimeout;
-    r.w.report(r.cluster.config->name, *up.pick, x.attempt);
+    // An attempt the client ended (gone, body rule) says nothing about the
+    // endpoint: outlier detection and the LB must not count it against it.
+    const bool client_fault =
+        !down.response_started && (down.refusal || outcome == Outcome::kDownstreamGone);
+    if (!client_fault) r.w.report(r.cluster.config->name, *up.pick, x.attempt);
     ep.response_time->observe(std::chrono::duration<double>(Clock::now() - x.start).count());
     r.retries.state().attempt_done();
     if (down.refusal && !down.response_started) co_return H2Result{H2Result::Kind::kReply, down.refusal, true};

@@ -37,6 +37,7 @@
 #include "proxy/tls_steps.h"
 #include "proxy/worker.h"
 #include "route/hash_key.h"
+#include "route/path_normalize.h"
 
 namespace aegis::proxy {
 
@@ -49,6 +50,12 @@ using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && o
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 
 namespace {
+
+// What a request body may leave unparsed in the buffer: an unfinished
+// chunk-size line with its extensions, or trailers (bounded like a head).
+std::size_t max_unparsed_body(const config::Listener& lc) {
+  return std::size_t{lc.limits.max_request_header_bytes} + kRelayBuffer;
+}
 
 std::string_view origin_form(std::string_view target) {
   // absolute-form (http://host/path) is forwarded as origin-form (/path).
@@ -94,6 +101,8 @@ class HttpSession final : public LiveSession {
   // operation_aborted, and the flag tells the session it was a timeout.
   void on_tick(Clock::time_point now) override {
     if (now >= down_dl_.next()) {
+      // A client that stops reading stalls our write (slow read, zero window).
+      if (now >= down_dl_.write && lr_timeouts_) lr_timeouts_->inc();
       down_timed_out_ = true;
       down_dl_ = {};
       down_.cancel();
@@ -110,6 +119,7 @@ class HttpSession final : public LiveSession {
       lr->connections_active->add();
     }
     stats::Gauge* active = lr ? lr->connections_active : nullptr;
+    if (lr) lr_timeouts_ = lr->downstream_timeouts("response_write");
     if (lr && lr->tls && !co_await handshake(*lr)) {
       down_.close();
       if (active) active->sub();
@@ -217,7 +227,8 @@ class HttpSession final : public LiveSession {
     down_dl_.read = kNever;
     if (auto ec = head_ec; ec) {
       if (down_timed_out_) {
-        co_await reply(lr, x, 408, "request_timeout", "request head not received in time", true);
+        const http::Rejection rej{408, "request_headers_timeout", "request head not received within request_headers_timeout"};
+        co_await refuse(lr, x, rej);
         co_return false;
       }
       if (is_disconnect(ec)) co_return false;
@@ -242,15 +253,29 @@ class HttpSession final : public LiveSession {
     if (auto it = head.find(bhttp::field::content_type); it != head.end())
       grpc_ = http::grpc::is_grpc_content_type(it->value());
 
-    // Phase: check_head.
+    // Phase: check_head. An absolute-form target's authority replaces Host
+    // first, so that the Host checks and the router see the same authority.
+    if (auto rej = http::adopt_absolute_form_authority(head)) {
+      co_await refuse(lr, x, *rej);
+      co_return false;
+    }
+    x.authority = http::request_authority(head);
     if (auto rej = http::check_request_head(head, {lc.limits.max_request_headers, lc.limits.max_request_line_bytes})) {
       co_await refuse(lr, x, *rej);
       co_return false;
     }
     x.request_id = pick_request_id(head, w_, x);
 
-    // Phase: route (with the listener's and the route's admission rules).
-    const auto target = origin_form(head.target());
+    // Phase: route (with the listener's and the route's admission rules), on
+    // the normalized path, which is also what goes upstream.
+    auto normalized = route::normalize_target(origin_form(head.target()), route::path_normalization(lc));
+    if (!normalized) {
+      const http::Rejection rej{400, "invalid_path", "request path is malformed or has a forbidden escape"};
+      co_await refuse(lr, x, rej);
+      co_return false;
+    }
+    target_buf_ = std::move(*normalized);
+    const std::string_view target = target_buf_;
     const auto declared = req_parser.content_length();
     auto admission = admit_request(lr, *snap_, head, x.authority, target,
                                    declared ? std::optional<std::uint64_t>(*declared) : std::nullopt,
@@ -384,7 +409,10 @@ class HttpSession final : public LiveSession {
       }
       if (x.attempt.kind != upstream::AttemptResult::Kind::kResponse)
         x.attempt.latency = Clock::now() - x.attempt_start;
-      w_.report(action.cluster, *pick, x.attempt);
+      // An attempt the client ended (it went away, broke a body rule or sent
+      // its body too slowly) says nothing about the endpoint: outlier
+      // detection and the load balancer must not count it against it.
+      if (!client_fault_) w_.report(action.cluster, *pick, x.attempt);
       if (outcome == Outcome::kPool && ubuf_.size() == 0) {
         pick->state->pool.put_idle(std::move(*up));
       } else {
@@ -494,6 +522,8 @@ class HttpSession final : public LiveSession {
     bool relay_done = false;       // response finished (or failed)
     bool response_started = false; // response head went downstream
     bool cancelled = false;        // one half stopped the other
+    bool awaiting_client = false;  // the request half is waiting for body bytes from the client
+    bool client_stalled = false;   // ...and still was when the response half timed out (slow POST)
     std::optional<http::Rejection> refusal;  // the request body broke a rule
   };
   enum class Pump { kDone, kRefused, kDownstreamGone, kUpstreamGone, kCancelled };
@@ -581,14 +611,23 @@ class HttpSession final : public LiveSession {
         req_parser.get().body().size = req_relay_.size();
         down_dl_.read = after(lc.idle_timeout);
         auto [ec, n] = http::parse_buffered(dbuf_, req_parser);
-        if (ec == bhttp::error::need_more) std::tie(ec, n) = co_await http::read_some(down_, dbuf_, req_parser);
+        if (ec == bhttp::error::need_more) {
+          d.awaiting_client = true;
+          // Body bytes are consumed as they arrive; only an unfinished
+          // chunk-size line, chunk extension or trailer stays buffered, and
+          // that is bounded (CVE-2024-22019: unbounded chunk extensions).
+          std::tie(ec, n) = co_await http::read_some(down_, dbuf_, req_parser, max_unparsed_body(lc));
+          d.awaiting_client = false;
+        }
         down_dl_.read = kNever;
         if (ec && ec != bhttp::error::need_buffer) {
           // A body that breaks a rule is the client's fault even when the
           // upstream half failed at the same moment: it decides the answer.
           if (ec == bhttp::error::body_limit || ec == bhttp::error::bad_chunk ||
-              ec == bhttp::error::bad_chunk_extension) {
-            d.refusal = http::rejection_for_parse_error(ec);
+              ec == bhttp::error::bad_chunk_extension || ec == bhttp::error::buffer_overflow) {
+            d.refusal = ec == bhttp::error::buffer_overflow
+                            ? http::Rejection{400, "invalid_chunk", "chunk-size line, chunk extension or trailer too long"}
+                            : http::rejection_for_parse_error(ec);
             co_return fail(Pump::kRefused);
           }
           if (d.relay_done) co_return Pump::kCancelled;
@@ -627,6 +666,7 @@ class HttpSession final : public LiveSession {
                                         bool has_body, bool& upstream_keep_alive) {
     auto done = [&](Relay r) {
       d.relay_done = true;
+      d.client_stalled = r == Relay::kTimeout && !d.pump_done && d.awaiting_client;
       if (!d.pump_done && !d.cancelled) stop_other_half(d, up);
       return r;
     };
@@ -758,6 +798,7 @@ class HttpSession final : public LiveSession {
                                     const std::optional<Clock::time_point>& deadline, bool has_body,
                                     bool expect_continue, bool replay) {
     const auto& lc = *lr.config;
+    client_fault_ = false;
     if (expect_continue && has_body && !co_await send_continue(lr, x)) co_return Outcome::kAbort;
     const http::BodyFramer framer(has_body && req_parser.chunked());
     up_wbuf_.clear();
@@ -795,10 +836,22 @@ class HttpSession final : public LiveSession {
     if (pumped != Pump::kDone) keep_alive_ = false;
 
     if (d.refusal && !d.response_started) {
+      client_fault_ = true;
       const auto rej = *d.refusal;
       co_await refuse(lr, x, rej);
       co_return Outcome::kAbort;
     }
+    // Slow POST: the route timeout passed while the upstream, not having the
+    // whole body yet, waited for the client. The client's fault: 408.
+    if (relayed == Relay::kTimeout && !d.response_started && d.client_stalled) {
+      client_fault_ = true;
+      const http::Rejection rej{408, "request_body_timeout", "request body not received within the route timeout"};
+      co_await refuse(lr, x, rej);
+      co_return Outcome::kAbort;
+    }
+    // The client went away (or its half failed) before any response.
+    if ((relayed == Relay::kCancelled || relayed == Relay::kDownstreamGone) && !d.response_started)
+      client_fault_ = true;
     switch (relayed) {
       case Relay::kComplete:
         finish(lr, x);
@@ -1063,9 +1116,10 @@ class HttpSession final : public LiveSession {
   std::optional<DownstreamTls> tls_;     // set once the downstream TLS handshake finished
   std::optional<std::string> peer_id_;   // the client's verified SPIFFE ID
   bool down_timed_out_ = false;
+  stats::Counter* lr_timeouts_ = nullptr;  // aegis_http_downstream_timeouts_total{kind="response_write"}
   std::string listener_;
   std::string client_ip_, client_;
-  std::string auth_buf_, path_buf_, rid_str_;  // reused: no allocation per request once warm
+  std::string auth_buf_, path_buf_, rid_str_, target_buf_;  // reused: no allocation per request once warm
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;
@@ -1083,6 +1137,7 @@ class HttpSession final : public LiveSession {
   bool x_protocol_10_ = false;  // forward_h2: the client spoke HTTP/1.0
   bool head_request_ = false;   // forward_h2: a HEAD request (no body, whatever the fields say)
   bool te_trailers_ = false;    // the client's TE said "trailers" (passed on to an HTTP/2 cluster)
+  bool client_fault_ = false;  // the attempt in flight was ended by the client (not reported to outlier detection)
   std::string upgrade_;  // protocol the request asked to switch to ("" = none)
   H2Session* h2_ = nullptr;  // set while the connection speaks HTTP/2
 };

@@ -66,6 +66,12 @@ stats::Counter* ListenerRuntime::malformed(std::string_view reason) const {
                       {{"listener", config->name}, {"reason", std::string(reason)}});
 }
 
+stats::Counter* ListenerRuntime::downstream_timeouts(std::string_view kind) const {
+  return &S().counter("aegis_http_downstream_timeouts_total",
+                      "Downstream connections closed because the client stalled, by kind",
+                      {{"listener", config->name}, {"kind", std::string(kind)}});
+}
+
 const ClusterRuntime* Snapshot::find_cluster(std::string_view name) const {
   for (const auto& c : clusters)
     if (c.config->name == name) return &c;
@@ -181,7 +187,8 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
       lr.h2_goaways_sent = &S().counter("aegis_http2_goaways_sent_total", "HTTP/2 GOAWAY frames sent to clients", lab);
       using http::h2::FloodKind;
       for (auto kind : {FloodKind::kRapidReset, FloodKind::kContinuation, FloodKind::kSettings, FloodKind::kPing,
-                        FloodKind::kEmptyFrames, FloodKind::kOutboundQueue})
+                        FloodKind::kEmptyFrames, FloodKind::kOutboundQueue, FloodKind::kWindowUpdate,
+                        FloodKind::kPriority})
         lr.h2_floods[static_cast<std::size_t>(kind)] = &S().counter(
             "aegis_http2_flood_total", "HTTP/2 connections closed (GOAWAY) for a flood, by kind",
             {{"listener", l.name}, {"kind", std::string(http::h2::flood_kind_name(kind))}});

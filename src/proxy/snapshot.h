@@ -17,6 +17,7 @@
 
 #include "config/types.h"
 #include "core/result.h"
+#include "http/h2_settings.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/retry.h"
 #include "route/router.h"
@@ -79,6 +80,9 @@ struct ListenerRuntime {
   stats::Counter* grpc_timeout_invalid;  // grpc-timeout headers ignored as malformed
   stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
+  // Downstream connections ended by a timeout, by kind ("response_write": the
+  // client stopped reading). Registered lazily (bounded set).
+  stats::Counter* downstream_timeouts(std::string_view kind) const;
   // HTTP/2 (http listeners)
   stats::Counter* h2_connections = nullptr;
   stats::Counter* h2_streams = nullptr;
@@ -86,7 +90,7 @@ struct ListenerRuntime {
   stats::Counter* h2_resets_received = nullptr;  // RST_STREAM from clients
   stats::Counter* h2_resets_sent = nullptr;
   stats::Counter* h2_goaways_sent = nullptr;
-  std::array<stats::Counter*, 6> h2_floods{};  // indexed by http::h2::FloodKind
+  std::array<stats::Counter*, http::h2::kFloodKinds> h2_floods{};  // indexed by http::h2::FloodKind
 };
 
 // A route's local rate limit: the shared bucket and its counter.

@@ -171,7 +171,7 @@ core::Result<void> check(const SimOptions& o) {
 // interval; only the shape matters, it is scaled to --peak-utilization).
 class Workload {
  public:
-  explicit Workload(const std::vector<carbon::TracePoint>& points) : p_(points) {}
+  explicit Workload(const std::vector<carbon::SeriesPoint>& points) : p_(points) {}
   double at(Clock::time_point t) {
     while (i_ + 1 < p_.size() && p_[i_ + 1].at <= t) ++i_;
     if (i_ + 1 >= p_.size() || t <= p_[i_].at) return p_[i_].value;
@@ -180,7 +180,7 @@ class Workload {
   }
 
  private:
-  const std::vector<carbon::TracePoint>& p_;
+  const std::vector<carbon::SeriesPoint>& p_;
   std::size_t i_ = 0;
 };
 

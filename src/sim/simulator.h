@@ -24,7 +24,7 @@ using carbon::Clock;
 
 struct Region {
   std::string name;
-  std::vector<carbon::TracePoint> intensity;  // gCO2/kWh
+  std::vector<carbon::SeriesPoint> intensity;  // gCO2/kWh
   double capacity = 1000;                     // requests/s
   double rtt_ms = 0;
 };
@@ -35,7 +35,7 @@ std::optional<PolicyKind> parse_policy(std::string_view name);
 
 struct SimOptions {
   std::vector<Region> regions;                          // 2..16
-  std::optional<std::vector<carbon::TracePoint>> workload;  // request counts; none: flat
+  std::optional<std::vector<carbon::SeriesPoint>> workload;  // request counts; none: flat
   double peak_utilization = 0.6;  // peak demand / total capacity
   double slo_p99_ms = 150;
   double service_ms = 20;

@@ -25,6 +25,10 @@
 //   GET  /reset          RST without any response
 //   GET  /status/N       status N
 //   GET  /stats          JSON {connections, requests, inflight, failed} (tests ask directly)
+//   GET  /seen           JSON list of every request received so far except /stats and
+//                        /seen (at most 10000): {conn, method, target, version, headers:
+//                        [[name, value]...], body (first 64 KiB), body_bytes}; what the
+//                        proxy let through, for the attack suite's smuggling checks
 //   GET  /healthz        200 "ok" (or the status set by /control/health/N)
 //   GET  /control/fail/N from now on every request except /control/*, /stats and
 //                        /healthz is answered with status N (0: back to normal)
@@ -83,6 +87,11 @@ struct FailPlan {
   std::string with = "503";     // status code, "reset", "hang" or "grpc-C"
 };
 FailPlan g_fail;
+
+// GET /seen: the requests as this server parsed them (bounded).
+constexpr std::size_t kSeenMax = 10000;
+constexpr std::size_t kSeenBodyMax = 64 * 1024;
+nlohmann::json g_seen = nlohmann::json::array();
 
 constexpr std::size_t kChunk = 256 * 1024;
 
@@ -183,6 +192,7 @@ class Session {
         auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, as_tuple_awaitable);
         if (ec) co_return;  // EOF or garbage: the peer is gone
         ++g_stats.requests;
+        record(parser.get());
         if (g_delay.count() > 0 && parser.get().target() != "/stats") {
           asio::steady_timer delay(socket_.get_executor(), g_delay);
           co_await delay.async_wait(as_tuple_awaitable);
@@ -207,7 +217,31 @@ class Session {
     auto [ec, n] = co_await http::async_read(socket_, buffer_, parser, as_tuple_awaitable);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) throw boost::system::system_error(ec);
-    co_return chunk_.size() - parser.get().body().size;
+    const std::size_t got = chunk_.size() - parser.get().body().size;
+    if (seen_) {
+      auto& entry = g_seen[*seen_];  // by index: other sessions append to g_seen
+      entry["body_bytes"] = entry["body_bytes"].get<std::uint64_t>() + got;
+      auto& body = entry["body"].get_ref<std::string&>();
+      body.append(chunk_.data(), std::min(got, kSeenBodyMax - std::min(kSeenBodyMax, body.size())));
+    }
+    co_return got;
+  }
+
+  // One entry of /seen per request (not /stats, /seen: the tests' own probes).
+  void record(const http::request_header<>& req) {
+    seen_.reset();
+    const std::string_view target = req.target();
+    if (target == "/stats" || target == "/seen" || g_seen.size() >= kSeenMax) return;
+    nlohmann::json j{{"conn", serial_},
+                     {"method", std::string(req.method_string())},
+                     {"target", std::string(target)},
+                     {"version", req.version()},
+                     {"headers", nlohmann::json::array()},
+                     {"body", ""},
+                     {"body_bytes", std::uint64_t{0}}};
+    for (const auto& f : req) j["headers"].push_back({std::string(f.name_string()), std::string(f.value())});
+    g_seen.push_back(std::move(j));
+    seen_ = g_seen.size() - 1;
   }
 
   awaitable<void> write(std::string_view s) {
@@ -333,6 +367,10 @@ class Session {
       } else {
         co_await reply(static_cast<unsigned>(*code), "status " + std::to_string(*code) + "\n");
       }
+    } else if (method == http::verb::get && path == "/seen") {
+      seen_.reset();
+      const std::string seen = g_seen.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      co_await reply(200, seen, "application/json");
     } else if (method == http::verb::get && path == "/stats") {
       nlohmann::json j{{"connections", g_stats.connections},
                        {"requests", g_stats.requests},
@@ -441,6 +479,7 @@ class Session {
 
   tcp::socket socket_;
   std::uint64_t serial_;
+  std::optional<std::size_t> seen_;  // this request's entry in g_seen
   beast::flat_buffer buffer_;
   std::vector<char> chunk_ = std::vector<char>(kChunk);
 };

@@ -1,5 +1,6 @@
 // The trace CSV readers: real files from ../shared/testdata and bad input.
 #include "carbon/csv_trace.h"
+#include "carbon/parsers.h"
 
 #include <gtest/gtest.h>
 
@@ -77,15 +78,16 @@ TEST(CsvTrace, RejectsBadInputNamingTheLine) {
 }
 
 TEST(CsvTrace, ParsesTimestampForms) {
-  EXPECT_EQ(parse_timestamp("2020-03-01"), utc(2020, 3, 1));
-  EXPECT_EQ(parse_timestamp("2020-03-01T05:06"), utc(2020, 3, 1, 5, 6));
-  EXPECT_EQ(parse_timestamp("2020-03-01 05:06:07Z"), utc(2020, 3, 1, 5, 6) + seconds(7));
-  for (const char* bad : {"2020-3-01", "2020-03-01 5:06", "2020-03-01T05:06:07+01:00", "20200301", "2020-13-01"})
+  EXPECT_EQ(*parse_timestamp("2020-03-01"), utc(2020, 3, 1));
+  EXPECT_EQ(*parse_timestamp("2020-03-01T05:06"), utc(2020, 3, 1, 5, 6));
+  EXPECT_EQ(*parse_timestamp("2020-03-01 05:06:07Z"), utc(2020, 3, 1, 5, 6) + seconds(7));
+  EXPECT_EQ(*parse_timestamp("2020-03-01T05:06:07+01:00"), utc(2020, 3, 1, 4, 6) + seconds(7));
+  for (const char* bad : {"2020-3-01", "2020-03-01 5:06", "20200301", "2020-13-01"})
     EXPECT_FALSE(parse_timestamp(bad)) << bad;
 }
 
 TEST(TraceCursor, IsAStepFunction) {
-  const std::vector<TracePoint> pts{{utc(2020, 1, 1), 1}, {utc(2020, 1, 1, 1), 2}, {utc(2020, 1, 1, 2), 3}};
+  const std::vector<SeriesPoint> pts{{utc(2020, 1, 1), 1}, {utc(2020, 1, 1, 1), 2}, {utc(2020, 1, 1, 2), 3}};
   TraceCursor c(pts);
   EXPECT_EQ(c.value_at(utc(2019, 1, 1)), 1);
   EXPECT_EQ(c.value_at(utc(2020, 1, 1, 0, 59)), 1);

@@ -31,7 +31,9 @@ TEST(Timestamp, ProviderForms) {
 }
 
 TEST(Timestamp, RejectsGarbage) {
-  for (const char* s : {"", "2019", "2019-05-21", "2019-13-01T00:00Z", "2019-02-30T00:00Z", "2019-05-21T25:00Z",
+  // A bare date is midnight UTC (daily traces), not garbage.
+  EXPECT_TRUE(parse_timestamp("2019-05-21").ok());
+  for (const char* s : {"", "2019", "2019-05-2", "2019-13-01T00:00Z", "2019-02-30T00:00Z", "2019-05-21T25:00Z",
                         "2019-05-21T13:04:05Zjunk", "2019-05-21T13:04:05+", "2019-05-21T13:04:05.Z",
                         "x019-05-21T13:04Z", "2019-05-21T13:04:05+25:00"}) {
     auto r = parse_timestamp(s);

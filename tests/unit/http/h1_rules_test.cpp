@@ -152,3 +152,37 @@ TEST(H1Rules, StatusClass) {
 
 }  // namespace
 }  // namespace aegis::http
+
+namespace aegis::http {
+namespace {
+
+TEST(ValidAuthority, HostPortAndIpLiterals) {
+  for (const char* ok : {"example.com", "example.com:80", "a-b_c~d.example", "127.0.0.1:8080", "[::1]", "[::1]:443",
+                         "[fe80::1%25eth0]:80", "[::ffff:127.0.0.1]", "host:", "xn--bcher-kva.example"})
+    EXPECT_TRUE(valid_authority(ok)) << ok;
+  for (const char* bad : {"", "user@example.com", "::1", "[::1", "[::1]x", "[::1]:99999", "a:80:80", "a/b",
+                          "[zz::1]", "a b", "[1.2.3.4]", "example.com:123456", "[fe80::1%eth0]", "a%zz"})
+    EXPECT_FALSE(valid_authority(bad)) << bad;
+  EXPECT_TRUE(valid_authority(std::string(255, 'a')));
+  EXPECT_FALSE(valid_authority(std::string(256, 'a')));
+}
+
+TEST(AbsoluteForm, AuthorityReplacesHostAndConnectIsLeftAlone) {
+  bhttp::request_header<> h;
+  h.method(bhttp::verb::get);
+  h.target("http://a.example:8080/x?y");
+  h.set(bhttp::field::host, "evil.example");
+  EXPECT_FALSE(adopt_absolute_form_authority(h));
+  EXPECT_EQ(h[bhttp::field::host], "a.example:8080");
+  h.target("ftp://a.example/x");
+  EXPECT_EQ(adopt_absolute_form_authority(h)->reason, "bad_target");
+  h.target("http://u@a.example/");
+  EXPECT_EQ(adopt_absolute_form_authority(h)->status, 400U);
+  h.method(bhttp::verb::connect);
+  h.target("a.example:443");
+  EXPECT_FALSE(adopt_absolute_form_authority(h));
+  EXPECT_EQ(check_request_head(h, {100, 8192})->status, 501U);
+}
+
+}  // namespace
+}  // namespace aegis::http

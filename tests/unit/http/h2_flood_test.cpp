@@ -82,5 +82,31 @@ TEST(FloodGuard, ResetsOnlyCountWhileTheyOutnumberCompletedStreams) {
   EXPECT_EQ(g2.on_peer_reset(t), FloodKind::kRapidReset);
 }
 
+TEST(FloodGuard, WindowUpdatesBeyondWhatDataSentEarns) {
+  Settings s;
+  s.max_window_updates_per_data_frame_sent = 2;
+  FloodGuard g(s);
+  const auto t = Clock::now();
+  constexpr std::uint8_t kWindowUpdate = 0x8;
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(g.on_frame(kWindowUpdate, 0, 4, t));  // the slack of 5
+  EXPECT_EQ(g.on_frame(kWindowUpdate, 0, 4, t), FloodKind::kWindowUpdate);
+  FloodGuard earned(s);
+  earned.on_data_sent();
+  earned.on_data_sent();
+  for (int i = 0; i < 9; ++i) EXPECT_FALSE(earned.on_frame(kWindowUpdate, 0, 4, t));  // 5 + 2 × 2
+  EXPECT_EQ(earned.on_frame(kWindowUpdate, 0, 4, t), FloodKind::kWindowUpdate);
+}
+
+TEST(FloodGuard, PrioritiesBeyondWhatStreamsOpenedEarn) {
+  Settings s;
+  s.max_priority_frames_per_stream = 3;
+  FloodGuard g(s);
+  const auto t = Clock::now();
+  constexpr std::uint8_t kPriority = 0x2;
+  EXPECT_FALSE(g.on_frame(kHeaders, 0x5, 10, t));
+  for (int i = 0; i < 8; ++i) EXPECT_FALSE(g.on_frame(kPriority, 0, 5, t));  // 5 + 3 × 1
+  EXPECT_EQ(g.on_frame(kPriority, 0, 5, t), FloodKind::kPriority);
+}
+
 }  // namespace
 }  // namespace aegis::http::h2

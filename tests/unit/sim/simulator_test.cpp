@@ -17,8 +17,8 @@ using namespace std::chrono;
 const Clock::time_point kT0 = time_point_cast<Clock::duration>(sys_days(year_month_day{year{2020}, month{1}, day{1}}));
 
 // A constant trace, or one that jumps from `a` to `b` at `switch_after`.
-std::vector<carbon::TracePoint> trace(double a, double b = -1, hours switch_after = hours(12), hours span = hours(24)) {
-  std::vector<carbon::TracePoint> out;
+std::vector<carbon::SeriesPoint> trace(double a, double b = -1, hours switch_after = hours(12), hours span = hours(24)) {
+  std::vector<carbon::SeriesPoint> out;
   for (auto t = kT0; t <= kT0 + span; t += minutes(30))
     out.push_back({t, b < 0 || t < kT0 + switch_after ? a : b});
   return out;
