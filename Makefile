@@ -9,7 +9,7 @@ PRESET ?= release
 OPENSSL_ROOT := $(AEGIS_CACHE_DIR)/openssl-current
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap configure build run test bench clean help
+.PHONY: all bootstrap configure build run test bench fuzz clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
 	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
+	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load); BENCH_SUITES=\"http tls mesh h2\""
 
 bootstrap:
@@ -49,6 +50,16 @@ bench: build
 	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2)" >&2; exit 2 ;; \
 	  esac; \
 	done
+
+# Every fuzz target (tests/fuzz/) for FUZZ_SECONDS each, one after the
+# other, under nice; FUZZ_TARGETS="h1_request x509" picks some. Own build
+# directory (build/fuzz), so `make test` never builds the fuzzers' way.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: bootstrap
+	@cmake --preset fuzz -DOPENSSL_ROOT_DIR=$(OPENSSL_ROOT) >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build

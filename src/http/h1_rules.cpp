@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <vector>
 
 namespace aegis::http {
@@ -170,6 +171,45 @@ std::string_view request_authority(const bhttp::request_header<>& head) {
   if (scheme == std::string_view::npos) return {};
   t.remove_prefix(scheme + 3);
   return t.substr(0, t.find_first_of("/?#"));
+}
+
+std::string_view origin_form(std::string_view target) {
+  if (target.empty() || target.front() == '/') return target;
+  const auto scheme = target.find("://");
+  if (scheme == std::string_view::npos) return target;
+  const auto slash = target.find('/', scheme + 3);
+  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+}
+
+void set_upstream_framing(bhttp::request_header<>& head, bool chunked,
+                          std::optional<std::uint64_t> content_length) {
+  // Set directly: Beast's chunked()/content_length() setters re-parse token lists.
+  if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
+  if (content_length) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
+    head.set(bhttp::field::content_length, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+}
+
+bool set_downstream_framing(bhttp::response_header<>& head, bool has_body, bool sized, bool draining,
+                            bool& keep_alive) {
+  bool chunked = false;
+  if (has_body && !sized) {
+    if (head.version() == 11) {
+      head.set(bhttp::field::transfer_encoding, "chunked");
+      chunked = true;
+    } else {
+      keep_alive = false;  // HTTP/1.0 client: body delimited by close
+    }
+  }
+  if (draining) keep_alive = false;
+  // Connection was removed with the other hop-by-hop fields.
+  if (head.version() == 11 && !keep_alive)
+    head.set(bhttp::field::connection, "close");
+  else if (head.version() == 10 && keep_alive)
+    head.set(bhttp::field::connection, "keep-alive");
+  return chunked;
 }
 
 std::string_view status_class(unsigned status) {
