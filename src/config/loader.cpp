@@ -14,12 +14,13 @@ namespace {
 
 void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& config) {
   const detail::Object top(root, YAML::Mark::null_mark(), "config file", "",
-                           {"node", "admin", "access_log", "drain_timeout", "listeners", "route_configs", "clusters"},
+                           {"node", "admin", "access_log", "drain_timeout", "process", "listeners", "route_configs", "clusters"},
                            ctx.diags);
   if (!top.is_mapping()) return;
   detail::parse_node(top, config);
   detail::parse_admin(top, config);
   detail::parse_access_log(top, config);
+  detail::parse_process(top, config);
   top.read_duration("drain_timeout", config.drain_timeout);
   detail::parse_listeners(top, ctx, config);
   detail::parse_route_configs(top, config);

@@ -1,6 +1,6 @@
 // The users of the bounds-checked reader (core::ByteReader) and the gRPC
 // values read off the wire: a health-check response body (gRPC framing +
-// protobuf varints, upstream/health/grpc_probe), and the grpc-timeout,
+// protobuf varints, as the gRPC health check reads it), and the grpc-timeout,
 // grpc-status and content-type header values (http/grpc).
 //
 // Invariants: ByteReader never reads past its span (ASan), and a health
@@ -11,12 +11,11 @@
 #include "core/byte_reader.h"
 #include "fuzz_check.h"
 #include "http/grpc.h"
-#include "upstream/health/grpc_probe.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace aegis;
   const std::span<const std::uint8_t> bytes(data, size);
-  const auto status = upstream::health::grpc_serving_status(bytes);
+  const auto status = http::grpc::health_check_status(bytes);
   if (status) {
     FUZZ_CHECK(size >= 5);
     const std::size_t declared = (std::size_t{data[1]} << 24) | (std::size_t{data[2]} << 16) |
