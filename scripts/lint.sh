@@ -16,7 +16,8 @@ nice run-clang-tidy-14 -quiet -p "$build" -j "$jobs" \
   -extra-arg=-Wno-unknown-warning-option -extra-arg=-Wno-error \
   "$regex" >"$out" 2>/dev/null
 # One line per finding: file:line:col: warning: text [check]
-findings=$(grep -E '^/.*: (warning|error): .*\[[a-z0-9.,-]+\]$' "$out" | sort -u)
+# run-clang-tidy-14 always asks for colour: strip the escapes first.
+findings=$(sed -E 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^/.*: (warning|error): .*\[[a-z0-9.,-]+\]$' | sort -u)
 if [ -z "$findings" ]; then
   echo "lint: clean"
   exit 0

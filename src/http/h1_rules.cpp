@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace aegis::http {
 
@@ -186,9 +187,8 @@ void set_upstream_framing(bhttp::request_header<>& head, bool chunked,
   // Set directly: Beast's chunked()/content_length() setters re-parse token lists.
   if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
   if (content_length) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
-    head.set(bhttp::field::content_length, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    const fmt::format_int digits(*content_length);  // no allocation
+    head.set(bhttp::field::content_length, std::string_view(digits.data(), digits.size()));
   }
 }
 
