@@ -115,7 +115,7 @@ LoadResult load_from_file(const std::string& path, const LoadOptions& options) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(std::string("cannot open config file: ") + std::strerror(errno));
     std::string text;
-    std::array<char, 64 * 1024> buf{};
+    std::array<char, std::size_t{64} * 1024> buf{};
     while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
       text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
       if (text.size() > kMaxConfigFileBytes) {

@@ -27,13 +27,13 @@ bool known_wrong(const char* expr, const char* file) {
 
 void assertion_failed(char const* expr, char const* function, char const* file, long line) {
   if (known_wrong(expr, file)) return;
-  std::fprintf(stderr, "%s:%ld: %s: Boost assertion `%s' failed.\n", file, line, function, expr);
+  (void)std::fprintf(stderr, "%s:%ld: %s: Boost assertion `%s' failed.\n", file, line, function, expr);
   std::abort();
 }
 
 void assertion_failed_msg(char const* expr, char const* msg, char const* function, char const* file, long line) {
   if (known_wrong(expr, file)) return;
-  std::fprintf(stderr, "%s:%ld: %s: Boost assertion `%s' failed: %s\n", file, line, function, expr, msg);
+  (void)std::fprintf(stderr, "%s:%ld: %s: Boost assertion `%s' failed: %s\n", file, line, function, expr, msg);
   std::abort();
 }
 

@@ -84,8 +84,9 @@ std::string percent_encode_message(std::string_view message) {
       out.push_back(ch);
     } else {
       out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+      // c is a byte: both indices are below 16, kHex's size.
+      out.push_back(kHex[c >> 4]);   // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
+      out.push_back(kHex[c & 0xf]);  // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
     }
   }
   return out;

@@ -216,7 +216,7 @@ std::string_view status_class(unsigned status) {
   static constexpr std::array<std::string_view, 6> kClasses = {"other", "1xx", "2xx",
                                                                "3xx", "4xx", "5xx"};
   const auto c = status / 100;
-  return c >= 1 && c <= 5 ? kClasses[c] : kClasses[0];
+  return c >= 1 && c <= 5 ? kClasses[c] : kClasses[0];  // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index): c is checked
 }
 
 }  // namespace aegis::http

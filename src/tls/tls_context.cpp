@@ -13,7 +13,7 @@ namespace aegis::tls {
 
 namespace {
 
-core::Error openssl_error(std::string what) { return core::Error{with_openssl_errors(what)}; }
+core::Error openssl_error(const std::string& what) { return core::Error{with_openssl_errors(what)}; }
 
 core::Error plain_error(std::string what) {
   ERR_clear_error();

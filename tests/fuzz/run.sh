@@ -26,7 +26,13 @@ status=0
 printf '%-12s %8s %12s %7s %7s %7s  %s\n' target cpu_s execs cov ft corpus result
 while read -r name dict; do
   [ -n "$name" ] || continue
-  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+  # Named targets only (no pipe here: with pipefail, grep -q closing early
+  # made printf's SIGPIPE skip a target now and then).
+  if [ $# -gt 0 ]; then
+    wanted=0
+    for t in "$@"; do [ "$t" = "$name" ] && wanted=1; done
+    [ "$wanted" -eq 1 ] || continue
+  fi
   bin=$build/fuzz/fuzz_$name
   work=$build/corpus/$name
   art=$build/artifacts/$name
