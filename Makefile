@@ -9,7 +9,7 @@ PRESET ?= release
 OPENSSL_ROOT := $(AEGIS_CACHE_DIR)/openssl-current
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap configure build run test bench clean help
+.PHONY: all bootstrap configure build run test bench fuzz lint clean help
 
 all: build
 
@@ -17,6 +17,8 @@ help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
 	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
+	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
+	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
 	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load); BENCH_SUITES=\"http tls mesh h2\""
 
 bootstrap:
@@ -49,6 +51,23 @@ bench: build
 	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2)" >&2; exit 2 ;; \
 	  esac; \
 	done
+
+# Every fuzz target (tests/fuzz/) for FUZZ_SECONDS each, one after the
+# other, under nice; FUZZ_TARGETS="h1_request x509" picks some. Own build
+# directory (build/fuzz), so `make test` never builds the fuzzers' way.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: bootstrap
+	@cmake --preset fuzz -DOPENSSL_ROOT_DIR=$(OPENSSL_ROOT) >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# clang-tidy-14 with the checked-in .clang-tidy over every source file of
+# src/, using the release build's compile database. LINT_FILES narrows it
+# (a regex over paths, e.g. LINT_FILES=src/http/). Exits non-zero on findings.
+LINT_FILES ?= /src/
+lint: configure
+	@scripts/lint.sh build/$(PRESET) '$(LINT_FILES)' $(JOBS)
 
 clean:
 	rm -rf build

@@ -21,4 +21,8 @@ add_library(aegis_boost INTERFACE)
 target_link_libraries(aegis_boost INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(aegis_boost INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
-  BOOST_ASIO_NO_DEPRECATED)
+  BOOST_ASIO_NO_DEPRECATED
+  # Debug builds (the only ones without NDEBUG: debug, asan-ubsan, tsan,
+  # fuzz): Boost's assertions go through src/core/boost_assert.cpp, which
+  # every user of aegis_boost links via core.
+  $<$<CONFIG:Debug>:BOOST_ENABLE_ASSERT_DEBUG_HANDLER>)

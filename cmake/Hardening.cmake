@@ -17,6 +17,13 @@ if(AEGIS_SANITIZE)
   add_link_options(-fsanitize=${AEGIS_SANITIZE})
 endif()
 
+# Fuzzing: every library carries libFuzzer's coverage instrumentation; the
+# fuzz targets link the fuzzer's main (tests/fuzz/CMakeLists.txt).
+if(AEGIS_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_link_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # clang < 15: -fsanitize=function breaks C++20 coroutine code generation
 # ("Cannot represent a difference across sections", llvm#49689).
 if(AEGIS_SANITIZE MATCHES "undefined" AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang"

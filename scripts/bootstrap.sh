@@ -26,6 +26,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14
   libjemalloc-dev
+  libseccomp-dev  # process.seccomp: the seccomp-bpf allow-list (app/process_hardening.cpp)
+  clang-tidy-14  # make lint
   libxxhash-dev  # XXH3_64bits: the stable hash of ring_hash, maglev and hash_policy keys
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)

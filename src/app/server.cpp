@@ -1,5 +1,7 @@
 #include "app/server.h"
 
+#include "app/process_hardening.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,6 +125,11 @@ class Server {
       spdlog::error("not starting: the configuration has {} error(s)", loaded.diagnostics.size());
       return 1;
     }
+    // Before any key is loaded: no core dump or ptrace can read it.
+    if (auto r = set_dumpable(loaded.config->process.dumpable); !r) {
+      spdlog::error("not starting: {}", r.error().message);
+      return 1;
+    }
     const std::size_t n = opts_.concurrency ? opts_.concurrency : std::max(1u, std::thread::hardware_concurrency());
     upstream::lb::set_carbon_aware_workers(static_cast<std::uint32_t>(n));  // each worker's share of capacity
     auto snap = proxy::build_snapshot(std::move(*loaded.config), ++version_, nullptr);
@@ -145,6 +152,12 @@ class Server {
     admin_ = std::make_unique<admin::AdminServer>(ioc_, admin_handlers());
     if (auto r = admin_->start(admin_cfg.address.address, admin_cfg.address.port); !r) {
       spdlog::error("not starting: admin listener {}: {}", admin_cfg.address.str(), r.error().message);
+      for (auto& [name, o] : opened) close_fds(o.fds);
+      return 1;
+    }
+    // Every socket is bound: drop root, then seccomp (docs/security.md).
+    if (auto r = harden_process((*snap)->config.process); !r) {
+      spdlog::error("not starting: {}", r.error().message);
       for (auto& [name, o] : opened) close_fds(o.fds);
       return 1;
     }
@@ -301,6 +314,12 @@ class Server {
     if (!loaded.ok()) {
       for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.str());
       return reject(fmt::format("{} error(s)", loaded.diagnostics.size()));
+    }
+    {
+      const auto& a = loaded.config->process;
+      const auto& b = current_->config.process;
+      if (a.dumpable != b.dumpable || a.user != b.user || a.group != b.group || a.seccomp != b.seccomp)
+        spdlog::warn("reload: process: (dumpable, user, group, seccomp) changes take effect at restart only");
     }
     if (!(loaded.config->admin.address.str() == current_->config.admin.address.str()))
       spdlog::warn("reload: admin address changes take effect at restart only (still {})", current_->config.admin.address.str());

@@ -314,6 +314,8 @@ std::string to_json(const Config& config, int indent) {
                {"admin", address_json(config.admin.address)},
                {"access_log", Json{{"path", config.access_log.path}}},
                {"drain_timeout", format_duration(config.drain_timeout)},
+               {"process", Json{{"dumpable", config.process.dumpable}, {"user", config.process.user},
+                                {"group", config.process.group}, {"seccomp", config.process.seccomp}}},
                {"listeners", std::move(listeners)},
                {"route_configs", std::move(route_configs)},
                {"clusters", std::move(clusters)}};

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "config/sections.h"
 
@@ -14,12 +17,14 @@ namespace {
 
 void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& config) {
   const detail::Object top(root, YAML::Mark::null_mark(), "config file", "",
-                           {"node", "admin", "access_log", "drain_timeout", "listeners", "route_configs", "clusters", "carbon"},
+                           {"node", "admin", "access_log", "drain_timeout", "process", "listeners", "route_configs", "clusters",
+                            "carbon"},
                            ctx.diags);
   if (!top.is_mapping()) return;
   detail::parse_node(top, config);
   detail::parse_admin(top, config);
   detail::parse_access_log(top, config);
+  detail::parse_process(top, config);
   top.read_duration("drain_timeout", config.drain_timeout);
   detail::parse_listeners(top, ctx, config);
   detail::parse_route_configs(top, config);
@@ -27,6 +32,31 @@ void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& c
   detail::parse_carbon(top, ctx, config);
   detail::validate_across_sections(config, ctx.diags);
 }
+
+// Where each document's root node starts (what Node::Mark() gives), without
+// building the nodes.
+struct RootMarks final : YAML::EventHandler {
+  std::vector<YAML::Mark> marks;
+  bool want_root = false;
+  void root(const YAML::Mark& m) {
+    if (!want_root) return;
+    marks.push_back(m);
+    want_root = false;
+  }
+  void OnDocumentStart(const YAML::Mark&) override { want_root = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { root(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { root(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { root(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    root(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    root(m);
+  }
+  void OnMapEnd() override {}
+};
 
 }  // namespace
 
@@ -46,11 +76,24 @@ LoadResult load_from_string(std::string_view yaml, const std::string& source, co
   Config config;
   config.source = source;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.size() > 1) {
-      diags.error(docs[1].Mark(), "a config file holds one YAML document; found another after '---'");
+    // Not YAML::LoadAll: yaml-cpp 0.7's loops forever on input such as
+    // ",a: b", adding a null document per turn until memory runs out
+    // (jbeder/yaml-cpp#1040, fixed upstream in 0.8.0 by PR #1319; found by
+    // the config_yaml fuzz target). Two documents at most are looked at.
+    const std::string text(yaml);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    RootMarks roots;
+    while (roots.marks.size() < 2 && parser.HandleNextDocument(roots)) {
     }
-    if (!docs.empty()) parse_document(docs.front(), ctx, config);
+    if (roots.marks.size() > 1 && roots.marks[1].pos == roots.marks[0].pos) {
+      // The parser did not move: the second "document" is that loop.
+      diags.error(roots.marks[0], "invalid YAML: unexpected token here (e.g. a ',' outside a [...] or {...} list)");
+    } else {
+      if (roots.marks.size() > 1)
+        diags.error(roots.marks[1], "a config file holds one YAML document; found another after '---'");
+      if (!roots.marks.empty()) parse_document(YAML::Load(text), ctx, config);
+    }
   } catch (const YAML::Exception& e) {  // ParserException and friends carry a position
     diags.error(e.mark, "invalid YAML: " + e.msg);
   } catch (const std::exception& e) {
@@ -74,7 +117,7 @@ LoadResult load_from_file(const std::string& path, const LoadOptions& options) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(std::string("cannot open config file: ") + std::strerror(errno));
     std::string text;
-    std::array<char, 64 * 1024> buf{};
+    std::array<char, std::size_t{64} * 1024> buf{};
     while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
       text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
       if (text.size() > kMaxConfigFileBytes) {

@@ -157,6 +157,19 @@ void parse_node(const Object& top, Config& out) {
   }
 }
 
+void parse_process(const Object& top, Config& out) {
+  if (!top.present("process")) return;
+  const Object o(top.get("process"), top.value_mark("process"), "process", "process",
+                 {"dumpable", "user", "group", "seccomp"}, top.diags());
+  o.read_bool("dumpable", out.process.dumpable);
+  o.read_string("user", out.process.user);
+  o.read_string("group", out.process.group);
+  o.read_bool("seccomp", out.process.seccomp);
+  if (out.process.user.empty() && !out.process.group.empty())
+    o.diags().error(o.value_mark("group"), "process: group '" + out.process.group +
+                                               "' needs a user to drop to (set process.user)");
+}
+
 void parse_access_log(const Object& top, Config& out) {
   if (!top.present("access_log")) return;
   const Object o(top.get("access_log"), top.value_mark("access_log"), "access_log", "access_log", {"path"},

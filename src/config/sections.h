@@ -23,6 +23,7 @@ struct ParseContext {
 void parse_node(const Object& top, Config& out);
 void parse_admin(const Object& top, Config& out);
 void parse_access_log(const Object& top, Config& out);
+void parse_process(const Object& top, Config& out);
 void parse_listeners(const Object& top, ParseContext& ctx, Config& out);
 void parse_route_configs(const Object& top, Config& out);
 // `http2:` of a listener or cluster (HTTP/2 settings and flood limits), if present.

@@ -370,9 +370,19 @@ struct NodeConfig {
   std::string zone;
 };
 
+// Process hardening applied by `run` at start-up (docs/security.md); a
+// reload that changes it takes effect at the next restart.
+struct ProcessConfig {
+  bool dumpable = false;  // false: prctl(PR_SET_DUMPABLE, 0): no core dumps (keys), no ptrace attach
+  std::string user;       // after binding every listener: drop to this user ("" = keep)
+  std::string group;      // and this group (default: the user's primary group)
+  bool seccomp = false;   // seccomp-bpf allow-list of the syscalls the proxy makes (libseccomp)
+};
+
 struct Config {
   std::string source;  // file name it came from (or "<embedded>")
   NodeConfig node;
+  ProcessConfig process;
   AdminConfig admin;
   AccessLogConfig access_log;
   Millis drain_timeout{30'000};

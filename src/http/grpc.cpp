@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/byte_reader.h"
+
 namespace aegis::http::grpc {
 
 namespace {
@@ -82,8 +84,9 @@ std::string percent_encode_message(std::string_view message) {
       out.push_back(ch);
     } else {
       out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+      // c is a byte: both indices are below 16, kHex's size.
+      out.push_back(kHex[c >> 4]);   // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
+      out.push_back(kHex[c & 0xf]);  // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
     }
   }
   return out;
@@ -95,6 +98,58 @@ TrailersOnlyReply trailers_only(Status status, std::string_view message) {
   r.fields.push_back({"grpc-status", std::to_string(static_cast<int>(status))});
   if (!message.empty()) r.fields.push_back({"grpc-message", percent_encode_message(message)});
   return r;
+}
+
+namespace {
+
+std::optional<std::uint64_t> read_varint(core::ByteReader& r) {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const auto b = r.u8();
+    if (!b) return std::nullopt;
+    v |= std::uint64_t{*b & 0x7fu} << shift;
+    if ((*b & 0x80u) == 0) return v;
+  }
+  return std::nullopt;  // longer than 10 bytes
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> health_check_status(std::span<const std::uint8_t> body) {
+  core::ByteReader r(body);
+  const auto compressed = r.u8();
+  const auto length = r.u32_be();
+  if (!compressed || !length || *compressed != 0) return std::nullopt;
+  auto message = r.sub(*length);
+  if (!message) return std::nullopt;
+  std::uint64_t status = 0;
+  while (!message->empty()) {
+    const auto key = read_varint(*message);
+    if (!key) return std::nullopt;
+    const auto field = *key >> 3;
+    switch (*key & 7) {
+      case 0: {  // varint
+        const auto v = read_varint(*message);
+        if (!v) return std::nullopt;
+        if (field == 1) status = *v;
+        break;
+      }
+      case 1:  // 64-bit
+        if (!message->skip(8)) return std::nullopt;
+        break;
+      case 2: {  // length-delimited
+        const auto len = read_varint(*message);
+        if (!len || !message->skip(*len)) return std::nullopt;
+        break;
+      }
+      case 5:  // 32-bit
+        if (!message->skip(4)) return std::nullopt;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return status;
 }
 
 }  // namespace aegis::http::grpc

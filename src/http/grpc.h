@@ -5,7 +5,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,5 +67,10 @@ struct TrailersOnlyReply {
   std::vector<HeaderField> fields;  // content-type, grpc-status, grpc-message
 };
 TrailersOnlyReply trailers_only(Status status, std::string_view message);
+
+// grpc.health.v1.HealthCheckResponse.status (field 1) out of a response
+// body of one gRPC message, read with core::ByteReader; nullopt when the
+// body is malformed, compressed or truncated. Absent field: 0 (UNKNOWN).
+std::optional<std::uint64_t> health_check_status(std::span<const std::uint8_t> body);
 
 }  // namespace aegis::http::grpc

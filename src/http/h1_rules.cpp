@@ -5,6 +5,8 @@
 #include <cctype>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace aegis::http {
 
 namespace beast = boost::beast;
@@ -249,11 +251,49 @@ std::string_view request_authority(const bhttp::request_header<>& head) {
   return t.substr(0, t.find_first_of("/?#"));
 }
 
+std::string_view origin_form(std::string_view target) {
+  if (target.empty() || target.front() == '/') return target;
+  const auto scheme = target.find("://");
+  if (scheme == std::string_view::npos) return target;
+  const auto slash = target.find('/', scheme + 3);
+  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+}
+
+void set_upstream_framing(bhttp::request_header<>& head, bool chunked,
+                          std::optional<std::uint64_t> content_length) {
+  // Set directly: Beast's chunked()/content_length() setters re-parse token lists.
+  if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
+  if (content_length) {
+    const fmt::format_int digits(*content_length);  // no allocation
+    head.set(bhttp::field::content_length, std::string_view(digits.data(), digits.size()));
+  }
+}
+
+bool set_downstream_framing(bhttp::response_header<>& head, bool has_body, bool sized, bool draining,
+                            bool& keep_alive) {
+  bool chunked = false;
+  if (has_body && !sized) {
+    if (head.version() == 11) {
+      head.set(bhttp::field::transfer_encoding, "chunked");
+      chunked = true;
+    } else {
+      keep_alive = false;  // HTTP/1.0 client: body delimited by close
+    }
+  }
+  if (draining) keep_alive = false;
+  // Connection was removed with the other hop-by-hop fields.
+  if (head.version() == 11 && !keep_alive)
+    head.set(bhttp::field::connection, "close");
+  else if (head.version() == 10 && keep_alive)
+    head.set(bhttp::field::connection, "keep-alive");
+  return chunked;
+}
+
 std::string_view status_class(unsigned status) {
   static constexpr std::array<std::string_view, 6> kClasses = {"other", "1xx", "2xx",
                                                                "3xx", "4xx", "5xx"};
   const auto c = status / 100;
-  return c >= 1 && c <= 5 ? kClasses[c] : kClasses[0];
+  return c >= 1 && c <= 5 ? kClasses[c] : kClasses[0];  // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index): c is checked
 }
 
 }  // namespace aegis::http

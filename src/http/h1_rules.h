@@ -69,6 +69,29 @@ void set_forwarding_headers(bhttp::fields& fields, std::string_view client_ip,
 // absolute-form target.
 std::string_view request_authority(const bhttp::request_header<>& head);
 
+// The upstream request's target: absolute-form (http://host/path) is
+// forwarded as origin-form (/path); other forms unchanged.
+std::string_view origin_form(std::string_view target);
+
+// The upstream request's framing fields, re-derived from what the parser
+// decided (the client's own were removed as hop-by-hop or are rewritten):
+// "Transfer-Encoding: chunked" when chunked, and Content-Length from the
+// parsed value ("5, 5" or "05", which Beast accepts, go upstream as "5").
+void set_upstream_framing(bhttp::request_header<>& head, bool chunked,
+                          std::optional<std::uint64_t> content_length);
+
+// The downstream response's framing, after its hop-by-hop fields went: a
+// body without a length is chunked for an HTTP/1.1 client and delimited by
+// the close for HTTP/1.0 (keep_alive turns false); Connection says only what
+// differs from the version's default. `draining` ends keep-alive. Returns
+// whether the body must be chunked.
+bool set_downstream_framing(bhttp::response_header<>& head, bool has_body, bool sized, bool draining,
+                            bool& keep_alive);
+
+// Status codes of interim (1xx) responses the proxy drops while it waits for
+// the final one; 101 is final (an upgrade).
+inline bool is_dropped_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+
 // "2xx" etc. for a status code.
 std::string_view status_class(unsigned status);
 

@@ -57,15 +57,6 @@ std::size_t max_unparsed_body(const config::Listener& lc) {
   return std::size_t{lc.limits.max_request_header_bytes} + kRelayBuffer;
 }
 
-std::string_view origin_form(std::string_view target) {
-  // absolute-form (http://host/path) is forwarded as origin-form (/path).
-  if (target.empty() || target.front() == '/') return target;
-  const auto scheme = target.find("://");
-  if (scheme == std::string_view::npos) return target;
-  const auto slash = target.find('/', scheme + 3);
-  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-}
-
 
 class HttpSession final : public LiveSession {
  public:
@@ -268,7 +259,7 @@ class HttpSession final : public LiveSession {
 
     // Phase: route (with the listener's and the route's admission rules), on
     // the normalized path, which is also what goes upstream.
-    auto normalized = route::normalize_target(origin_form(head.target()), route::path_normalization(lc));
+    auto normalized = route::normalize_target(http::origin_form(head.target()), route::path_normalization(lc));
     if (!normalized) {
       const http::Rejection rej{400, "invalid_path", "request path is malformed or has a forbidden escape"};
       co_await refuse(lr, x, rej);
@@ -330,15 +321,9 @@ class HttpSession final : public LiveSession {
       head.set(bhttp::field::upgrade, upgrade_);
     }
     // Framing fields were hop-by-hop or are still the client's own
-    // Content-Length; set them directly (Beast's setters re-parse token lists).
-    if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
-    // Content-Length is re-written from the parsed value: "5, 5" or "05"
-    // (which Beast accepts) must reach the upstream as "5".
-    if (content_length) {
-      char digits[24];
-      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *content_length);
-      head.set(bhttp::field::content_length, std::string_view(digits, static_cast<std::size_t>(end - digits)));
-    }
+    // Content-Length: re-derived from what the parser decided.
+    http::set_upstream_framing(head, chunked,
+                               content_length ? std::optional<std::uint64_t>(*content_length) : std::nullopt);
     auto& ureq = head;
 
     const auto* cluster = snap_->find_cluster(action.cluster);
@@ -690,8 +675,7 @@ class HttpSession final : public LiveSession {
         if (is_disconnect(ec) && ubuf_.size() == 0 && !has_body) co_return done(Relay::kRetry);
         co_return done(is_disconnect(ec) ? Relay::kUpstreamGone : Relay::kInvalid);
       }
-      const auto code = p.get().result_int();
-      if (code < 100 || code >= 200 || code == 101) break;
+      if (!http::is_dropped_interim(p.get().result_int())) break;
     }
     auto& res_parser = *slot;
     auto& uhead = res_parser.get();
@@ -720,22 +704,7 @@ class HttpSession final : public LiveSession {
     uhead.set("x-request-id", x.request_id);
     apply_header_rules(uhead.base(), match_action_->response_headers_to_remove,
                        match_action_->response_headers_to_add);
-    bool res_chunked = false;
-    if (res_has_body && !res_sized) {
-      if (uhead.version() == 11) {
-        uhead.set(bhttp::field::transfer_encoding, "chunked");
-        res_chunked = true;
-      } else {
-        keep_alive_ = false;  // HTTP/1.0 client: body delimited by close
-      }
-    }
-    if (drain_) keep_alive_ = false;
-    // Connection was removed with the other hop-by-hop fields: say only what
-    // differs from the version's default.
-    if (uhead.version() == 11 && !keep_alive_)
-      uhead.set(bhttp::field::connection, "close");
-    else if (uhead.version() == 10 && keep_alive_)
-      uhead.set(bhttp::field::connection, "keep-alive");
+    const bool res_chunked = http::set_downstream_framing(uhead, res_has_body, res_sized, drain_, keep_alive_);
     x.status = uhead.result_int();
     d.response_started = true;
 

@@ -13,7 +13,7 @@ namespace aegis::tls {
 
 namespace {
 
-core::Error openssl_error(std::string what) { return core::Error{with_openssl_errors(what)}; }
+core::Error openssl_error(const std::string& what) { return core::Error{with_openssl_errors(what)}; }
 
 core::Error plain_error(std::string what) {
   ERR_clear_error();
@@ -185,6 +185,11 @@ std::optional<std::string> peer_spiffe_id(SSL* ssl) {
   if (ssl == nullptr) return std::nullopt;
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  return spiffe_id_of(cert);
+}
+
+std::optional<std::string> spiffe_id_of(const X509* cert) {
+  if (cert == nullptr) return std::nullopt;
   GeneralNamesPtr names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return std::nullopt;

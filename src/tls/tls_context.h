@@ -44,6 +44,9 @@ core::Result<SslCtxPtr> make_client_context(const TlsOptions& options);
 // The first URI SAN starting with "spiffe://" of the peer's certificate, if the
 // peer presented one and it verified (SSL_get_verify_result == X509_V_OK).
 std::optional<std::string> peer_spiffe_id(SSL* ssl);
+// The first URI SAN of `cert` starting with "spiffe://" (what peer_spiffe_id
+// reads once the chain verified); the SAN extension is parsed by OpenSSL.
+std::optional<std::string> spiffe_id_of(const X509* cert);
 
 // Names as OpenSSL gives them: group "X25519MLKEM768" / "MLKEM1024" /
 // "SecP384r1MLKEM1024"; classical groups by their IANA names, lower case:

@@ -656,11 +656,18 @@ std::uint64_t Upstream::stat(const std::string& key) {
   return nlohmann::json::parse(body).at(key).get<std::uint64_t>();
 }
 
+std::string with_test_process_section(const std::string& yaml) {
+  const char* v = std::getenv("AEGIS_ITEST_SECCOMP");
+  if (v == nullptr || std::string_view(v) != "1") return yaml;
+  if (yaml.rfind("process:", 0) == 0 || yaml.find("\nprocess:") != std::string::npos) return yaml;
+  return "process:\n  seccomp: true\n" + yaml;
+}
+
 Proxy::Proxy(const fs::path& dir, const std::string& config_yaml, std::uint16_t admin_port,
              std::vector<std::uint16_t> listener_ports, const std::string& name,
              std::vector<std::string> extra_args)
     : config_path_(dir / (name + ".yaml")), admin_port_(admin_port), listener_ports_(std::move(listener_ports)) {
-  write_file(config_path_, config_yaml);
+  write_file(config_path_, with_test_process_section(config_yaml));
   std::vector<std::string> argv = {proxy_binary(), "run", "-c", config_path_.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(name, argv, dir);

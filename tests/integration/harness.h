@@ -229,6 +229,12 @@ class Upstream {
   std::uint16_t port_ = 0;
 };
 
+// With AEGIS_ITEST_SECCOMP=1 (set by ctest for every integration test), a
+// config without a `process:` section gets `process: {seccomp: true}`: the
+// whole suite runs the proxy under its seccomp-bpf allow-list, so a syscall
+// the list misses fails the test that needed it (SIGSYS).
+std::string with_test_process_section(const std::string& yaml);
+
 class Proxy {
  public:
   // Writes config to <dir>/<name>.yaml and starts `aegis-flow run -c`.
@@ -240,7 +246,7 @@ class Proxy {
   Process& process() { return *process_; }
   const fs::path& config_path() const { return config_path_; }
   std::uint16_t admin_port() const { return admin_port_; }
-  void rewrite_config(const std::string& yaml) { write_file(config_path_, yaml); }
+  void rewrite_config(const std::string& yaml) { write_file(config_path_, with_test_process_section(yaml)); }
   // Still running after a short grace period (a crash triggered by the last
   // request may land just after its response was sent).
   bool alive(Millis grace = 150ms) { return !process_->wait_for(grace).has_value(); }

@@ -12,7 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include "core/byte_reader.h"
 #include "http/h2_connection.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on this file's coroutine
@@ -27,17 +26,6 @@ namespace aegis::upstream::health {
 namespace {
 
 constexpr std::size_t kMaxResponseBody = 64 * 1024;  // a HealthCheckResponse is a few bytes
-
-std::optional<std::uint64_t> read_varint(core::ByteReader& r) {
-  std::uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    const auto b = r.u8();
-    if (!b) return std::nullopt;
-    v |= std::uint64_t{*b & 0x7fu} << shift;
-    if ((*b & 0x80u) == 0) return v;
-  }
-  return std::nullopt;  // longer than 10 bytes
-}
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -61,43 +49,6 @@ std::string grpc_health_request(const std::string& service) {
   const auto len = static_cast<std::uint32_t>(message.size());
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((len >> shift) & 0xff));
   return out + message;
-}
-
-std::optional<std::uint64_t> grpc_serving_status(std::span<const std::uint8_t> body) {
-  core::ByteReader r(body);
-  const auto compressed = r.u8();
-  const auto length = r.u32_be();
-  if (!compressed || !length || *compressed != 0) return std::nullopt;
-  auto message = r.sub(*length);
-  if (!message) return std::nullopt;
-  std::uint64_t status = 0;
-  while (!message->empty()) {
-    const auto key = read_varint(*message);
-    if (!key) return std::nullopt;
-    const auto field = *key >> 3;
-    switch (*key & 7) {
-      case 0: {  // varint
-        const auto v = read_varint(*message);
-        if (!v) return std::nullopt;
-        if (field == 1) status = *v;
-        break;
-      }
-      case 1:  // 64-bit
-        if (!message->skip(8)) return std::nullopt;
-        break;
-      case 2: {  // length-delimited
-        const auto len = read_varint(*message);
-        if (!len || !message->skip(*len)) return std::nullopt;
-        break;
-      }
-      case 5:  // 32-bit
-        if (!message->skip(4)) return std::nullopt;
-        break;
-      default:
-        return std::nullopt;
-    }
-  }
-  return status;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/io.h"
+#include "http/grpc.h"
 #include "upstream/health/probe.h"
 #include "upstream/health/probe_connection.h"
 
@@ -24,7 +25,10 @@ std::string grpc_health_request(const std::string& service);
 // HealthCheckResponse.status (field 1) out of a response body of one gRPC
 // message; nullopt when the body is malformed, compressed or truncated.
 // Absent field: 0 (UNKNOWN), as protobuf says.
-std::optional<std::uint64_t> grpc_serving_status(std::span<const std::uint8_t> body);
+// (The parser lives in http/grpc.h, next to the other gRPC wire pieces.)
+inline std::optional<std::uint64_t> grpc_serving_status(std::span<const std::uint8_t> body) {
+  return http::grpc::health_check_status(body);
+}
 
 inline constexpr std::uint64_t kGrpcServing = 1;
 

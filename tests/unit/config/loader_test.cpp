@@ -123,7 +123,7 @@ TEST(Loader, TopLevelMustBeAMapping) {
 TEST(Loader, UnknownTopLevelFieldListsTheKnownOnes) {
   EXPECT_TRUE(HasError(load("admin: {}\nlistner: []\n"), 2, 1,
                        "unknown field 'listner' in config file; expected one of: node, admin, access_log, "
-                       "drain_timeout, listeners, route_configs, clusters"));
+                       "drain_timeout, process, listeners, route_configs, clusters"));
 }
 
 TEST(Loader, OneDocumentPerFile) {
@@ -220,6 +220,30 @@ TEST(LoadFromFile, MissingFileAndDirectory) {
   const auto d = load_from_file(std::filesystem::temp_directory_path().string());
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.diagnostics[0].line, 0);
+}
+
+}  // namespace
+}  // namespace aegis::config
+
+namespace aegis::config {
+namespace {
+
+// yaml-cpp 0.7's LoadAll looped forever on these (allocating as it went);
+// found by the config_yaml fuzz target (tests/fuzz/regressions/config_yaml/).
+TEST(LoaderYamlCppLoop, StrayCommaIsAnErrorNotAHang) {
+  for (const std::string_view text : {",a: b\n", ",\n", ",listeoers: !!str 5\ntrust_bundlenode: !custom {region: x}\n"}) {
+    const auto r = testing::load(text);
+    ASSERT_FALSE(r.ok()) << text;
+    ASSERT_EQ(r.diagnostics.size(), 1u) << testing::all_diagnostics(r);
+    EXPECT_EQ(r.diagnostics[0].line, 1);
+    EXPECT_EQ(r.diagnostics[0].column, 1);
+    EXPECT_NE(r.diagnostics[0].message.find("invalid YAML"), std::string::npos) << r.diagnostics[0].message;
+  }
+}
+
+TEST(LoaderYamlCppLoop, ASecondDocumentIsStillNamed) {
+  const auto r = testing::load("node: {}\n---\nnode: {}\n");
+  EXPECT_TRUE(testing::HasError(r, 3, 1, "found another after '---'"));
 }
 
 }  // namespace
