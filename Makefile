@@ -19,7 +19,7 @@ help:
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
 	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load); BENCH_SUITES=\"http tls mesh h2\""
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh; BENCH_SUITES=\"http tls mesh h2 grpc\""
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -39,8 +39,9 @@ test: build
 # BENCH_SUITES: http = bench/run.sh (wrk: nginx, aegis-flow, HAProxy),
 # tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow),
 # mesh = bench/mesh.sh (two-sidecar mTLS mesh added latency vs direct and one proxy),
-# h2 = bench/h2.sh (h2load over h2c: nginx direct, aegis-flow and HAProxy 2.6, h2 → h1).
-BENCH_SUITES ?= http tls mesh h2
+# h2 = bench/h2.sh (h2load over h2c: nginx direct, aegis-flow and HAProxy 2.6, h2 → h1 and h2 → h2),
+# grpc = bench/grpc.sh (gRPC unary calls/s direct vs through the two-sidecar PQC mesh).
+BENCH_SUITES ?= http tls mesh h2 grpc
 bench: build
 	@set -e; for s in $(BENCH_SUITES); do \
 	  case $$s in \
@@ -48,7 +49,8 @@ bench: build
 	    tls) bench/tls.sh build/$(PRESET)/aegis-flow ;; \
 	    mesh) bench/mesh.sh build/$(PRESET)/aegis-flow ;; \
 	    h2) bench/h2.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2)" >&2; exit 2 ;; \
+	    grpc) bench/grpc.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc)" >&2; exit 2 ;; \
 	  esac; \
 	done
 
