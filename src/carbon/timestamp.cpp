@@ -82,6 +82,9 @@ core::Result<Clock::time_point> parse_timestamp(std::string_view text) {
   }
   if (p != text.size()) return bad("unexpected text after the time");
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60) return bad("field out of range");
+  // The clock counts nanoseconds in 64 bits (1677..2262): a year outside
+  // what a grid reading can have would overflow it (found by fuzzing).
+  if (year < 1900 || year > 2200) return bad("year out of range 1900-2200");
   const std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
                                         std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) return bad("no such date");
