@@ -237,9 +237,7 @@ struct H2Session::StreamTask {
     if (retries && retries->state().policy()) {
       // A retriable answer (by status or grpc-status) is not relayed when
       // another attempt is granted.
-      std::optional<int> grpc_status;
-      if (auto it = uhead.find("grpc-status"); it != uhead.end()) grpc_status = http::grpc::parse_status(it->value());
-      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, uhead.result_int(), grpc_status, false};
+      const retry::Attempt answered = retry::answered(uhead);
       if (retries->granted(answered, retries->body_kept(pump_done), self.w_.random())) co_return done(Relay::kRetryNext);
     }
     upstream_keep_alive = uhead.keep_alive();

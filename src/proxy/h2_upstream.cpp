@@ -223,9 +223,7 @@ struct H2Exchange {
     if (r.retries.state().policy()) {
       // A retriable answer (by status or grpc-status) is not relayed when
       // another attempt is granted.
-      std::optional<int> grpc_status;
-      if (auto it = head->find("grpc-status"); it != head->end()) grpc_status = http::grpc::parse_status(it->value());
-      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, head->result_int(), grpc_status, false};
+      const retry::Attempt answered = retry::answered(*head);
       if (r.retries.granted(answered, r.retries.body_kept(pump_done || replay), r.w.random()))
         co_return done(Outcome::kRetryNext);
     }

@@ -683,9 +683,7 @@ class HttpSession final : public LiveSession {
     if (rr_ && rr_->state().policy()) {
       // A retriable answer (by status or grpc-status) is not relayed when
       // another attempt is granted.
-      std::optional<int> grpc_status;
-      if (auto it = uhead.find("grpc-status"); it != uhead.end()) grpc_status = http::grpc::parse_status(it->value());
-      const retry::Attempt answered{upstream::AttemptResult::Kind::kResponse, uhead.result_int(), grpc_status, false};
+      const retry::Attempt answered = retry::answered(uhead);
       if (retry_granted(answered, body_kept(d.pump_done))) co_return done(Relay::kRetryNext);
     }
     if (uhead.result_int() == 101) {

@@ -1,5 +1,7 @@
 #include "proxy/retry.h"
 
+#include "http/grpc.h"
+
 #include <boost/asio/basic_waitable_timer.hpp>
 
 #include <algorithm>
@@ -104,6 +106,12 @@ void RetryState::finished() {
 }
 
 RetryState::~RetryState() = default;
+
+Attempt answered(const boost::beast::http::response_header<>& head) {
+  std::optional<int> grpc_status;
+  if (auto it = head.find("grpc-status"); it != head.end()) grpc_status = http::grpc::parse_status(it->value());
+  return Attempt{upstream::AttemptResult::Kind::kResponse, head.result_int(), grpc_status, false};
+}
 
 core::Task<void> sleep(core::Executor ex, std::chrono::milliseconds wait) {
   if (wait.count() == 0) co_return;

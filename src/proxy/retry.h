@@ -5,6 +5,8 @@
 // holds, the metrics); RequestRetries adds what a session drives them with.
 #pragma once
 
+#include <boost/beast/http/message.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -29,6 +31,10 @@ struct Attempt {
   std::optional<int> grpc_status;     // kResponse: grpc-status of a trailers-only response
   bool per_try_timeout = false;       // kTimeout: the per-try timeout, not the route's, passed
 };
+
+// The attempt a response head represents: its status, and its grpc-status
+// when it has one (a trailers-only gRPC answer).
+Attempt answered(const boost::beast::http::response_header<>& head);
 
 // Whether retry_on covers this attempt. The route's own timeout is never
 // retried (its deadline has passed for every attempt).
