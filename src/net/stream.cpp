@@ -3,10 +3,13 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "tls/openssl_info.h"
@@ -161,6 +164,26 @@ void Stream::shutdown_send() {
   }
   boost::system::error_code ec;
   sock_.shutdown(core::Socket::shutdown_send, ec);
+}
+
+core::Task<void> Stream::linger(std::chrono::milliseconds limit, std::size_t max_bytes) {
+  using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: || on awaitables
+  if (!sock_.is_open()) co_return;
+  // Raw bytes: whatever TLS records follow our close_notify are not needed.
+  auto discard = [](core::Socket& s, std::size_t max) -> core::Task<void> {
+    std::array<char, 16384> buf;
+    for (std::size_t total = 0; total < max;) {
+      auto [ec, n] = co_await s.async_read_some(boost::asio::buffer(buf), core::kAwait);
+      if (ec) co_return;  // EOF, reset or cancelled
+      total += n;
+    }
+  };
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    core::Executor>
+      timer(sock_.get_executor(), limit);
+  auto reading = discard(sock_, max_bytes);
+  auto waiting = timer.async_wait(core::kAwait);
+  co_await (std::move(reading) || std::move(waiting));
 }
 
 void Stream::close() {

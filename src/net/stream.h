@@ -23,6 +23,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -77,6 +78,12 @@ class Stream {
   // sending; reading goes on. Best effort, never blocks for long: a
   // close_notify that does not fit in the socket buffer is dropped.
   void shutdown_send();
+  // Lingering close (nginx's lingering_close), after shutdown_send(): reads
+  // and discards what the peer still sends until it closes, `max_bytes`
+  // arrived or `limit` passed. Closing a socket with unread input makes the
+  // kernel send RST and drop what it had not yet delivered, so a refusal
+  // (a 4xx, a GOAWAY) sent to a client still writing would be lost.
+  core::Task<void> linger(std::chrono::milliseconds limit, std::size_t max_bytes);
   // close_notify when TLS (best effort), then close.
   void close();
   void cancel() {

@@ -124,8 +124,7 @@ class HttpSession final : public LiveSession {
       if (drain_) h2.on_drain();
       co_await h2.run(std::move(preread));
       h2_ = nullptr;
-      down_.shutdown_send();
-      down_.close();
+      co_await close_downstream();
       if (active) active->sub();
       co_return;
     }
@@ -135,12 +134,20 @@ class HttpSession final : public LiveSession {
       if (!lr) break;  // listener removed by a reload
       if (!co_await serve_one(*lr)) break;
     }
-    down_.shutdown_send();
-    down_.close();
+    co_await close_downstream();
     if (active) active->sub();
   }
 
  private:
+  // FIN (after close_notify), then a bounded lingering close so that a
+  // client still sending (a refused upload, an h2 flood answered by GOAWAY)
+  // reads our last bytes instead of an RST.
+  core::Task<void> close_downstream() {
+    down_.shutdown_send();
+    co_await down_.linger(std::chrono::seconds(2), 8U << 20);
+    down_.close();
+  }
+
   // Downstream TLS handshake, bounded by the listener's handshake_timeout.
   core::Task<bool> handshake(const ListenerRuntime& lr) {
     const auto& rt = *lr.tls;

@@ -426,7 +426,9 @@ Response Client::read_response(std::uint32_t stream_id, Millis timeout) {
 
 GoawayResult Client::wait_for_goaway(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
-  while (!goaway_ && !closed_ && read_frame(left_until(deadline))) {
+  // Frames already buffered count even when the peer has closed since:
+  // read_frame parses them first and stops only at a closed, empty buffer.
+  while (!goaway_ && read_frame(left_until(deadline))) {
   }
   GoawayResult g = goaway_.value_or(GoawayResult{});
   g.closed = closed_;
@@ -435,7 +437,7 @@ GoawayResult Client::wait_for_goaway(Millis timeout) {
 
 bool Client::connection_closed(Millis timeout) {
   const auto deadline = Clock::now() + timeout;
-  while (!closed_ && read_frame(left_until(deadline))) {
+  while (read_frame(left_until(deadline))) {
   }
   return closed_;
 }
