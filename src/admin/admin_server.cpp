@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kHtmlType = "text/html; charset=utf-8";
 constexpr std::string_view kPrometheusType = "text/plain; version=0.0.4; charset=utf-8";
 // After a refusal or "Connection: close", unread request bytes are drained this long so
 // the client reads our response instead of a TCP reset.
@@ -109,7 +110,7 @@ struct Endpoint {
   Reply (*reply)(const State&);
 };
 
-const std::array<Endpoint, 8> kEndpoints{{
+const std::array<Endpoint, 9> kEndpoints{{
     {"/", "this list", index_reply},
     {"/ready", "200 LIVE when serving traffic, 503 while starting or draining",
      [](const State& s) -> Reply {
@@ -126,8 +127,10 @@ const std::array<Endpoint, 8> kEndpoints{{
      [](const State& s) { return from_handler(s.handlers.config_dump, kJsonType); }},
     {"/clusters", "clusters, endpoints, their state and counters (JSON)",
      [](const State& s) { return from_handler(s.handlers.clusters, kJsonType); }},
-    {"/carbon", "grid carbon intensity per zone: value, provider, age, staleness (JSON)",
+    {"/carbon", "grid carbon intensity per zone, carbon accounting per cluster (JSON)",
      [](const State& s) { return from_handler(s.handlers.carbon, kJsonType); }},
+    {"/carbon.html", "the same as a page: intensities, traffic shares, grams avoided",
+     [](const State& s) { return from_handler(s.handlers.carbon_html, kHtmlType); }},
     {"/stats", "all metrics, one sample per line",
      [](const State&) -> Reply {
        return {http::status::ok, kTextType, stats_plain()};
@@ -218,6 +221,10 @@ http::response<http::string_body> make_response(Reply reply, unsigned version, b
   res.set(http::field::server, "aegis-flow-admin");
   res.set(http::field::content_type, reply.content_type);
   res.set(http::field::cache_control, "no-store");
+  // Admin pages load nothing from anywhere and run no script.
+  if (reply.content_type == kHtmlType)
+    res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+  res.set("X-Content-Type-Options", "nosniff");
   if (reply.status == http::status::method_not_allowed) res.set(http::field::allow, "GET");
   res.keep_alive(keep_alive);
   res.body() = std::move(reply.body);

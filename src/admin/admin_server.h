@@ -19,7 +19,8 @@ struct AdminHandlers {  // supplied by app/; all called on the admin io_context 
   std::function<std::string()> config_dump;  // JSON text
   std::function<std::string()> clusters;     // JSON text: endpoints with state and counters
   std::function<bool()> ready;               // false while starting or draining
-  std::function<std::string()> carbon;       // JSON text: grid-intensity readings per zone
+  std::function<std::string()> carbon;       // JSON text: grid-intensity readings per zone, carbon accounting
+  std::function<std::string()> carbon_html;  // the same as a self-contained HTML page
 };
 
 // Every limit is named and has a safe default; refusals are counted in stats.

@@ -397,8 +397,16 @@ class Server {
     h.config_dump = [this] { return config::to_json(current_->config); };
     h.clusters = [this] { return clusters_json(); };
     h.ready = [this] { return ready_ && !draining_; };
-    h.carbon = [this] { return carbon::board_json(carbon::process_board(), carbon_.zones(), carbon::Clock::now()); };
+    h.carbon = [this] { return carbon::board_json(carbon_document()); };
+    h.carbon_html = [this] { return carbon::carbon_html(carbon_document()); };
     return h;
+  }
+
+  boost::json::object carbon_document() const {
+    std::vector<carbon::Accountant::Report> accounts;
+    for (const auto& c : current_->clusters)
+      if (c.carbon) accounts.push_back(c.carbon->report());
+    return carbon::carbon_document(carbon::process_board(), carbon_.zones(), accounts, carbon::Clock::now());
   }
 
   // "unchecked" (no active checks), "pending" (first check not done yet),

@@ -255,6 +255,10 @@ Json cluster_json(const Cluster& c) {
       break;
     default: break;
   }
+  if (c.carbon_accounting) {
+    j["carbon_accounting"] = Json{{"joules_per_request", c.carbon_accounting->joules_per_request},
+                                  {"joules_per_upstream_second", c.carbon_accounting->joules_per_upstream_second}};
+  }
   if (c.locality_aware.enabled) {
     j["locality_aware"] = Json{{"enabled", true},
                                {"overprovisioning_factor", c.locality_aware.overprovisioning_factor},

@@ -148,10 +148,41 @@ void parse_carbon_aware(const Object& o, Cluster& c) {
   positive_duration(*b, "max_age", ca.max_age);
 }
 
+void parse_carbon_accounting(const Object& o, Cluster& c) {
+  if (!o.has("carbon_accounting")) return;
+  const Object b(o.get("carbon_accounting"), o.value_mark("carbon_accounting"), "carbon_accounting",
+                 o.path("carbon_accounting"), {"joules_per_request", "joules_per_upstream_second"}, o.diags());
+  if (!b.is_mapping()) return;
+  auto& a = c.carbon_accounting.emplace();
+  const std::size_t errors_before = o.diags().count();
+  b.read_decimal("joules_per_request", 0.0, 1e9, a.joules_per_request);
+  b.read_decimal("joules_per_upstream_second", 0.0, 1e9, a.joules_per_upstream_second);
+  if (o.diags().count() == errors_before && a.joules_per_request <= 0 && a.joules_per_upstream_second <= 0) {
+    o.diags().error(o.value_mark("carbon_accounting"),
+                    "carbon_accounting: set joules_per_request and/or joules_per_upstream_second (the energy one "
+                    "upstream response costs, e.g. joules_per_request: 50)");
+  }
+}
+
 // carbon_aware ranks localities by their grid zone and limits each by its
 // capacity: both are required on every locality, and at least two are needed
 // for there to be anywhere to shift to.
 void check_carbon_localities(const Object& o, ParseContext& ctx, const Cluster& c) {
+  if (c.carbon_accounting) {
+    // Accounting prices each response at its locality's grid: every locality needs one.
+    if (!o.has("load_assignment")) {
+      ctx.diags.error(o.value_mark("carbon_accounting"),
+                      "carbon_accounting needs load_assignment with localities that set grid_zone (the endpoints "
+                      "shorthand has none)");
+    } else {
+      const auto& groups = c.load_assignment.localities;
+      for (std::size_t i = 0; i < groups.size(); ++i)
+        if (groups[i].grid_zone.empty())
+          ctx.diags.error_at(o.path("load_assignment") + ".endpoints[" + std::to_string(i) + "]",
+                             "carbon_accounting: this locality has no grid_zone (the grid zone its power comes "
+                             "from, as the intensity feeds name it, e.g. grid_zone: DE)");
+    }
+  }
   if (c.lb_policy != LbPolicy::kCarbonAware) return;
   if (!o.has("load_assignment")) {
     ctx.diags.error(o.value_mark(o.has("endpoints") ? "endpoints" : "lb_policy"),
@@ -205,7 +236,8 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
                  {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
                   "idle_timeout", "endpoints", "load_assignment", "tls", "least_request", "peak_ewma",
                   "ring_hash", "locality_aware", "circuit_breakers", "retry_budget", "health_checks",
-                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2", "carbon_aware"},
+                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2", "carbon_aware",
+                  "carbon_accounting"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
@@ -218,6 +250,7 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   }
   parse_policy_options(o, c);
   parse_carbon_aware(o, c);
+  parse_carbon_accounting(o, c);
   parse_locality_aware(o, c);
   std::size_t protocol = 0;
   if (o.read_choice("protocol", {"http1", "http2"}, protocol)) c.protocol = static_cast<UpstreamProtocol>(protocol);

@@ -246,6 +246,14 @@ struct CarbonAwareConfig {
   Millis max_age{2 * 3600'000};      // an older intensity reading is stale (zone counts as average)
 };
 
+// Carbon accounting (any lb_policy): the energy one upstream response costs,
+// priced at the serving locality's grid intensity at serving time
+// (docs/carbon.md). Every locality names its grid_zone.
+struct CarbonAccountingConfig {
+  double joules_per_request = 0;          // fixed energy per response
+  double joules_per_upstream_second = 0;  // plus this × the upstream's response time (s)
+};
+
 // Priority failover and same-locality preference around the chosen policy
 // (Envoy's priority levels and zone-aware routing, simplified).
 struct LocalityAwareConfig {
@@ -350,6 +358,7 @@ struct Cluster {  // xDS Cluster
   RingHashConfig ring_hash;
   LocalityAwareConfig locality_aware;
   CarbonAwareConfig carbon_aware;
+  std::optional<CarbonAccountingConfig> carbon_accounting;
   Millis connect_timeout{1'000};
   std::uint32_t max_connections = 1024;       // per endpoint per worker (see also circuit_breakers)
   std::uint32_t max_idle_connections = 64;    // kept-alive, per endpoint per worker

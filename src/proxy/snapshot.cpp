@@ -114,8 +114,18 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
     cr.config = &c;
     cr.breakers = &upstream::circuit_breakers_for(c.name);
     cr.breakers->set_limits(c.circuit_breakers);
-    for (const auto& loc : c.load_assignment.localities)
-      for (const auto& e : loc.endpoints) cr.endpoints.push_back(make_endpoint(c, e, *cr.breakers, status));
+    std::vector<carbon::Accountant::Locality> carbon_localities;
+    for (const auto& loc : c.load_assignment.localities) {
+      for (const auto& e : loc.endpoints) {
+        cr.endpoints.push_back(make_endpoint(c, e, *cr.breakers, status));
+        cr.endpoint_locality.push_back(static_cast<std::uint32_t>(carbon_localities.size()));
+      }
+      carbon_localities.push_back({carbon::locality_label(loc), loc.grid_zone, loc.endpoints.size()});
+    }
+    if (c.carbon_accounting) {
+      cr.carbon = std::make_shared<const carbon::Accountant>(c.name, *c.carbon_accounting,
+                                                             std::move(carbon_localities), carbon::process_board());
+    }
     register_resilience_metrics(cr);
     cr.no_healthy = &S().counter("aegis_upstream_no_healthy_total", "Requests answered 503 because no endpoint of the cluster was healthy (and the panic threshold is 0)", {{"cluster", c.name}});
     if (c.tls) {

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "carbon/accounting.h"
 #include "config/types.h"
 #include "core/result.h"
 #include "http/h2_settings.h"
@@ -62,6 +63,10 @@ struct ClusterRuntime {
   stats::Counter* per_try_timeouts;
   stats::Counter* no_healthy;      // no endpoint healthy, panic threshold 0 (503 no_healthy_upstream)
   std::shared_ptr<const tls::TlsRuntime> tls;  // client TLS to the endpoints, or null
+  // carbon_accounting: the cluster's accountant (null when not configured)
+  // and each endpoint's locality index (parallel to `endpoints`).
+  std::shared_ptr<const carbon::Accountant> carbon;
+  std::vector<std::uint32_t> endpoint_locality;
 };
 
 struct ListenerRuntime {

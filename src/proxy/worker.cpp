@@ -142,6 +142,8 @@ void Worker::report(std::string_view cluster, const Pick& pick, const upstream::
   auto& cs = it->second;
   if (pick.index >= cs.endpoints.size() || cs.endpoints[pick.index] != pick.state) return;
   cs.lb->on_result(pick.index, result);
+  if (const auto& carbon = cs.runtime->carbon; carbon && result.kind == upstream::AttemptResult::Kind::kResponse)
+    carbon->record(cs.runtime->endpoint_locality[pick.index], result.latency);
   if (const auto& od = cs.runtime->config->outlier_detection) pick.runtime->health->record(result, *od);
 }
 

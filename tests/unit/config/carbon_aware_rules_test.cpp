@@ -115,5 +115,51 @@ clusters:
   EXPECT_TRUE(HasError(r, 4, 19, "options of lb_policy 'carbon_aware'"));
 }
 
+// carbon_accounting works with any policy; every locality needs its grid zone.
+TEST(CarbonAccountingRules, ParsesWithAnyPolicyAndIsDumped) {
+  const auto r = load(R"(
+clusters:
+  - name: c
+    lb_policy: round_robin
+    carbon_accounting: {joules_per_request: 50, joules_per_upstream_second: 120.5}
+    load_assignment:
+      endpoints:
+        - {locality: {region: eu}, grid_zone: DE, lb_endpoints: [{address: 127.0.0.1, port: 1}]}
+)");
+  ASSERT_TRUE(LoadsCleanly(r));
+  const auto& a = r.config->clusters.at(0).carbon_accounting;
+  ASSERT_TRUE(a.has_value());
+  EXPECT_DOUBLE_EQ(a->joules_per_request, 50);
+  EXPECT_DOUBLE_EQ(a->joules_per_upstream_second, 120.5);
+  const std::string dump = to_json(*r.config, -1);
+  EXPECT_NE(dump.find(R"("carbon_accounting":{"joules_per_request":50.0,"joules_per_upstream_second":120.5})"),
+            std::string::npos)
+      << dump;
+}
+
+TEST(CarbonAccountingRules, NeedsEnergyAndAGridZoneEverywhere) {
+  auto r = load(R"(
+clusters:
+  - name: c
+    carbon_accounting: {}
+    load_assignment:
+      endpoints:
+        - {grid_zone: DE, lb_endpoints: [{address: 127.0.0.1, port: 1}]}
+        - {lb_endpoints: [{address: 127.0.0.1, port: 2}]}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasError(r, 3, 24, "set joules_per_request"));
+  EXPECT_TRUE(HasError(r, 7, 11, "carbon_accounting: this locality has no grid_zone"));
+  r = load(R"(
+clusters:
+  - {name: c, carbon_accounting: {joules_per_request: -1, watts: 3}, endpoints: ["127.0.0.1:1"]}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasError(r, 2, 55, "joules_per_request: expected a decimal number"));
+  EXPECT_TRUE(HasError(r, 2, 59, "unknown field 'watts'"));
+  EXPECT_TRUE(HasError(r, 2, 34, "needs load_assignment"));
+  EXPECT_FALSE(HasError(r, 2, 34, "set joules_per_request"));  // the bad value was reported instead
+}
+
 }  // namespace
 }  // namespace aegis::config
