@@ -18,6 +18,8 @@ ProviderServer::ProviderServer(const fs::path& dir, const Options& o) : tls_(!o.
   if (!o.em_token.empty()) argv.insert(argv.end(), {"--em-token", o.em_token});
   if (!o.wt_user.empty()) argv.insert(argv.end(), {"--wt-user", o.wt_user, "--wt-password", o.wt_password});
   if (tls_) argv.insert(argv.end(), {"--cert", o.cert.string(), "--key", o.key.string()});
+  if (!o.replay_start.empty())
+    argv.insert(argv.end(), {"--replay-start", o.replay_start, "--replay-speed", std::to_string(o.replay_speed)});
   process_ = std::make_unique<Process>(o.name, argv, dir);
   const auto deadline = std::chrono::steady_clock::now() + 30s;  // python on a loaded machine
   while (std::chrono::steady_clock::now() < deadline && process_->running()) {
@@ -47,6 +49,8 @@ void ProviderServer::set_mode(const std::string& mode, int count) const {
 }
 
 void ProviderServer::expire_tokens() const { control("/_control?expire_tokens=1"); }
+
+void ProviderServer::restart_clock() const { control("/_control?restart_clock=1"); }
 
 std::vector<double> ProviderServer::served(const std::string& id) const {
   return control("/_served?id=" + id)["values"].get<std::vector<double>>();

@@ -27,6 +27,9 @@ class ProviderServer {
     std::string wt_user, wt_password;                         // empty user: WattTime login refused
     fs::path cert, key;                                       // HTTPS when set
     std::string name = "provider-server";
+    // Accelerated clock: serve the rows in force at replay_start + speed × (time since start).
+    std::string replay_start;  // ISO 8601; empty: the next row per request
+    double replay_speed = 1;
   };
   ProviderServer(const fs::path& dir, const Options& o);  // throws if it does not start
   ~ProviderServer();
@@ -38,6 +41,7 @@ class ProviderServer {
   // mode: ok | 500 | 401 | 429 | hang | malformed | html, for the next `count` API requests (0: until changed).
   void set_mode(const std::string& mode, int count = 0) const;
   void expire_tokens() const;
+  void restart_clock() const;  // the accelerated clock (replay_start) starts again now
   // g/kWh values served for a provider id, in order.
   std::vector<double> served(const std::string& id) const;
   nlohmann::json stats() const;

@@ -9,17 +9,23 @@ provider's wire format, serving values from real CSV traces.
   GET /emissions/bylocation?location=L                      GSF Carbon Aware SDK WebAPI
 
 Each request for an id serves the trace's next row (row 0 first), stamped
-with the current time. Control and inspection (tests only):
+with the current time. With --replay-start T --replay-speed X the rows follow
+an accelerated clock instead: a request at t seconds after start serves each
+trace's row in force at T + X*t (the last row at or before it), so every
+zone moves through the same stretch of real history together. Control and inspection (tests only):
   GET /_control?mode=ok|500|401|429|hang|malformed|html[&count=N]   the next N API requests (default: until changed)
   GET /_control?expire_tokens=1                                     WattTime tokens issued so far become invalid
+  GET /_control?restart_clock=1                                     the accelerated clock starts again at --replay-start
   GET /_served?id=ID  →  {"values": [g/kWh served, in order]}
   GET /_stats  →  {"logins": n, "requests": n, "rejected_auth": n}
 
 Usage: provider_server.py --trace ID=CSV [--trace ...] [--em-token T]
-       [--wt-user U --wt-password P] [--cert C --key K]; prints "READY <port>".
+       [--wt-user U --wt-password P] [--cert C --key K]
+       [--replay-start ISO8601 --replay-speed X]; prints "READY <port>".
 """
 import argparse
 import base64
+import bisect
 import csv
 import datetime
 import http.server
@@ -33,18 +39,23 @@ import urllib.parse
 LBS_PER_MWH_TO_G_PER_KWH = 0.4536
 
 
+def parse_time(text):
+    t = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
 def load_trace(path):
-    """Rows as (value, unit): 'g' (g/kWh) or 'lbs' (lbs/MWh, WattTime CSV)."""
+    """Rows as (time, value, unit): unit 'g' (g/kWh) or 'lbs' (lbs/MWh, WattTime CSV)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     header = [h.strip().lower() for h in rows[0]]
     if header == ["time", "carbon intensity"]:
-        return [(float(r[1]), "g") for r in rows[1:] if r]
+        return [(parse_time(r[0]), float(r[1]), "g") for r in rows[1:] if r]
     if header[0].startswith("datetime (utc)"):
         col = next(i for i, h in enumerate(header) if h.startswith("carbon intensity") and h.endswith("(direct)"))
-        return [(float(r[col]), "g") for r in rows[1:] if r and r[col]]
+        return [(parse_time(r[0]), float(r[col]), "g") for r in rows[1:] if r and r[col]]
     if len(header) == 2 and header[0].endswith("time"):
-        return [(float(r[1]), "lbs") for r in rows[1:] if r]
+        return [(parse_time(r[0]), float(r[1]), "lbs") for r in rows[1:] if r]
     raise SystemExit("unknown trace format: " + path)
 
 
@@ -56,6 +67,9 @@ class State:
             ident, path = spec.split("=", 1)
             self.traces[ident] = load_trace(path)
         self.next_row = {k: 0 for k in self.traces}
+        self.replay_start = parse_time(args.replay_start) if args.replay_start else None
+        self.replay_speed = args.replay_speed
+        self.t0 = time.monotonic()
         self.served = {k: [] for k in self.traces}
         self.mode = "ok"
         self.mode_left = None  # None: until changed
@@ -84,8 +98,14 @@ class State:
             rows = self.traces.get(ident)
             if rows is None:
                 return None
-            value, unit = rows[self.next_row[ident] % len(rows)]
-            self.next_row[ident] += 1
+            if self.replay_start is not None:
+                sim = self.replay_start + datetime.timedelta(
+                    seconds=(time.monotonic() - self.t0) * self.replay_speed)
+                row = max(bisect.bisect_right([r[0] for r in rows], sim) - 1, 0)
+            else:
+                row = self.next_row[ident] % len(rows)
+                self.next_row[ident] += 1
+            _, value, unit = rows[row]
             grams = value * LBS_PER_MWH_TO_G_PER_KWH if unit == "lbs" else value
             if want_unit == unit:
                 served = value
@@ -129,6 +149,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     st.mode_left = int(q["count"]) if "count" in q else None
                 if q.get("expire_tokens"):
                     st.tokens.clear()
+                if q.get("restart_clock"):
+                    st.t0 = time.monotonic()
             return self.send_json(200, {"ok": True})
         if url.path == "/_served":
             with st.lock:
@@ -233,6 +255,8 @@ def main():
     ap.add_argument("--wt-password")
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--replay-start")
+    ap.add_argument("--replay-speed", type=float, default=1.0)
     args = ap.parse_args()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
