@@ -81,7 +81,7 @@ asio::awaitable<void, core::Executor> poll_loop(std::shared_ptr<FeedRunner::Loop
       bool& failing = loop->zone_failing[zone];
       if (r) {
         ok_polls.inc();
-        board->publish(zone, Reading{r->gco2_per_kwh, r->at, now(), r->estimated, p.name});
+        board->publish(zone, Reading{r->gco2_per_kwh, r->at, now(), r->estimated, p.name, p.max_age});
         intensity_gauge(zone, p.name).set(r->gco2_per_kwh);
         if (failing) spdlog::info("carbon: provider '{}' zone {}: readings again ({} g/kWh)", p.name, zone, r->gco2_per_kwh);
         failing = false;

@@ -25,6 +25,7 @@ struct Reading {
   Clock::time_point fetched;   // when the proxy received it
   bool estimated = false;      // provider marked it estimated / forecast
   std::string provider;        // "electricity_maps", "watttime", "file", ...
+  std::chrono::milliseconds max_age{0};  // the feed's max_age (0: none); the policy's default
 };
 
 // Latest reading per zone. A zone without a reading, or whose reading is

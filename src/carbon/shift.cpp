@@ -12,9 +12,11 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double sum(std::span<const double> v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 
-bool fresh(const LocalityObservation& l, std::chrono::milliseconds max_age, Clock::time_point now) {
-  return l.reading && now - l.reading->at <= max_age && std::isfinite(l.reading->gco2_per_kwh) &&
-         l.reading->gco2_per_kwh >= 0;
+bool fresh(const LocalityObservation& l, std::chrono::milliseconds max_age, bool feed_max_age,
+           Clock::time_point now) {
+  if (!l.reading) return false;
+  const auto limit = feed_max_age && l.reading->max_age.count() > 0 ? l.reading->max_age : max_age;
+  return now - l.reading->at <= limit && std::isfinite(l.reading->gco2_per_kwh) && l.reading->gco2_per_kwh >= 0;
 }
 
 // Half the L1 distance: the share of traffic that moves from a to b.
@@ -27,11 +29,12 @@ double moved(std::span<const double> a, std::span<const double> b) {
 }  // namespace
 
 std::optional<std::vector<double>> effective_intensities(std::span<const LocalityObservation> localities,
-                                                         std::chrono::milliseconds max_age, Clock::time_point now) {
+                                                         std::chrono::milliseconds max_age, Clock::time_point now,
+                                                         bool feed_max_age) {
   double total = 0;
   std::size_t n = 0;
   for (const auto& l : localities) {
-    if (!fresh(l, max_age, now)) continue;
+    if (!fresh(l, max_age, feed_max_age, now)) continue;
     total += l.reading->gco2_per_kwh;
     ++n;
   }
@@ -39,7 +42,8 @@ std::optional<std::vector<double>> effective_intensities(std::span<const Localit
   const double average = total / static_cast<double>(n);
   std::vector<double> out;
   out.reserve(localities.size());
-  for (const auto& l : localities) out.push_back(fresh(l, max_age, now) ? l.reading->gco2_per_kwh : average);
+  for (const auto& l : localities)
+    out.push_back(fresh(l, max_age, feed_max_age, now) ? l.reading->gco2_per_kwh : average);
   return out;
 }
 
@@ -128,7 +132,7 @@ const ShiftPlan& ShiftPlanner::rebalance(std::span<const LocalityObservation> lo
                                          Clock::time_point now) {
   last_ = now;
   const auto base = capacity_shares(localities);
-  const auto intensity = effective_intensities(localities, options_.max_age, now);
+  const auto intensity = effective_intensities(localities, options_.max_age, now, options_.feed_max_age);
   if (!intensity) {  // rule 1: nothing fresh, nothing to shift on
     plan_ = ShiftPlan{base, false};
     return plan_;

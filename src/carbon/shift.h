@@ -32,7 +32,8 @@ struct ShiftOptions {
   std::chrono::milliseconds latency_slo{0};       // 0: no latency objective
   std::chrono::milliseconds rebalance_interval{10'000};
   double max_step = 0.1;                          // share of traffic moved per rebalance, (0, 1]
-  std::chrono::milliseconds max_age{2 * 3600'000};  // older readings are stale
+  std::chrono::milliseconds max_age{2 * 3600'000};  // older readings are stale...
+  bool feed_max_age = false;  // ...unless this is set and the reading carries its feed's max_age
 };
 
 // What the planner knows about one locality at a rebalance.
@@ -76,7 +77,8 @@ class ShiftPlanner {
 // Each locality's intensity for ranking: fresh readings as they are, stale or
 // missing ones as the mean of the fresh ones; nullopt when none is fresh.
 std::optional<std::vector<double>> effective_intensities(std::span<const LocalityObservation> localities,
-                                                         std::chrono::milliseconds max_age, Clock::time_point now);
+                                                         std::chrono::milliseconds max_age, Clock::time_point now,
+                                                         bool feed_max_age = false);
 
 // Capacity-proportional shares (what plain balancing over equal endpoints
 // approximates, and the "unshifted" share of rule 3).

@@ -250,8 +250,8 @@ Json cluster_json(const Cluster& c) {
       j["carbon_aware"] = Json{{"max_utilization", c.carbon_aware.max_utilization},
                                {"latency_slo", format_duration(c.carbon_aware.latency_slo)},
                                {"rebalance_interval", format_duration(c.carbon_aware.rebalance_interval)},
-                               {"max_step", c.carbon_aware.max_step},
-                               {"max_age", format_duration(c.carbon_aware.max_age)}};
+                               {"max_step", c.carbon_aware.max_step}};
+      if (c.carbon_aware.max_age) j["carbon_aware"]["max_age"] = format_duration(*c.carbon_aware.max_age);
       break;
     default: break;
   }

@@ -145,7 +145,11 @@ void parse_carbon_aware(const Object& o, Cluster& c) {
   b->read_duration("latency_slo", ca.latency_slo);
   positive_duration(*b, "rebalance_interval", ca.rebalance_interval);
   b->read_decimal("max_step", 0.001, 1.0, ca.max_step);
-  positive_duration(*b, "max_age", ca.max_age);
+  Millis max_age{0};
+  if (b->has("max_age")) {
+    positive_duration(*b, "max_age", max_age);
+    ca.max_age = max_age;
+  }
 }
 
 void parse_carbon_accounting(const Object& o, Cluster& c) {

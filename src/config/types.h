@@ -243,7 +243,9 @@ struct CarbonAwareConfig {
   Millis latency_slo{0};             // a locality whose latency EWMA is above takes no shifted traffic; 0: off
   Millis rebalance_interval{10'000};  // shares recomputed at most this often
   double max_step = 0.1;             // share of traffic moved per rebalance, (0, 1]
-  Millis max_age{2 * 3600'000};      // an older intensity reading is stale (zone counts as average)
+  // An older intensity reading is stale (its zone counts as average). Unset:
+  // the max_age of the feed that published the reading (carbon.providers[]).
+  std::optional<Millis> max_age;
 };
 
 // Carbon accounting (any lb_policy): the energy one upstream response costs,

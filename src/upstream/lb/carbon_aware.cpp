@@ -26,7 +26,11 @@ carbon::ShiftOptions CarbonAwarePolicy::shift_options(const config::CarbonAwareC
   o.latency_slo = c.latency_slo;
   o.rebalance_interval = c.rebalance_interval;
   o.max_step = c.max_step;
-  o.max_age = c.max_age;
+  if (c.max_age) {
+    o.max_age = *c.max_age;
+  } else {
+    o.feed_max_age = true;  // each reading's own feed's; ShiftOptions' default for a reading without one
+  }
   return o;
 }
 

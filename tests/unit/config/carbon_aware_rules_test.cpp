@@ -48,6 +48,7 @@ TEST(CarbonAwareRules, DefaultsMatchTheIssue) {
   const CarbonAwareConfig d;
   EXPECT_DOUBLE_EQ(d.max_utilization, 0.8);
   EXPECT_EQ(d.latency_slo, Millis(0));
+  EXPECT_FALSE(d.max_age.has_value());  // the feed's max_age decides
 }
 
 TEST(CarbonAwareRules, LocalityWithoutGridZoneOrCapacityIsAnError) {

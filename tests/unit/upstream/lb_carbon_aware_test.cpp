@@ -28,8 +28,10 @@ struct Rig {
     std::vector<lb::CarbonLocality> l{{"DE", 100, {0, 1}}, {"FR", 100, {2, 3}}, {"GB", 100, {4, 5}}};
     policy = std::make_unique<lb::CarbonAwarePolicy>(std::move(l), cfg, board, [this] { return now; }, 7);
   }
-  void publish(const std::string& zone, double g, Clock::duration age = 0s) {
+  void publish(const std::string& zone, double g, Clock::duration age = 0s,
+               std::chrono::milliseconds feed_max_age = 0ms) {
     carbon::Reading r;
+    r.max_age = feed_max_age;
     r.gco2_per_kwh = g;
     r.at = now - age;
     r.fetched = now;
@@ -93,7 +95,7 @@ TEST(CarbonAwarePolicy, ShiftsGraduallyNotAtOnce) {
 
 TEST(CarbonAwarePolicy, AllStaleIsPlainLeastRequest) {
   Rig rig;
-  rig.cfg.max_age = 30min;
+  rig.cfg.max_age = config::Millis(30min);
   rig.make();
   rig.publish("DE", 400, 1h);
   rig.publish("FR", 50, 1h);
@@ -102,6 +104,36 @@ TEST(CarbonAwarePolicy, AllStaleIsPlainLeastRequest) {
   EXPECT_FALSE(rig.policy->plan().shifting);
   EXPECT_NEAR(share(v, 1), 1.0 / 2.5, 0.05);  // 5 idle endpoints, 2 of them in FR
   EXPECT_NEAR(share(v, 2), 1.0 / 2.5, 0.05);
+}
+
+// Without its own max_age the policy takes each reading's feed's: the same
+// staleness /carbon shows. Its own max_age, when set, wins.
+TEST(CarbonAwarePolicy, StalenessFollowsTheFeedsMaxAgeUnlessTheClusterSetsOne) {
+  {
+    Rig rig;
+    rig.make();  // cfg.max_age unset
+    rig.publish("DE", 400, 1h, 30min);  // older than their feeds' 30 min: stale
+    rig.publish("FR", 50, 1h, 30min);
+    rig.run(20, 100);
+    EXPECT_FALSE(rig.policy->plan().shifting);
+  }
+  {
+    Rig rig;
+    rig.make();
+    rig.publish("DE", 400, 1h, 3h);  // a slow feed allows 3 h: fresh
+    rig.publish("FR", 50, 1h, 3h);
+    rig.run(20, 100);
+    EXPECT_TRUE(rig.policy->plan().shifting);
+  }
+  {
+    Rig rig;
+    rig.cfg.max_age = config::Millis(30min);  // the cluster's own limit overrides the feed's 3 h
+    rig.make();
+    rig.publish("DE", 400, 1h, 3h);
+    rig.publish("FR", 50, 1h, 3h);
+    rig.run(20, 100);
+    EXPECT_FALSE(rig.policy->plan().shifting);
+  }
 }
 
 TEST(CarbonAwarePolicy, LocalityBreakingTheSloGetsNoShiftedTraffic) {
