@@ -24,5 +24,5 @@ function(aegis_unit_tests folder)
   target_compile_definitions(unit_${folder} PRIVATE
     AEGIS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(unit_${folder} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "AEGIS_TESTDATA=${PROJECT_SOURCE_DIR}/../shared/testdata")
+    PROPERTIES ENVIRONMENT "AEGIS_TESTDATA=${AEGIS_TESTDATA}")
 endfunction()

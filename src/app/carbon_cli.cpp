@@ -92,8 +92,8 @@ int run_carbon_command(const CLI::App& carbon) {
                   "locality, carbon_aware (the policy's own shift plan) and the oracle; report gCO2 per request, "
                   "latency and violations per policy");
   sim->add_option("--region", region_specs,
-                  "NAME=TRACE.csv[,capacity=RPS][,rtt_ms=MS]: a region, its `Time,Carbon Intensity` trace "
-                  "(gCO2/kWh), capacity (default 1000 requests/s) and round trip (default 0 ms); 2-16 of them")
+                  "NAME=TRACE.csv[,capacity=RPS][,rtt_ms=MS]: a region, its intensity trace (`Time,Carbon "
+                  "Intensity`, an Electricity Maps export or WattTime MOER CSV), capacity (default 1000 requests/s) and round trip (default 0 ms); 2-16 of them")
       ->required();
   sim->add_option("--workload", workload, "`ds,y` request counts (e.g. hourly); default: flat demand");
   sim->add_option("--peak-utilization", peak, "Peak demand / total capacity")->capture_default_str();

@@ -79,8 +79,16 @@ core::Result<std::vector<SeriesPoint>> load(const std::string& path,
 }  // namespace
 
 
+// The file feed's parser (parsers.h): every trace format it reads, the same
+// checks and messages; the simulator keeps only time and value.
 core::Result<std::vector<SeriesPoint>> parse_intensity_trace(std::string_view text) {
-  return parse_series(text, "Time,Carbon Intensity", "intensity trace");
+  auto trace = parse_intensity_csv(text);
+  if (!trace) return trace.error();
+  if (trace->points.empty()) return core::Error{"intensity trace: no data rows after the header"};
+  std::vector<SeriesPoint> out;
+  out.reserve(trace->points.size());
+  for (const auto& p : trace->points) out.push_back(SeriesPoint{p.at, p.gco2_per_kwh});
+  return out;
 }
 
 core::Result<std::vector<SeriesPoint>> parse_workload_trace(std::string_view text) {

@@ -1,7 +1,8 @@
 // Time series from CSV files, for the simulator (sim/) and anything else that
-// replays a recorded trace: grid intensity in the lets-wait-awhile format
-// (`Time,Carbon Intensity`, naive UTC timestamps, gCO2/kWh) and request
-// workloads in the Prophet format (`ds,y`, e.g. hourly request counts).
+// replays a recorded trace: grid intensity in any format the `file` feed
+// reads (parse_intensity_csv: lets-wait-awhile `Time,Carbon Intensity`, the
+// Electricity Maps export, WattTime MOER; always g/kWh) and request workloads
+// in the Prophet format (`ds,y`, e.g. hourly request counts).
 // The parsers take the whole file as text and never throw: bad input is an
 // error naming the line and what was expected.
 #pragma once
@@ -22,7 +23,7 @@ struct SeriesPoint {
   double value = 0;
 };
 
-// `Time,Carbon Intensity` rows; timestamps strictly increasing, values >= 0.
+// Any parse_intensity_csv format; timestamps strictly increasing, values >= 0.
 core::Result<std::vector<SeriesPoint>> parse_intensity_trace(std::string_view text);
 // `ds,y` rows; timestamps strictly increasing, values >= 0.
 core::Result<std::vector<SeriesPoint>> parse_workload_trace(std::string_view text);

@@ -78,7 +78,7 @@ TEST(CarbonSimulate, BadInputExitsTwoWithAMessage) {
   };
   const std::vector<Case> cases{
       {{"--region", de}, "need 2 to 16 --region"},
-      {{"--region", de, "--region", "x=" + (dir / "broken.csv").string()}, "line 3: expected a non-negative number"},
+      {{"--region", de, "--region", "x=" + (dir / "broken.csv").string()}, "line 3: intensity 'oops' is not a number"},
       {{"--region", de, "--region", "x=" + (dir / "none.csv").string()}, "cannot open"},
       {{"--region", de, "--region", de}, "given twice"},
       {{"--region", de, "--region", "fr=" + (data / "carbon/fr_2020_ci.csv").string() + ",capacity=-3"}, "capacity=RPS"},

@@ -33,6 +33,21 @@ TEST(CsvTrace, ReadsTheLetsWaitAwhileGermanTrace) {
   EXPECT_EQ((*r)[1].at, utc(2019, 12, 20, 0, 15));
 }
 
+// The simulator reads every format the file feed does, in g/kWh.
+TEST(CsvTrace, ReadsTheElectricityMapsExportAndWattTimeForTheSimulator) {
+  const auto em = testdata() / "carbon/electricitymaps_DE_2022_hourly.csv";
+  const auto wt = testdata() / "carbon/watttime_caiso_north_2023-06_moer.csv";
+  if (!std::filesystem::exists(em) || !std::filesystem::exists(wt)) GTEST_SKIP() << "no test data at " << testdata();
+  const auto r = load_intensity_trace(em.string());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GE(r->size(), 8700u);  // hourly, one year
+  EXPECT_EQ(r->front().at, utc(2022, 1, 1));
+  const auto w = load_intensity_trace(wt.string());
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->front().at, utc(2023, 6, 8));
+  EXPECT_NEAR(w->front().value, 425.01605069 * 0.4536, 1e-9);  // lbs/MWh → g/kWh
+}
+
 TEST(CsvTrace, ReadsTheWikipediaWorkload) {
   const auto path = testdata() / "workload/wikipedia_en_hourly_requests.csv";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "no test data at " << path;
@@ -59,15 +74,15 @@ TEST(CsvTrace, RejectsBadInputNamingTheLine) {
   };
   const Case cases[] = {
       {"", "empty"},
-      {"ds,y\n2020-01-01,1\n", "line 1: expected the header 'Time,Carbon Intensity'"},
+      {"ds,y\n2020-01-01,1\n", "line 1: unrecognised header 'ds,y'"},
       {"Time,Carbon Intensity\n", "no data rows"},
-      {"Time,Carbon Intensity\n2020-01-01 00:00:00\n", "line 2: expected 'TIMESTAMP,VALUE'"},
-      {"Time,Carbon Intensity\n2020-02-30 00:00:00,1\n", "line 2: expected a timestamp"},
-      {"Time,Carbon Intensity\n2020-01-01 24:00:00,1\n", "line 2: expected a timestamp"},
-      {"Time,Carbon Intensity\n2020-01-01 00:00:00,-1\n", "line 2: expected a non-negative number"},
-      {"Time,Carbon Intensity\n2020-01-01 00:00:00,nan\n", "line 2: expected a non-negative number"},
-      {"Time,Carbon Intensity\n2020-01-01 00:00:00,1x\n", "line 2: expected a non-negative number"},
-      {"Time,Carbon Intensity\n2020-01-01 01:00:00,1\n2020-01-01 00:00:00,1\n", "line 3: timestamps must increase"},
+      {"Time,Carbon Intensity\n2020-01-01 00:00:00\n", "line 2: 1 field(s), the header needs at least 2"},
+      {"Time,Carbon Intensity\n2020-02-30 00:00:00,1\n", "line 2: timestamp '2020-02-30 00:00:00': no such date"},
+      {"Time,Carbon Intensity\n2020-01-01 24:00:00,1\n", "line 2: timestamp '2020-01-01 24:00:00'"},
+      {"Time,Carbon Intensity\n2020-01-01 00:00:00,-1\n", "line 2: intensity -1 is negative"},
+      {"Time,Carbon Intensity\n2020-01-01 00:00:00,nan\n", "line 2: intensity 'nan' is not a number"},
+      {"Time,Carbon Intensity\n2020-01-01 00:00:00,1x\n", "line 2: intensity '1x' is not a number"},
+      {"Time,Carbon Intensity\n2020-01-01 01:00:00,1\n2020-01-01 00:00:00,1\n", "line 3: time 2020-01-01 00:00:00 is not after the previous row's"},
   };
   for (const auto& c : cases) {
     const auto r = parse_intensity_trace(c.text);
