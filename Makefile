@@ -15,7 +15,7 @@ all: build
 
 help:
 	@echo "make run     bootstrap, build, start the quick-start proxy (:10000, admin :9901)"
-	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes)"
+	@echo "make test    bootstrap, build, run every test (PRESET=asan-ubsan|tsan|debug for other lanes; TESTS=regex narrows)"
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
 	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
@@ -33,8 +33,10 @@ build: configure
 run: build
 	@exec build/$(PRESET)/aegis-flow quickstart
 
+# TESTS: a ctest -R regex that narrows the run (the tsan lane of .ci/run).
+TESTS ?=
 test: build
-	@ctest --preset $(PRESET) -j $(JOBS)
+	@ctest --preset $(PRESET) -j $(JOBS) $(if $(TESTS),-R '$(TESTS)')
 
 # BENCH_SUITES: http = bench/run.sh (wrk: nginx, aegis-flow, HAProxy),
 # tls = bench/tls.sh (TLS 1.3 handshake rates: openssl s_server, aegis-flow),

@@ -115,7 +115,7 @@ std::string bars_svg(const std::vector<Bar>& bars, std::string_view title) {
     const auto& b = bars[i];
     const int y = 4 + kRow * static_cast<int>(i);
     const double w = top > 0 ? b.value / top * kWidth : 0;
-    svg += fmt::format("  <text x=\"0\" y=\"{}\" class=\"lbl\">{}</text>\n", y + 18, esc(b.label));
+    svg += fmt::format("  <text x=\"0\" y=\"{}\" class=\"lbl\">{}</text>\n", y + 15, esc(b.label));
     svg += fmt::format("  <rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"20\" class=\"{}\"/>\n", kLabel, y, w,
                        b.css);
     svg += fmt::format("  <text x=\"{:.1f}\" y=\"{}\" class=\"val\">{}</text>\n", kLabel + w + 6, y + 15,
