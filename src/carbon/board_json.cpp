@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "carbon/parsers.h"
+#include "carbon/xml_escape.h"
 
 namespace aegis::carbon {
 
@@ -76,22 +77,7 @@ std::string board_json(const boost::json::object& doc) { return json::serialize(
 
 namespace {
 
-// Text for HTML element content and attribute values.
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view s) { return xml_escape(s); }
 
 std::string str(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : std::string(); }
 double num(const json::value& v) { return v.is_number() ? v.to_number<double>() : 0.0; }

@@ -1,5 +1,7 @@
 #include "sim/report.h"
 
+#include "carbon/xml_escape.h"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -21,19 +23,7 @@ constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "
                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
                                    "#8c6d31", "#843c39", "#7b4173", "#3182bd"};
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return carbon::xml_escape(s); }
 
 }  // namespace
 
