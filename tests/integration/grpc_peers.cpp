@@ -1,5 +1,6 @@
 #include "grpc_peers.h"
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <sstream>
@@ -85,7 +86,7 @@ std::string GrpcClientRun::describe() const {
 
 GrpcClientRun grpc_client(const fs::path& dir, const std::string& target, const std::vector<std::string>& args,
                           Millis timeout) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // clients may run on several test threads at once
   std::vector<std::string> argv = {grpc_python(), (grpc_scripts_dir() / "grpc_client.py").string(), "--target", target};
   argv.insert(argv.end(), args.begin(), args.end());
   GrpcClientRun r;

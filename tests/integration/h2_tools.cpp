@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <algorithm>
 #include <regex>
 
@@ -13,7 +14,7 @@ std::string NghttpResult::describe() const {
 
 NghttpResult nghttp(const fs::path& dir, const std::vector<std::string>& urls, const std::vector<std::string>& args,
                     Millis timeout) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // called from several test threads at once
   const std::string tag = "nghttp-" + std::to_string(++counter);
   const fs::path har = dir / (tag + ".har");
   std::vector<std::string> argv = {"nghttp", "-r", har.string(), "-t",
@@ -65,7 +66,7 @@ H2loadSummary parse_h2load(const std::string& out) {
 }
 
 H2loadRun h2load(const fs::path& dir, const std::string& url, const std::vector<std::string>& args, Millis timeout) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // called from several test threads at once
   std::vector<std::string> argv = {"h2load"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(url);

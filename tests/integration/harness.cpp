@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <algorithm>
 #include <regex>
 #include <array>
@@ -472,7 +473,7 @@ std::string url(std::uint16_t port, const std::string& path) {
 
 HttpResult curl(const fs::path& dir, const std::vector<std::string>& args, Millis timeout,
                 const fs::path& body_file) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // called from several test threads at once
   const std::string tag = "curl-" + std::to_string(++counter);
   const fs::path body = body_file.empty() ? dir / (tag + ".body") : body_file;
   const fs::path headers = dir / (tag + ".headers");
@@ -598,7 +599,7 @@ std::string TlsClientResult::body() const {
 
 TlsClientResult s_client(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra_args,
                          const std::string& input, Millis timeout) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // called from several test threads at once
   const std::string tag = "s_client-" + std::to_string(++counter);
   const fs::path in = dir / (tag + ".in");
   write_file(in, input);

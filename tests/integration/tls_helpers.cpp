@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -122,7 +123,7 @@ std::optional<std::int64_t> pem_not_after(const std::string& pem) {
 
 SClient s_client_run(const fs::path& dir, std::uint16_t port, const std::vector<std::string>& extra,
                      const std::string& request, Millis timeout) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};  // called from several test threads at once
   const std::string tag = "s_client-sess-" + std::to_string(++counter);
   const fs::path in = dir / (tag + ".in");
   write_file(in, request);
