@@ -7,7 +7,7 @@ namespace {
 
 class CarbonAwareSdkFeed final : public IntensityFeed {
  public:
-  CarbonAwareSdkFeed(HttpGet tmpl, std::string token) : tmpl_(std::move(tmpl)) {
+  CarbonAwareSdkFeed(HttpGet tmpl, const std::string& token) : tmpl_(std::move(tmpl)) {
     if (!token.empty()) tmpl_.headers.emplace_back("authorization", "Bearer " + token);
   }
 
