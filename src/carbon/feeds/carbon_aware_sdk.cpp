@@ -29,8 +29,8 @@ class CarbonAwareSdkFeed final : public IntensityFeed {
 
 }  // namespace
 
-std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, std::string token) {
-  return std::make_unique<CarbonAwareSdkFeed>(std::move(tmpl), std::move(token));
+std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, const std::string& token) {
+  return std::make_unique<CarbonAwareSdkFeed>(std::move(tmpl), token);
 }
 
 }  // namespace aegis::carbon::feeds

@@ -29,7 +29,7 @@ FeedResult<std::unique_ptr<IntensityFeed>> make_feed(const config::CarbonProvide
     case T::kCarbonAwareSdk: {
       auto token = feeds::read_secret(p.token_env, p.token_file, "token");
       if (!token) return token.error();
-      return feeds::make_carbon_aware_sdk(std::move(*tmpl), std::move(*token));
+      return feeds::make_carbon_aware_sdk(std::move(*tmpl), *token);
     }
     case T::kFile: break;
   }
