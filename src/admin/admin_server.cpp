@@ -43,7 +43,7 @@ struct Connection {
 };
 
 // Completion handler for detached coroutines: nothing may escape silently.
-void log_failure(std::exception_ptr error) {
+void log_failure(const std::exception_ptr& error) {
   if (!error) return;
   try {
     std::rethrow_exception(error);
@@ -174,7 +174,7 @@ stats::Counter& request_counter(const Endpoint* endpoint) {
                                       {{"path", std::string(path)}});
     };
     Counters c{};
-    for (std::size_t i = 0; i < kEndpoints.size(); ++i) c[i] = series(kEndpoints[i].path);
+    for (std::size_t i = 0; const auto& e : kEndpoints) c.at(i++) = series(e.path);
     c.back() = series("other");
     return c;
   }();

@@ -25,8 +25,8 @@ struct AdminHandlers {  // supplied by app/; all called on the admin io_context 
 
 // Every limit is named and has a safe default; refusals are counted in stats.
 struct AdminLimits {
-  std::size_t header_limit = 8 * 1024;             // request line + headers; larger gets 431
-  std::size_t body_limit = 64 * 1024;              // admin requests carry no body; larger gets 413
+  std::size_t header_limit = std::size_t{8} * 1024;            // request line + headers; larger gets 431
+  std::size_t body_limit = std::size_t{64} * 1024;             // admin requests carry no body; larger gets 413
   std::chrono::milliseconds read_timeout{10'000};  // per request, including keep-alive idle
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_connections = 64;  // beyond this, new connections are closed at once

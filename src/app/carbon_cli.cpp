@@ -148,8 +148,8 @@ int run_carbon_command(const CLI::App& carbon) {
     if (parsed) *out = *parsed;
     if (!parsed) return invalid(std::string(flag) + ": expected an ISO 8601 UTC time like 2020-06-01T00:00:00Z, got '" + *text + "'");
   }
-  if (delay < 0 || delay > 60 * 24 * 365) return invalid("--data-delay-minutes must be 0-525600");
-  if (step < 1 || step > 86'400 * 7) return invalid("--step-seconds must be 1-604800");
+  if (delay < 0 || delay > std::int64_t{60} * 24 * 365) return invalid("--data-delay-minutes must be 0-525600");
+  if (step < 1 || step > std::int64_t{86'400} * 7) return invalid("--step-seconds must be 1-604800");
   o.peak_utilization = peak;
   o.slo_p99_ms = slo;
   o.service_ms = service;

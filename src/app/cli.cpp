@@ -84,7 +84,7 @@ int main_cli(int argc, char** argv) {
     fmt::print(stderr, "unknown --log-level '{}'\n", log_level);
     return 2;
   }
-  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
+  static_cast<void>(std::signal(SIGPIPE, SIG_IGN));  // cannot fail for SIGPIPE; a closed stdout or socket is an error code, not a death
   tls::init_openssl();
   if (quick->parsed()) {
     qs.state_dir = state_dir;

@@ -215,6 +215,7 @@ class Sidecar {
     std::vector<std::string> args{"aegis-flow", "run", "-c", config.string(), "--log-level", o.log_level};
     if (o.concurrency) args.insert(args.end(), {"--concurrency", std::to_string(o.concurrency)});
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawnattr_t attr;

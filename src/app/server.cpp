@@ -194,7 +194,7 @@ class Server {
     return config::load_from_file(opts_.config_path);
   }
 
-  void publish(std::shared_ptr<const proxy::Snapshot> snap) {
+  void publish(const std::shared_ptr<const proxy::Snapshot>& snap) {
     current_ = snap;
     config_version_->set(static_cast<std::int64_t>(snap->version));
     health_.update(monitored_clusters(*snap));

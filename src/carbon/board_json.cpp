@@ -55,7 +55,7 @@ boost::json::object carbon_document(const IntensityBoard& board,
       locs.push_back(json::object{{"locality", l.locality},
                                   {"grid_zone", l.grid_zone},
                                   {"requests", l.requests},
-                                  {"share", requests > 0 ? static_cast<double>(l.requests) / requests : 0.0},
+                                  {"share", requests > 0 ? static_cast<double>(l.requests) / static_cast<double>(requests) : 0.0},
                                   {"emitted_grams", l.emitted_grams}});
     }
     accounted.push_back(json::object{{"cluster", c.cluster},

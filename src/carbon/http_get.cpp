@@ -73,7 +73,7 @@ using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_t
 
 // Shared with the deadline's handler, which closes everything when it fires.
 struct Exchange {
-  explicit Exchange(core::Executor ex) : resolver(ex), stream(core::Socket(ex)) {}
+  explicit Exchange(const core::Executor& ex) : resolver(ex), stream(core::Socket(ex)) {}
   Resolver resolver;
   net::Stream stream;
   bool timed_out = false;

@@ -33,7 +33,7 @@ struct HttpResponse {
   std::string body;
 };
 
-inline constexpr std::size_t kMaxProviderBody = 1024 * 1024;
+inline constexpr std::size_t kMaxProviderBody = std::size_t{1024} * 1024;
 
 // Errors: kConnect (DNS, refused, reset), kTimeout, kTls (handshake,
 // verification), kMalformed (not HTTP/1.x, body over kMaxProviderBody).

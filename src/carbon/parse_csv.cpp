@@ -79,6 +79,7 @@ constexpr std::string_view kExpected =
 
 core::Result<Columns> detect(const std::vector<std::string>& header, EmissionFactor factor, CsvTrace& trace) {
   std::vector<std::string> h;
+  h.reserve(header.size());
   for (const auto& c : header) h.push_back(lower_trim(c));
   Columns cols;
   if (h.size() == 2 && h[0] == "time" && h[1] == "carbon intensity") {

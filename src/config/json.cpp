@@ -1,6 +1,8 @@
 // to_json: the config as /config_dump shows it. Field names and shapes are
 // those of the YAML schema (endpoints always in load_assignment form), so a
 // dump with "source" removed loads back as the same config.
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "config/loader.h"
@@ -84,8 +86,8 @@ Json listener_json(const Listener& l) {
     j["xff_trust_downstream"] = l.xff_trust_downstream;
     j["normalize_path"] = l.normalize_path;
     j["merge_slashes"] = l.merge_slashes;
-    static constexpr const char* kSlashes[] = {"keep_unchanged", "reject_request", "unescape_and_forward"};
-    j["path_with_escaped_slashes_action"] = kSlashes[static_cast<int>(l.path_with_escaped_slashes_action)];
+    static constexpr std::array<const char*, 3> kSlashes = {"keep_unchanged", "reject_request", "unescape_and_forward"};
+    j["path_with_escaped_slashes_action"] = kSlashes.at(static_cast<std::size_t>(l.path_with_escaped_slashes_action));
     j["limits"] = limits_json(l.limits);
     j["codec"] = to_string(l.codec);
     j["http2"] = http2_json(l.http2);
@@ -114,8 +116,11 @@ Json hash_policy_json(const std::vector<HashPolicy>& rules) {
 
 Json retry_policy_json(const RetryPolicy& p) {
   Json on = Json::array();
-  for (std::size_t i = 0; i < std::size(kRetryOnNames); ++i)
-    if (p.retry_on & (1u << i)) on.push_back(kRetryOnNames[i]);
+  unsigned bit = 0;
+  for (const char* name : kRetryOnNames) {
+    if (p.retry_on & (1u << bit)) on.push_back(name);
+    ++bit;
+  }
   return Json{{"retry_on", std::move(on)},
               {"num_retries", p.num_retries},
               {"per_try_timeout", format_duration(p.per_try_timeout)},

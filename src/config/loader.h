@@ -38,7 +38,7 @@ struct LoadOptions {
 };
 
 // Files larger than this are refused (a config is kilobytes, not megabytes).
-inline constexpr std::size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxConfigFileBytes = std::size_t{16} * 1024 * 1024;
 
 // Parses and validates YAML text; `source` names it in diagnostics.
 LoadResult load_from_string(std::string_view yaml, const std::string& source);

@@ -12,11 +12,13 @@ std::string retry_on_names() {
 }
 
 void add_retry_on(const Object& o, const YAML::Mark& at, std::string_view name, RetryPolicy& p) {
-  for (std::size_t i = 0; i < std::size(kRetryOnNames); ++i) {
-    if (name == kRetryOnNames[i]) {
-      p.retry_on |= 1u << i;
+  unsigned bit = 0;
+  for (const char* known : kRetryOnNames) {
+    if (name == known) {
+      p.retry_on |= 1u << bit;
       return;
     }
+    ++bit;
   }
   o.diags().error(at, "retry_on: unknown condition '" + std::string(name) + "'; expected: " + retry_on_names());
 }

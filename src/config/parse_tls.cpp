@@ -83,7 +83,7 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
   read_file_path(o, ctx, "trust_bundle", t.trust_bundle);
   std::size_t policy = 0;
   if (o.read_choice("pq_policy", {"hybrid", "pq_only_1024", "compat"}, policy))
-    t.pq_policy = std::array<const char*, 3>{"hybrid", "pq_only_1024", "compat"}[policy];
+    t.pq_policy = std::array<const char*, 3>{"hybrid", "pq_only_1024", "compat"}.at(policy);
   if (o.has("groups") && o.read_strings("groups", t.groups)) {
     if (t.groups.empty()) o.diags().error(o.value_mark("groups"), "groups: needs at least one group (or remove it to use pq_policy)");
     for (std::size_t i = 0; i < t.groups.size(); ++i) {

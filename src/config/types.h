@@ -184,7 +184,7 @@ struct RetryPolicy {  // xDS RetryPolicy (plus retry_buffer_limit)
   std::vector<unsigned> retriable_status_codes;
   RetryBackOff back_off;
   bool retry_non_idempotent = false;  // also retry POST, PATCH, ...
-  std::uint64_t retry_buffer_limit = 64 * 1024;  // request bodies up to this are kept for a retry
+  std::uint64_t retry_buffer_limit = std::uint64_t{64} * 1024;  // request bodies up to this are kept for a retry
 };
 
 struct RouteAction {
@@ -232,8 +232,8 @@ struct PeakEwmaConfig {
 
 struct RingHashConfig {
   std::uint64_t minimum_ring_size = 1024;
-  std::uint64_t maximum_ring_size = 8 * 1024 * 1024;
-  static constexpr std::uint64_t kMaxRingSize = 8 * 1024 * 1024;  // bound on both (Envoy's)
+  std::uint64_t maximum_ring_size = std::uint64_t{8} * 1024 * 1024;
+  static constexpr std::uint64_t kMaxRingSize = std::uint64_t{8} * 1024 * 1024;  // bound on both (Envoy's)
 };
 
 // carbon_aware: shift traffic to the localities whose grid is cleanest now

@@ -15,7 +15,7 @@ namespace aegis::core {
 
 class Signal {
  public:
-  explicit Signal(Executor ex) : timer_(ex) {}
+  explicit Signal(const Executor& ex) : timer_(ex) {}
 
   Task<void> wait() {
     if (pending_) {

@@ -1,6 +1,8 @@
 #include "http/h1_writer.h"
 
 #include <charconv>
+#include <memory>
+#include <span>
 
 namespace aegis::http {
 
@@ -49,10 +51,13 @@ void append_head(std::string& out, const boost::beast::http::response_header<>& 
 
 std::string_view BodyFramer::size_line(std::size_t n, char (&scratch)[24]) const {
   if (!chunked_) return {};
-  auto [end, ec] = std::to_chars(scratch, scratch + 20, n, 16);
-  *end++ = '\r';
-  *end++ = '\n';
-  return {scratch, static_cast<std::size_t>(end - scratch)};
+  const std::span<char, 24> buf(scratch);
+  const auto digits = buf.first<20>();  // 16 hex digits at most, then CRLF
+  const auto [end, ec] = std::to_chars(digits.data(), std::to_address(digits.end()), n, 16);
+  const auto len = static_cast<std::size_t>(end - buf.data());
+  buf[len] = '\r';
+  buf[len + 1] = '\n';
+  return {buf.data(), len + 2};
 }
 
 void BodyFramer::append(std::string& out, std::string_view data) const {

@@ -15,8 +15,8 @@ using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && o
 
 namespace {
 
-constexpr std::size_t kWriteBatch = 64 * 1024;  // mem_send output gathered into one write
-constexpr std::size_t kReadBuffer = 16 * 1024;
+constexpr std::size_t kWriteBatch = std::size_t{64} * 1024;  // mem_send output gathered into one write
+constexpr std::size_t kReadBuffer = std::size_t{16} * 1024;
 
 std::vector<nghttp2_nv> to_nv(const Fields& fields) {
   std::vector<nghttp2_nv> nva;
@@ -45,7 +45,7 @@ std::optional<std::string_view> find_field(const Fields& fields, std::string_vie
 
 // ---------------------------------------------------------------- H2Stream
 
-H2Stream::H2Stream(Connection& conn, std::int32_t id, core::Executor ex)
+H2Stream::H2Stream(Connection& conn, std::int32_t id, const core::Executor& ex)
     : conn_(&conn), id_(id), readable_(ex), writable_(ex) {}
 
 core::Task<bool> H2Stream::wait_head() {
@@ -279,7 +279,7 @@ struct Connection::Cb {
     const std::size_t avail = s->out_.size() - s->out_off_;
     const std::size_t n = std::min(avail, length);
     if (n > 0) {
-      std::memcpy(buf, s->out_.data() + s->out_off_, n);
+      std::memcpy(buf, std::string_view(s->out_).substr(s->out_off_, n).data(), n);
       s->out_off_ += n;
       s->writable_.notify();
     }

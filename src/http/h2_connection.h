@@ -53,9 +53,9 @@ class Connection;
 // connection safely: once the connection is gone every operation fails.
 class H2Stream {
  public:
-  static constexpr std::size_t kSendBuffer = 64 * 1024;
+  static constexpr std::size_t kSendBuffer = std::size_t{64} * 1024;
 
-  H2Stream(Connection& conn, std::int32_t id, core::Executor ex);
+  H2Stream(Connection& conn, std::int32_t id, const core::Executor& ex);
   std::int32_t id() const { return id_; }
 
   // The peer's head: a server stream's request, a client stream's response

@@ -4,6 +4,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <charconv>
+#include <memory>
 #include <string>
 
 namespace aegis::http::h2 {
@@ -44,7 +45,6 @@ Fields request_fields(const bhttp::request_header<>& head, std::string_view sche
       case bhttp::field::keep_alive:
       case bhttp::field::proxy_connection:
       case bhttp::field::connection:
-        continue;
       case bhttp::field::te:  // only as te_trailers says
         continue;
       default:
@@ -61,8 +61,9 @@ std::optional<bhttp::response_header<>> response_head(const Fields& fields) {
   for (const auto& f : fields) {
     if (f.name == ":status") {
       unsigned code = 0;
-      auto [end, ec] = std::from_chars(f.value.data(), f.value.data() + f.value.size(), code);
-      if (ec != std::errc() || end != f.value.data() + f.value.size() || code < 200 || code > 999) return std::nullopt;
+      const char* const last = std::to_address(f.value.end());
+      auto [end, ec] = std::from_chars(f.value.data(), last, code);
+      if (ec != std::errc() || end != last || code < 200 || code > 999) return std::nullopt;
       head.result(code);
       status = true;
     } else if (!f.name.empty() && f.name.front() != ':') {

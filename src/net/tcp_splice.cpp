@@ -17,7 +17,7 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-constexpr std::size_t kBufferBytes = 16 * 1024;
+constexpr std::size_t kBufferBytes = std::size_t{16} * 1024;
 constexpr auto kNoThrow = core::kAwait;
 using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, core::Executor>;
 

@@ -43,7 +43,7 @@ using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && o
 
 namespace {
 
-constexpr std::size_t kRelayBuffer = 16 * 1024;
+constexpr std::size_t kRelayBuffer = std::size_t{16} * 1024;
 constexpr auto kNever = Clock::time_point::max();
 
 
@@ -368,14 +368,14 @@ H2Session::H2Session(Worker& w, Downstream d, const ListenerRuntime& lr)
                   asio::co_spawn(w_.io().get_executor(), serve_stream(std::move(s)), asio::detached);
                 },
                 [this](http::h2::FloodKind kind) {
-                  floods_[static_cast<std::size_t>(kind)]->inc();
+                  floods_.at(static_cast<std::size_t>(kind))->inc();
                   spdlog::warn("listener '{}': HTTP/2 {} flood from {}: GOAWAY", d_.listener,
                                http::h2::flood_kind_name(kind), d_.client);
                 },
                 [this](std::string_view reason) {
                   spdlog::debug("listener '{}': HTTP/2 protocol error from {}: {}", d_.listener, d_.client, reason);
                   const std::size_t i = reason == "h2_invalid_header" ? 0 : reason == "h2_invalid_message" ? 1 : 2;
-                  stream_errors_[i]->inc();
+                  stream_errors_.at(i)->inc();
                 },
                 [this](http::h2::Connection::Callbacks::Event e) {
                   using E = http::h2::Connection::Callbacks::Event;

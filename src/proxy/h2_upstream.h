@@ -63,7 +63,7 @@ class H2UpstreamConn final : public LiveSession, public std::enable_shared_from_
 // wait for it (up to kWaiters of them) instead of each opening their own.
 struct H2Connecting {
   static constexpr std::uint32_t kWaiters = 100;  // the usual SETTINGS_MAX_CONCURRENT_STREAMS
-  explicit H2Connecting(core::Executor ex) : done(ex) {}
+  explicit H2Connecting(const core::Executor& ex) : done(ex) {}
   core::Signal done;  // notified once, when `finished`
   bool finished = false;
   std::uint32_t waiters = 0;

@@ -47,7 +47,7 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = core::kAwait;
 using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
-constexpr std::size_t kRelayBuffer = 16 * 1024;
+constexpr std::size_t kRelayBuffer = std::size_t{16} * 1024;
 
 namespace {
 
@@ -490,7 +490,7 @@ class HttpSession final : public LiveSession {
   // A circuit breaker is open: 503 + x-aegis-overloaded, counted by breaker.
   core::Task<void> overloaded(const ListenerRuntime& lr, Exchange& x, const ClusterRuntime& c,
                               upstream::CircuitBreakers::Resource r, bool close) {
-    c.breaker_overflow[static_cast<std::size_t>(r)]->inc();
+    c.breaker_overflow.at(static_cast<std::size_t>(r))->inc();
     const std::string detail =
         fmt::format("cluster '{}' is at circuit_breakers.{}", c.config->name, upstream::CircuitBreakers::name(r));
     co_await reply(lr, x, 503, "upstream_overflow", detail, close, "x-aegis-overloaded", "true");

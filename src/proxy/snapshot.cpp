@@ -48,7 +48,7 @@ void register_resilience_metrics(ClusterRuntime& cr) {
   };
   cr.overflow = overflow("endpoint_max_connections");
   for (std::size_t i = 0; i < upstream::CircuitBreakers::kResources; ++i)
-    cr.breaker_overflow[i] = overflow(upstream::CircuitBreakers::name(static_cast<upstream::CircuitBreakers::Resource>(i)));
+    cr.breaker_overflow.at(i) = overflow(upstream::CircuitBreakers::name(static_cast<upstream::CircuitBreakers::Resource>(i)));
   auto retries = [&](std::string result) {
     return &S().counter("aegis_upstream_retries_total", "Upstream retries by result", {{"cluster", name}, {"result", std::move(result)}});
   };
@@ -199,7 +199,7 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
       for (auto kind : {FloodKind::kRapidReset, FloodKind::kContinuation, FloodKind::kSettings, FloodKind::kPing,
                         FloodKind::kEmptyFrames, FloodKind::kOutboundQueue, FloodKind::kWindowUpdate,
                         FloodKind::kPriority})
-        lr.h2_floods[static_cast<std::size_t>(kind)] = &S().counter(
+        lr.h2_floods.at(static_cast<std::size_t>(kind)) = &S().counter(
             "aegis_http2_flood_total", "HTTP/2 connections closed (GOAWAY) for a flood, by kind",
             {{"listener", l.name}, {"kind", std::string(http::h2::flood_kind_name(kind))}});
     }

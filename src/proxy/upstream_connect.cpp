@@ -58,7 +58,7 @@ core::Task<void> connect_upstream(Worker& w, const ClusterRuntime& cluster, Upst
       connection_slot.held() ? upstream::acquire(*cluster.breakers, Breaker::kPendingRequests) : upstream::BreakerSlot();
   if (!pending_slot.held()) {
     const auto r = connection_slot.held() ? Breaker::kPendingRequests : Breaker::kConnections;
-    cluster.breaker_overflow[static_cast<std::size_t>(r)]->inc();
+    cluster.breaker_overflow.at(static_cast<std::size_t>(r))->inc();
     c.failure = LocalReply{503, "upstream_overflow",
                            fmt::format("cluster '{}' is at circuit_breakers.{}", cluster.config->name,
                                        upstream::CircuitBreakers::name(r)),

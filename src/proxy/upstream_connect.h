@@ -109,7 +109,7 @@ struct EndpointsTried {
   std::size_t count = 0;
   void add(std::size_t i) {
     const auto used = span();
-    if (std::find(used.begin(), used.end(), i) == used.end() && count < index.size()) index[count++] = i;
+    if (std::find(used.begin(), used.end(), i) == used.end() && count < index.size()) index.at(count++) = i;
   }
   std::span<const std::size_t> span() const { return {index.data(), count}; }
 };

@@ -149,21 +149,21 @@ void Worker::report(std::string_view cluster, const Pick& pick, const upstream::
 
 std::string_view Worker::new_request_id(std::array<char, 36>& out) {
   // UUID version 4 (random), RFC 9562: 8-4-4-4-12 lower-case hex digits.
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   const std::uint64_t hi = (rng_() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
   const std::uint64_t lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
   std::size_t pos = 0;
   auto put = [&](std::uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i) out[pos++] = kHex[(v >> (4 * i)) & 0xf];
+    for (int i = digits - 1; i >= 0; --i) out.at(pos++) = kHex[(v >> (4 * i)) & 0xf];
   };
   put(hi >> 32, 8);
-  out[pos++] = '-';
+  out.at(pos++) = '-';
   put(hi >> 16, 4);
-  out[pos++] = '-';
+  out.at(pos++) = '-';
   put(hi, 4);
-  out[pos++] = '-';
+  out.at(pos++) = '-';
   put(lo >> 48, 4);
-  out[pos++] = '-';
+  out.at(pos++) = '-';
   put(lo, 12);
   return {out.data(), out.size()};
 }

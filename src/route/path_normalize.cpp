@@ -1,6 +1,7 @@
 #include "route/path_normalize.h"
 
 #include <cctype>
+#include <string_view>
 #include <vector>
 
 namespace aegis::route {
@@ -84,10 +85,10 @@ std::optional<std::string> normalize_target(std::string_view target, const PathN
       p += decoded;
       continue;
     }
-    static constexpr char kHex[] = "0123456789ABCDEF";
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
     p += '%';
-    p += options.normalize ? kHex[hi] : path[i - 1];
-    p += options.normalize ? kHex[lo] : path[i];
+    p += options.normalize ? kHex[static_cast<std::size_t>(hi)] : path[i - 1];
+    p += options.normalize ? kHex[static_cast<std::size_t>(lo)] : path[i];
   }
   if (options.normalize) {
     p = remove_dot_segments(p, options.merge_slashes);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <nlohmann/json.hpp>
 
 namespace aegis::sim {
@@ -19,9 +20,11 @@ std::string iso(Clock::time_point t) {
 
 Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
 
-constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+constexpr std::array<const char*, 16> kColors = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
                                    "#8c6d31", "#843c39", "#7b4173", "#3182bd"};
+
+const char* color(std::size_t i) { return kColors.at(i % kColors.size()); }
 
 std::string escape(const std::string& s) { return carbon::xml_escape(s); }
 
@@ -51,7 +54,7 @@ std::string to_json(const SimOptions& o, const SimResult& r) {
     regions.push_back(Json{{"name", o.regions[i].name},
                            {"capacity", o.regions[i].capacity},
                            {"rtt_ms", o.regions[i].rtt_ms},
-                           {"mean_intensity", r.intensity_bins.empty() ? 0.0 : mean / r.intensity_bins.size()}});
+                           {"mean_intensity", r.intensity_bins.empty() ? 0.0 : mean / static_cast<double>(r.intensity_bins.size())}});
   }
   const Json j{{"policies", std::move(policies)},
                {"regions", std::move(regions)},
@@ -88,7 +91,7 @@ std::string to_svg(const SimResult& r) {
   const double plot_w = kWidth - kLeft - kRight;
   const std::size_t bins = r.intensity_bins.size();
   const std::size_t panels = 1 + r.policies.size();
-  const double height = kGap + panels * (kPanel + kGap) + 10;
+  const double height = kGap + static_cast<double>(panels) * (kPanel + kGap) + 10;
   auto x_at = [&](std::size_t b) { return kLeft + plot_w * (bins > 1 ? double(b) / double(bins - 1) : 0.0); };
 
   std::string s = fmt::format(
@@ -98,7 +101,8 @@ std::string to_svg(const SimResult& r) {
   // Legend.
   for (std::size_t i = 0; i < r.regions.size(); ++i) {
     s += fmt::format("<rect x=\"{}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"15\">{}</text>\n",
-                     kLeft + 90 * i, kColors[i % 16], kLeft + 90 * i + 14, escape(r.regions[i]));
+                     kLeft + 90 * static_cast<double>(i), color(i), kLeft + 90 * static_cast<double>(i) + 14,
+                     escape(r.regions[i]));
   }
   s += fmt::format("<text x=\"{}\" y=\"15\" text-anchor=\"end\">{} .. {}</text>\n", kWidth - kRight,
                    iso(r.start).substr(0, 10), iso(r.end).substr(0, 10));
@@ -115,7 +119,7 @@ std::string to_svg(const SimResult& r) {
                    "text-anchor=\"end\">0</text>\n",
                    kLeft - 4, top + 10, max_i, kLeft - 4, top + kPanel);
   for (std::size_t i = 0; i < r.regions.size(); ++i) {
-    s += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\" points=\"", kColors[i % 16]);
+    s += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\" points=\"", color(i));
     for (std::size_t b = 0; b < bins; ++b)
       s += fmt::format("{:.1f},{:.1f} ", x_at(b), top + kPanel * (1 - r.intensity_bins[b][i] / max_i));
     s += "\"/>\n";
@@ -132,10 +136,10 @@ std::string to_svg(const SimResult& r) {
       for (std::size_t b = 0; b < bins; ++b) {
         const double y0 = below[b], y1 = below[b] + p.share_bins[b][i];
         upper += fmt::format("{:.1f},{:.1f} ", x_at(b), top + kPanel * (1 - y1));
-        lower = fmt::format("{:.1f},{:.1f} ", x_at(b), top + kPanel * (1 - y0)) + lower;
+        lower.insert(0, fmt::format("{:.1f},{:.1f} ", x_at(b), top + kPanel * (1 - y0)));
         below[b] = y1;
       }
-      s += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.8\" points=\"{}{}\"/>\n", kColors[i % 16], upper, lower);
+      s += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.8\" points=\"{}{}\"/>\n", color(i), upper, lower);
     }
     s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", kLeft,
                      top, plot_w, kPanel);

@@ -58,7 +58,7 @@ bool valid_utf8(std::string_view text) {
     }
     // Reject overlong forms, surrogates and code points past U+10FFFF.
     static constexpr std::array<std::uint32_t, 4> kMin{0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp < kMin.at(extra) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
     i += extra + 1;
   }
   return true;

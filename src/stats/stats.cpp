@@ -53,6 +53,7 @@ void Histogram::observe(double value) {
           ? bounds_.size()
           : static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
                                      bounds_.begin());
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-constant-array-index): this_thread_shard() < kShards by construction; hot path
   auto& shard = shards_[this_thread_shard()];
   shard.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
   shard.sum.fetch_add(value, std::memory_order_relaxed);

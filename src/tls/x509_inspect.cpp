@@ -84,7 +84,7 @@ CertResult<CertInfo> describe_certificate(X509* cert) {
   unsigned int md_len = 0;
   if (X509_digest(cert, EVP_sha256(), md.data(), &md_len) != 1) return openssl_failure("hashing the certificate");
   for (unsigned int i = 0; i < md_len; ++i)
-    info.sha256_fingerprint += fmt::format("{}{:02X}", i ? ":" : "", md[i]);
+    info.sha256_fingerprint += fmt::format("{}{:02X}", i ? ":" : "", md.at(i));
   ERR_clear_error();  // X509_check_ca and friends may leave notes we do not report
   return info;
 }

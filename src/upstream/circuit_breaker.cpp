@@ -16,6 +16,7 @@ void CircuitBreakers::set_limits(const config::CircuitBreakers& l) {
 bool CircuitBreakers::try_acquire(Resource r) { return try_acquire(r, limit(r)); }
 
 bool CircuitBreakers::try_acquire(Resource r, std::uint64_t limit) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-constant-array-index): index(r) < kResources (enum of kResources values)
   auto& count = active_[index(r)];
   auto cur = count.load(std::memory_order_relaxed);
   do {
@@ -24,7 +25,10 @@ bool CircuitBreakers::try_acquire(Resource r, std::uint64_t limit) {
   return true;
 }
 
-void CircuitBreakers::release(Resource r) { active_[index(r)].fetch_sub(1, std::memory_order_relaxed); }
+void CircuitBreakers::release(Resource r) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-constant-array-index): index(r) < kResources (enum of kResources values)
+  active_[index(r)].fetch_sub(1, std::memory_order_relaxed);
+}
 
 const char* CircuitBreakers::name(Resource r) {
   switch (r) {

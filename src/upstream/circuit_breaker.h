@@ -28,13 +28,15 @@ class CircuitBreakers {
   bool try_acquire(Resource r);
   bool try_acquire(Resource r, std::uint64_t limit);
   void release(Resource r);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-constant-array-index): index(r) < kResources (enum of kResources values)
   std::uint64_t active(Resource r) const { return active_[index(r)].load(std::memory_order_relaxed); }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-constant-array-index): index(r) < kResources (enum of kResources values)
   std::uint32_t limit(Resource r) const { return limits_[index(r)].load(std::memory_order_relaxed); }
   // The config field that limits `r`: "max_connections", ... (the breaker label of the overflow counter).
   static const char* name(Resource r);
 
  private:
-  static std::size_t index(Resource r) { return static_cast<std::size_t>(r); }
+  static constexpr std::size_t index(Resource r) { return static_cast<std::size_t>(r); }
   std::array<std::atomic<std::uint32_t>, kResources> limits_{};
   std::array<std::atomic<std::uint64_t>, kResources> active_{};
 };

@@ -7,7 +7,7 @@ namespace {
 
 class CarbonAwareSdkFeed final : public IntensityFeed {
  public:
-  CarbonAwareSdkFeed(HttpGet tmpl, std::string token) : tmpl_(std::move(tmpl)) {
+  CarbonAwareSdkFeed(HttpGet tmpl, const std::string& token) : tmpl_(std::move(tmpl)) {
     if (!token.empty()) tmpl_.headers.emplace_back("authorization", "Bearer " + token);
   }
 
@@ -29,8 +29,8 @@ class CarbonAwareSdkFeed final : public IntensityFeed {
 
 }  // namespace
 
-std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, std::string token) {
-  return std::make_unique<CarbonAwareSdkFeed>(std::move(tmpl), std::move(token));
+std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, const std::string& token) {
+  return std::make_unique<CarbonAwareSdkFeed>(std::move(tmpl), token);
 }
 
 }  // namespace aegis::carbon::feeds

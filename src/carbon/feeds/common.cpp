@@ -22,14 +22,14 @@ FeedResult<std::unique_ptr<IntensityFeed>> make_feed(const config::CarbonProvide
     case T::kWattTime: {
       auto password = feeds::read_secret(p.password_env, p.password_file, "password");
       if (!password) return password.error();
-      return feeds::make_watttime(std::move(*tmpl), p.username, std::move(*password), p.name, std::move(now));
+      return feeds::make_watttime(std::move(*tmpl), p.username, *password, p.name, std::move(now));
     }
     case T::kUkCarbonIntensity:
       return feeds::make_uk_carbon_intensity(std::move(*tmpl));
     case T::kCarbonAwareSdk: {
       auto token = feeds::read_secret(p.token_env, p.token_file, "token");
       if (!token) return token.error();
-      return feeds::make_carbon_aware_sdk(std::move(*tmpl), std::move(*token));
+      return feeds::make_carbon_aware_sdk(std::move(*tmpl), *token);
     }
     case T::kFile: break;
   }
@@ -64,7 +64,7 @@ FeedResult<std::string> read_secret(const std::string& env, const std::string& f
     std::ostringstream s;
     s << in.rdbuf();
     value = s.str();
-    if (value.size() > 64 * 1024) return FeedError{FeedErrorKind::kSetup, fmt::format("{}: '{}' is too large", what, file)};
+    if (value.size() > std::size_t{64} * 1024) return FeedError{FeedErrorKind::kSetup, fmt::format("{}: '{}' is too large", what, file)};
   }
   const auto first = value.find_first_not_of(" \t\r\n");
   const auto last = value.find_last_not_of(" \t\r\n");

@@ -28,10 +28,10 @@ FeedResult<std::string> body_of(HttpResponse r, std::string_view provider);
 inline FeedError malformed(const core::Error& e) { return FeedError{FeedErrorKind::kMalformed, e.message}; }
 
 std::unique_ptr<IntensityFeed> make_electricity_maps(HttpGet tmpl, std::string token);
-std::unique_ptr<IntensityFeed> make_watttime(HttpGet tmpl, std::string username, std::string password,
-                                             std::string provider_name, NowFn now);
+std::unique_ptr<IntensityFeed> make_watttime(HttpGet tmpl, const std::string& username, const std::string& password,
+                                             const std::string& provider_name, NowFn now);
 std::unique_ptr<IntensityFeed> make_uk_carbon_intensity(HttpGet tmpl);
-std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, std::string token);
+std::unique_ptr<IntensityFeed> make_carbon_aware_sdk(HttpGet tmpl, const std::string& token);
 FeedResult<std::unique_ptr<IntensityFeed>> make_file(const config::CarbonProvider& p, NowFn now);
 
 }  // namespace aegis::carbon::feeds

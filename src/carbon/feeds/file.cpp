@@ -58,7 +58,7 @@ class FileFeed final : public IntensityFeed {
 }  // namespace
 
 FeedResult<std::unique_ptr<IntensityFeed>> make_file(const config::CarbonProvider& p, NowFn now) {
-  constexpr std::size_t kMaxTraceBytes = 256u * 1024 * 1024;
+  constexpr std::size_t kMaxTraceBytes = std::size_t{256} * 1024 * 1024;
   std::map<std::string, CsvTrace> traces;
   for (const auto& [zone, path] : p.zones) {
     if (traces.count(path)) continue;

@@ -99,8 +99,8 @@ class WattTimeFeed final : public IntensityFeed {
 
 }  // namespace
 
-std::unique_ptr<IntensityFeed> make_watttime(HttpGet tmpl, std::string username, std::string password,
-                                             std::string provider_name, NowFn now) {
+std::unique_ptr<IntensityFeed> make_watttime(HttpGet tmpl, const std::string& username, const std::string& password,
+                                             const std::string& provider_name, NowFn now) {
   return std::make_unique<WattTimeFeed>(std::move(tmpl), username, password, provider_name, std::move(now));
 }
 

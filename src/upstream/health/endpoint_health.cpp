@@ -36,7 +36,7 @@ EndpointHealth::EndpointHealth(std::string cluster, std::string endpoint)
   for (auto r : {EjectReason::kConsecutive5xx, EjectReason::kConsecutiveGatewayFailure, EjectReason::kSuccessRate}) {
     auto labels = l;
     labels.emplace_back("reason", to_string(r));
-    ejections_[static_cast<int>(r)] =
+    ejections_.at(static_cast<std::size_t>(r)) =
         &s.counter("aegis_upstream_outlier_ejections_total", "Outlier-detection ejections by reason", labels);
   }
 }
@@ -88,7 +88,7 @@ void EndpointHealth::eject(EjectReason reason, std::chrono::steady_clock::time_p
   ++times_ejected;
   ejected_.store(true, kRelaxed);
   ejected_gauge_->set(1);
-  ejections_[static_cast<int>(reason)]->inc();
+  ejections_.at(static_cast<std::size_t>(reason))->inc();
 }
 
 void EndpointHealth::uneject(std::chrono::steady_clock::time_point now) {

@@ -6,6 +6,7 @@
 // reload that keeps the endpoint (acquire_endpoint_health).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -78,7 +79,7 @@ class EndpointHealth {
   stats::Counter* checks_success_;
   stats::Counter* checks_failure_;
   stats::Counter* checks_timeout_;
-  stats::Counter* ejections_[3];
+  std::array<stats::Counter*, 3> ejections_{};
 };
 
 // The process-wide object for `key` (EndpointRuntime::key), created (with its

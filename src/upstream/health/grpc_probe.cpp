@@ -25,7 +25,7 @@ namespace aegis::upstream::health {
 
 namespace {
 
-constexpr std::size_t kMaxResponseBody = 64 * 1024;  // a HealthCheckResponse is a few bytes
+constexpr std::size_t kMaxResponseBody = std::size_t{64} * 1024;  // a HealthCheckResponse is a few bytes
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {

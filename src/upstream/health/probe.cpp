@@ -18,7 +18,7 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-constexpr std::size_t kMaxResponseHead = 16 * 1024;
+constexpr std::size_t kMaxResponseHead = std::size_t{16} * 1024;
 
 bool expected(const config::HealthCheck& check, unsigned status) {
   if (check.expected_statuses.empty()) return status == 200;

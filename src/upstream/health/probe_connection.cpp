@@ -8,7 +8,7 @@
 
 namespace aegis::upstream::health {
 
-ProbeConnection::ProbeConnection(core::Executor ex, std::chrono::milliseconds timeout)
+ProbeConnection::ProbeConnection(const core::Executor& ex, std::chrono::milliseconds timeout)
     : state_(std::make_shared<State>(State{net::Stream(core::Socket(ex)), false})), deadline_(ex) {
   deadline_.expires_after(timeout);
   deadline_.async_wait([state = state_](const boost::system::error_code& ec) {

@@ -20,7 +20,7 @@ namespace aegis::upstream::health {
 
 class ProbeConnection {
  public:
-  ProbeConnection(core::Executor ex, std::chrono::milliseconds timeout);
+  ProbeConnection(const core::Executor& ex, std::chrono::milliseconds timeout);
   ~ProbeConnection();
   ProbeConnection(const ProbeConnection&) = delete;
   ProbeConnection& operator=(const ProbeConnection&) = delete;
