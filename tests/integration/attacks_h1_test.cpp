@@ -285,6 +285,22 @@ TEST_F(Authority, MalformedHostsAreRefusedAndIpv6LiteralsRouted) {
 
 // ---- resource exhaustion --------------------------------------------------
 
+// Sends `drip` on every connection the proxy has not closed yet, then waits
+// `pump` for its answer, until all are closed (false if `timeout` passes).
+bool drip_until_closed(std::vector<std::unique_ptr<RawConn>>& conns, const std::string& drip, Millis pump,
+                       Millis timeout) {
+  return wait_until([&] {
+    bool all = true;
+    for (auto& c : conns) {
+      if (c->closed()) continue;
+      c->send(drip);
+      c->pump(pump);
+      all = all && c->closed();
+    }
+    return all;
+  }, timeout);
+}
+
 class Exhaustion : public ProxyTest<> {
  protected:
   Exhaustion() : ProxyTest("attacks_h1_exhaustion") {}
@@ -318,16 +334,7 @@ TEST_F(Exhaustion, SlowlorisHeadersGet408WithinRequestHeadersTimeout) {
   }
   EXPECT_TRUE(attack::bystander_served(cfg_.listener_port)) << "a bystander was not served during the attack";
   // Drip a header line on every connection until the proxy closed them all.
-  const bool all_closed = wait_until([&] {
-    bool all = true;
-    for (auto& c : evil) {
-      if (c->closed()) continue;
-      c->send("X-Drip: 1\r\n");
-      c->pump(10ms);
-      all = all && c->closed();
-    }
-    return all;
-  }, 40s);
+  const bool all_closed = drip_until_closed(evil, "X-Drip: 1\r\n", 10ms, 40s);
   EXPECT_TRUE(all_closed) << "some slowloris connections were never closed";
   for (auto& c : evil) EXPECT_EQ(c->status(), 408) << c->received();
   EXPECT_GE(malformed("request_headers_timeout"), 20);
@@ -354,16 +361,7 @@ TEST_F(Exhaustion, SlowPostGets408AndIsNotBlamedOnTheUpstream) {
     evil.back()->send("POST /sha256 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nx");
   }
   EXPECT_TRUE(attack::bystander_served(cfg_.listener_port));
-  const bool all_closed = wait_until([&] {
-    bool all = true;
-    for (auto& c : evil) {
-      if (c->closed()) continue;
-      c->send("x");
-      c->pump(100ms);
-      all = all && c->closed();
-    }
-    return all;
-  }, 40s);
+  const bool all_closed = drip_until_closed(evil, "x", 100ms, 40s);
   EXPECT_TRUE(all_closed);
   for (auto& c : evil) EXPECT_EQ(c->status(), 408) << c->received();
   EXPECT_GE(malformed("request_body_timeout"), 3);
