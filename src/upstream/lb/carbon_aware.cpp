@@ -9,6 +9,7 @@ namespace aegis::upstream::lb {
 namespace {
 
 constexpr double kLatencyAlpha = 0.1;  // weight of a new latency sample in the EWMA
+constexpr double kBurstSeconds = 0.1;  // the hard limit lets this much of a locality's rate through at once
 std::atomic<std::uint32_t> g_workers{1};
 
 double seconds_between(carbon::Clock::time_point a, carbon::Clock::time_point b) {
@@ -46,6 +47,9 @@ CarbonAwarePolicy::CarbonAwarePolicy(std::vector<CarbonLocality> localities, con
       rng_(seed ^ 0x243f6a8885a308d3ULL),  // a different stream from least_request's draws
       latency_ms_(localities_.size(), -1.0),
       window_picks_(localities_.size(), 0),
+      tat_(localities_.size()),
+      interval_(localities_.size(), carbon::Clock::duration::max()),
+      tolerance_(localities_.size(), carbon::Clock::duration::zero()),
       observations_(localities_.size()),
       weights_(localities_.size(), 0.0) {
   for (std::size_t l = 0; l < localities_.size(); ++l) {
@@ -53,13 +57,20 @@ CarbonAwarePolicy::CarbonAwarePolicy(std::vector<CarbonLocality> localities, con
       if (locality_of_.size() <= e) locality_of_.resize(e + 1, 0);
       locality_of_[e] = l;
     }
+    // This instance's share of the limit, in picks per second.
+    const double rate = planner_.options().max_utilization * localities_[l].capacity / instances_;
+    if (rate <= 0) continue;  // never open (interval max)
+    const auto per_pick = std::chrono::duration<double>(1.0 / rate);
+    interval_[l] = std::max(carbon::Clock::duration(1), std::chrono::duration_cast<carbon::Clock::duration>(per_pick));
+    tolerance_[l] = interval_[l] * static_cast<std::int64_t>(std::max(rate * kBurstSeconds, 1.0) - 1.0);
   }
 }
 
 void CarbonAwarePolicy::maybe_rebalance(carbon::Clock::time_point now) {
   const bool first = !window_start_;
-  if (!first && now < *window_start_) {  // the wall clock stepped back: restart the window
+  if (!first && now < *window_start_) {  // the wall clock stepped back: restart the window and the limit
     std::fill(window_picks_.begin(), window_picks_.end(), 0);
+    std::fill(tat_.begin(), tat_.end(), now);
     window_start_ = now;
     return;
   }
@@ -87,13 +98,12 @@ bool CarbonAwarePolicy::has_eligible(std::span<const EndpointLoad> endpoints, st
                      [&](std::size_t e) { return e < endpoints.size() && eligible(endpoints[e]); });
 }
 
-// The hard limit between rebalances: this instance's picks for the locality
-// in the current window stay within max_utilization of its share of the
-// capacity (at least one second's worth, so a fresh window is not empty).
+// The hard limit, whatever the plan and however bursty the demand: over any
+// span T this instance's picks for the locality stay within
+// rate × T + burst, rate being its share of max_utilization × capacity.
 bool CarbonAwarePolicy::full(std::size_t locality, carbon::Clock::time_point now) const {
-  const double rate = planner_.options().max_utilization * localities_[locality].capacity / instances_;
-  const double elapsed = std::max(seconds_between(*window_start_, now), 1.0);
-  return static_cast<double>(window_picks_[locality]) >= rate * elapsed;
+  if (interval_[locality] == carbon::Clock::duration::max()) return true;
+  return tat_[locality] - now > tolerance_[locality];
 }
 
 std::optional<std::size_t> CarbonAwarePolicy::draw_locality(std::span<const EndpointLoad> endpoints,
@@ -140,7 +150,11 @@ std::optional<std::size_t> CarbonAwarePolicy::pick(std::span<const EndpointLoad>
   }
   // No fresh data, or every locality full or down: plain least_request.
   if (!picked) picked = least_request_.pick(endpoints, ctx);
-  if (picked && *picked < locality_of_.size()) ++window_picks_[locality_of_[*picked]];
+  if (picked && *picked < locality_of_.size()) {
+    const auto l = locality_of_[*picked];
+    ++window_picks_[l];
+    if (interval_[l] != carbon::Clock::duration::max()) tat_[l] = std::max(tat_[l], now) + interval_[l];
+  }
   return picked;
 }
 

@@ -58,9 +58,15 @@ class CarbonAwarePolicy final : public LbPolicy {
   carbon::ShiftPlanner planner_;
   LeastRequestPolicy least_request_;
   LbRandom rng_;
-  // Per locality: latency EWMA (ms; negative = no sample) and picks since the window start.
+  // Per locality: latency EWMA (ms; negative = no sample), picks since the
+  // window start, and the hard limit as a GCRA token bucket: the theoretical
+  // arrival time of the next pick, one pick per `interval_`, `tolerance_`
+  // early at most (a burst of ~100 ms of the rate).
   std::vector<double> latency_ms_;
   std::vector<std::uint64_t> window_picks_;
+  std::vector<carbon::Clock::time_point> tat_;
+  std::vector<carbon::Clock::duration> interval_;
+  std::vector<carbon::Clock::duration> tolerance_;
   std::optional<carbon::Clock::time_point> window_start_;
   double demand_ = 0;  // cluster requests/s measured over the last window
   // Scratch, kept to spare an allocation per pick.

@@ -81,6 +81,24 @@ TEST(CarbonAwarePolicy, TrafficFollowsTheCleanestZoneWithinCapacity) {
   EXPECT_LE(v[2], 0.8 * 100 * 30 + 1);
 }
 
+// The limit holds between rebalances too: demand doubling within a window
+// (the plan still sized for the old demand) does not push the cleanest
+// locality over max_utilization × capacity in any second; the excess spills.
+TEST(CarbonAwarePolicy, CapacityHoldsWhenDemandJumpsBetweenRebalances) {
+  Rig rig;
+  rig.cfg.rebalance_interval = 250ms;
+  rig.make();
+  rig.publish("DE", 400);
+  rig.publish("FR", 50);
+  rig.publish("GB", 200);
+  rig.run(60, 100);  // converged: FR near its 80/s limit
+  for (int second = 0; second < 5; ++second) {
+    const auto v = rig.run(1, 200);
+    EXPECT_LE(v[1], 0.8 * 100 + 8) << "FR above its limit in second " << second << " after the jump";
+    EXPECT_EQ(v[0] + v[1] + v[2], 200);  // nothing refused: the rest spilled
+  }
+}
+
 TEST(CarbonAwarePolicy, ShiftsGraduallyNotAtOnce) {
   Rig rig;
   rig.cfg.max_step = 0.1;
