@@ -7,6 +7,7 @@
 #include <csignal>
 #include <thread>
 
+#include "app/attest_cli.h"
 #include "app/carbon_cli.h"
 #include "app/certs_cli.h"
 #include "app/quickstart.h"
@@ -72,12 +73,14 @@ int main_cli(int argc, char** argv) {
 
   auto* certs = add_certs_command(app);
   auto* carbon = add_carbon_command(app);
+  auto* attest = add_attest_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (version->parsed()) return cmd_version();
   if (certs->parsed()) return run_certs_command(*certs);
   if (carbon->parsed()) return run_carbon_command(*carbon);
+  if (attest->parsed()) return run_attest_command(*attest);
   if (validate->parsed()) return cmd_validate(config_path);
 
   if (!core::init_logging(log_level)) {
