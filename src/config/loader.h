@@ -47,6 +47,14 @@ LoadResult load_from_string(std::string_view yaml, const std::string& source, co
 LoadResult load_from_file(const std::string& path);
 LoadResult load_from_file(const std::string& path, const LoadOptions& options);
 
+struct PolicyLoadResult {
+  std::optional<AttestationPolicy> policy;  // set only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;
+};
+// A file holding one attestation policy (the mapping a tls block's
+// `attestation:` takes), for `aegis-flow attest verify --policy`.
+PolicyLoadResult load_attestation_policy(const std::string& path);
+
 // Serialises a config as JSON for /config_dump (no secrets exist yet; later
 // secret fields are redacted here).
 std::string to_json(const Config& config, int indent = 2);

@@ -32,6 +32,10 @@ void parse_http2(const Object& parent, Http2Options& h);
 enum class TlsSide { kListener, kCluster };
 // `tls:` of a listener or cluster, if present.
 void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optional<TlsConfig>& out);
+// An attestation policy mapping (parse_attestation.cpp): a tls block's
+// `attestation:`, or the whole of a policy file.
+void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, const std::string& path, Diagnostics& d,
+                              AttestationPolicy& out);
 // A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);

@@ -79,6 +79,21 @@ struct PeerMatcher {
 // Empty list: any peer. Else the ID must be present and match one entry.
 bool peers_allowed(const std::vector<PeerMatcher>& allow, const std::optional<std::string>& id);
 
+// The hardware attestation a TLS peer must present (docs/attestation.md):
+// its evidence, carried in its certificate, is verified in the handshake and
+// its claims checked against this.
+struct AttestationPolicy {
+  enum class Mode { kOff, kOptional, kRequire };
+  enum class TeeKind { kAny, kSnp, kTdx };
+  Mode mode = Mode::kRequire;
+  TeeKind tee = TeeKind::kAny;
+  std::vector<std::string> measurements;  // SNP MEASUREMENT / TDX MRTD, lower-case hex; empty: any
+  std::vector<std::string> rtmrs;         // TDX RTMR0.. in order, lower-case hex or "*" (any); missing ones: any
+  std::map<std::string, std::uint64_t> min_tcb;  // claim field → minimum, e.g. {snp: 8, microcode: 115}
+  bool allow_debug = false;
+  std::vector<std::string> accepted_tcb_status{"UpToDate"};  // when collateral was evaluated (TDX)
+};
+
 // TLS of a listener (server side) or a cluster (client side). Paths are
 // absolute after loading (relative ones are resolved against the config
 // file's directory).
