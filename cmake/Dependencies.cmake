@@ -15,6 +15,7 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # Debian libxxhash-dev (XXH3)
+pkg_check_modules(LIBCBOR REQUIRED IMPORTED_TARGET libcbor)  # Debian libcbor-dev: attest/evidence_extension
 
 # Boost.Asio/Beast are compiled once (src/core/asio_impl.cpp), not in every TU.
 add_library(aegis_boost INTERFACE)

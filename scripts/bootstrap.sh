@@ -29,6 +29,7 @@ PACKAGES=(
   libseccomp-dev  # process.seccomp: the seccomp-bpf allow-list (app/process_hardening.cpp)
   clang-tidy-14  # make lint
   libxxhash-dev  # XXH3_64bits: the stable hash of ring_hash, maglev and hash_policy keys
+  libcbor-dev  # the RA-TLS evidence extension's CBOR (attest/evidence_extension.cpp)
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test
