@@ -128,7 +128,11 @@ std::string_view product_name(SnpProduct p) {
 
 std::string SnpTcb::hex() const {
   std::array<std::uint8_t, 8> bytes{};
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(raw >> (8 * i));
+  unsigned shift = 0;
+  for (auto& b : bytes) {
+    b = static_cast<std::uint8_t>(raw >> shift);
+    shift += 8;
+  }
   return core::to_hex(bytes);
 }
 

@@ -3,12 +3,11 @@
 // hwID to the report. Each step's refusal is a distinct Failure code.
 #include "attest/snp_verify.h"
 
+#include <fmt/format.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-
-#include <cstdio>
 
 #include "attest/snp_cert_table.h"
 #include "attest/snp_chain.h"
@@ -19,11 +18,7 @@ namespace aegis::attest {
 
 namespace {
 
-std::string hex_u64(std::uint64_t v) {
-  std::array<char, 24> buf{};
-  std::snprintf(buf.data(), buf.size(), "0x%llx", static_cast<unsigned long long>(v));
-  return buf.data();
-}
+std::string hex_u64(std::uint64_t v) { return fmt::format("{:#x}", v); }
 
 void add_tcb(Claims& c, const std::string& name, std::uint64_t raw, SnpProduct product) {
   const SnpTcb t = decode_tcb(raw, product);

@@ -139,6 +139,18 @@ TEST_F(SnpVector, EverySignedByteChangeIsRejected) {
   EXPECT_EQ(rejected, 2 * 672U);
 }
 
+TEST_F(SnpVector, ReportKeyKindMustMatchTheCertificate) {
+  auto vlek = report_;
+  vlek[0x48] ^= 0x04;  // KEY_INFO.SIGNING_KEY 0 -> 1 (VLEK), but the certificate is CN=SEV-VCEK
+  EXPECT_EQ(verify_snp(vlek, inputs_).failure.code, "bad_certificate");
+  auto unsigned_report = report_;
+  unsigned_report[0x48] |= 0x1c;  // SIGNING_KEY 7: no key
+  EXPECT_EQ(verify_snp(unsigned_report, inputs_).failure.code, "unsupported_key_type");
+  auto other_algo = report_;
+  other_algo[0x34] = 2;
+  EXPECT_EQ(verify_snp(other_algo, inputs_).failure.code, "unsupported_key_type");
+}
+
 TEST_F(SnpVector, ChangedSignatureIsRejected) {
   for (std::size_t i = kSnpSignedSize; i < kSnpSignedSize + 144; ++i) {
     auto changed = report_;
