@@ -123,6 +123,8 @@ AttestResult<SnpProduct> verify_ark_ask(X509* ask, X509* ark, std::span<const st
     return Failure{"untrusted_root", "ARK (" + describe(ark) + ", SHA-256 " + fp + ") is not " +
                                          (test_roots.empty() ? "one of AMD's pinned ARKs (Milan, Genoa, Turin)"
                                                              : "one of the configured test roots")};
+  if (self_signed(ask))
+    return bad_certificate("the ASK position holds a self-signed certificate (" + describe(ask) + ")");
   if (!signed_by(ask, ark))
     return bad_certificate("ASK (" + describe(ask) + ") is not signed by the ARK (" + describe(ark) + ")");
   return product;

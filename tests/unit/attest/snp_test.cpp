@@ -180,6 +180,10 @@ TEST_F(SnpVector, WrongRootsAreRefusedDistinctly) {
   mixed.ark = genoa.ark;  // Milan ASK under the Genoa ARK
   EXPECT_EQ(verify_snp(report_, mixed).failure.code, "bad_certificate");
 
+  SnpVerifyInputs ark_twice = inputs_;
+  ark_twice.ask = inputs_.ark;  // the ARK would "sign" itself; the VCEK is not under it anyway
+  EXPECT_EQ(verify_snp(report_, ark_twice).failure.code, "bad_certificate");
+
   SnpVerifyInputs other_anchor = inputs_;
   other_anchor.test_roots = {std::string(kAmdArkPins[1].sha256_hex)};  // only Genoa trusted
   EXPECT_EQ(verify_snp(report_, other_anchor).failure.code, "untrusted_root");
