@@ -139,4 +139,24 @@ AttestResult<SnpProduct> verify_snp_chain(const SnpChain& chain, std::span<const
   return product;
 }
 
+std::optional<Failure> check_validity(const SnpChain& chain, std::time_t at) {
+  const std::pair<const char*, X509*> certs[] = {
+      {"ARK", chain.ark.get()}, {"ASK", chain.ask.get()}, {"VCEK/VLEK", chain.leaf.get()}};
+  for (const auto& [role, cert] : certs) {
+    std::time_t t = at;
+    // X509_cmp_time: -1 when the certificate's time is at or before `t`, 1 after, 0 on error.
+    const bool started = X509_cmp_time(X509_get0_notBefore(cert), &t) == -1;
+    const bool ended = X509_cmp_time(X509_get0_notAfter(cert), &t) != 1;
+    ERR_clear_error();
+    if (started && !ended) continue;
+    std::tm tm{};
+    gmtime_r(&at, &tm);
+    std::array<char, 32> when{};
+    const std::size_t n = std::strftime(when.data(), when.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return bad_certificate(std::string(role) + " (" + describe(cert) + ") is " +
+                           (started ? "expired" : "not yet valid") + " at " + std::string(when.data(), n));
+  }
+  return std::nullopt;
+}
+
 }  // namespace aegis::attest

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+#include <ctime>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,5 +64,9 @@ AttestResult<SnpProduct> verify_ark_ask(X509* ask, X509* ark, std::span<const st
 // verify_ark_ask, then the leaf (VCEK/VLEK) signed by the ASK (else
 // `bad_certificate`).
 AttestResult<SnpProduct> verify_snp_chain(const SnpChain& chain, std::span<const std::string> test_roots);
+
+// Each certificate's validity period contains `at`; otherwise
+// `bad_certificate` naming the certificate and its period.
+std::optional<Failure> check_validity(const SnpChain& chain, std::time_t at);
 
 }  // namespace aegis::attest

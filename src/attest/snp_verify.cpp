@@ -151,6 +151,7 @@ Verdict verify_snp(std::span<const std::uint8_t> report, const SnpVerifyInputs& 
   if (!chain) return fail(chain.error());
   auto pin_product = verify_snp_chain(chain.value(), inputs.test_roots);
   if (!pin_product) return fail(pin_product.error());
+  if (auto f = check_validity(chain.value(), inputs.at.value_or(std::time(nullptr)))) return fail(*f);
   X509* leaf = chain->leaf.get();
   const std::string cn = common_name(leaf);
   if ((vlek && cn == "SEV-VCEK") || (!vlek && cn == "SEV-VLEK"))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,8 @@ struct SnpVerifyInputs {
   // Empty: trust only AMD's pinned ARKs (snp_chain.h). Otherwise trust only
   // these ARK SHA-256 fingerprints (hex), and label the claims simulated.
   std::vector<std::string> test_roots;
+  // When every certificate must be within its validity period; nullopt: now.
+  std::optional<std::time_t> at;
 };
 
 // verified, or the first check that failed (Failure codes: truncated,

@@ -25,6 +25,8 @@ constexpr std::string_view kReportData =
     "d447b55d197491bfe15cf298f9de9986b7a7c4be2468b4f6e2d53b71d7c64581"
     "0b0f2cdfca0040433be063fc1a8293f0f3f8dae7b79fecb3d1cd82bd6a93ebfd";
 
+constexpr std::time_t kWhen = 1748736000;  // 2025-06-01T00:00:00Z, inside every certificate's period
+
 std::string text(const std::vector<std::uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
 
 std::map<std::string, std::string> field_map(const Claims& c) { return {c.fields.begin(), c.fields.end()}; }
@@ -38,6 +40,7 @@ class SnpVector : public ::testing::Test {
     inputs_.ask = text(test::read_vector("amd-roots/milan/ask.pem"));
     inputs_.ark = text(test::read_vector("amd-roots/milan/ark.pem"));
     ASSERT_FALSE(inputs_.vcek.empty() || inputs_.ask.empty() || inputs_.ark.empty());
+    inputs_.at = kWhen;
   }
   std::vector<std::uint8_t> report_;
   SnpVerifyInputs inputs_;
@@ -201,6 +204,18 @@ TEST_F(SnpVector, CallerSuppliedRootMarksClaimsSimulated) {
   const Verdict v = verify_snp(report_, inputs_);
   ASSERT_TRUE(v.verified) << v.failure.text();
   EXPECT_TRUE(v.claims.simulated);
+}
+
+TEST_F(SnpVector, CertificatesOutsideTheirValidityAreRefused) {
+  inputs_.at = 1924992000;  // 2031-01-01: the VCEK expired on 2030-04-03
+  Verdict v = verify_snp(report_, inputs_);
+  EXPECT_EQ(v.failure.code, "bad_certificate");
+  EXPECT_NE(v.failure.detail.find("VCEK/VLEK (CN=SEV-VCEK) is expired at 2031-01-01"), std::string::npos)
+      << v.failure.detail;
+  inputs_.at = 1577836800;  // 2020-01-01: before the ARK existed
+  v = verify_snp(report_, inputs_);
+  EXPECT_EQ(v.failure.code, "bad_certificate");
+  EXPECT_NE(v.failure.detail.find("not yet valid"), std::string::npos) << v.failure.detail;
 }
 
 TEST_F(SnpVector, LengthAndVersionErrors) {
