@@ -242,6 +242,27 @@ TEST_F(SnpVector, LengthAndVersionErrors) {
   EXPECT_EQ(r->cpuid_step, 1);
 }
 
+TEST_F(SnpVector, ProductFromCpuidFromVersion3On) {
+  struct Case {
+    std::uint8_t version, family, model;
+    SnpProduct product;
+  };
+  for (const Case c : {Case{3, 0x19, 0x01, SnpProduct::kMilan}, Case{3, 0x19, 0x11, SnpProduct::kGenoa},
+                       Case{4, 0x19, 0xA0, SnpProduct::kGenoa}, Case{5, 0x1A, 0x02, SnpProduct::kTurin},
+                       Case{3, 0x17, 0x31, SnpProduct::kUnknown}, Case{2, 0x1A, 0x02, SnpProduct::kUnknown}}) {
+    auto changed = report_;
+    changed[0] = c.version;
+    changed[0x188] = c.family;
+    changed[0x189] = c.model;
+    const auto r = parse_snp_report(changed);
+    ASSERT_TRUE(r) << r.error().text();
+    EXPECT_EQ(r->product(), c.product) << int{c.version} << " " << int{c.family} << " " << int{c.model};
+    if (c.version == 2) {
+      EXPECT_EQ(r->cpuid_fam_id, 0);  // reserved bytes in version 2
+    }
+  }
+}
+
 TEST_F(SnpVector, MissingCertificatesAreBadCertificate) {
   SnpVerifyInputs none = inputs_;
   none.vcek.clear();
