@@ -7,6 +7,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -29,6 +30,10 @@ using BioPtr = OsslPtr<BIO, BIO_free_all>;
 using BignumPtr = OsslPtr<BIGNUM, BN_free>;
 using Asn1IntegerPtr = OsslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
 using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1OctetStringPtr = OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using Asn1ObjectPtr = OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
+using EcdsaSigPtr = OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;
+using MdCtxPtr = OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
 using PkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using X509Ptr = OsslPtr<X509, X509_free>;
