@@ -20,7 +20,7 @@ class App;
 
 namespace aegis::app {
 
-CLI::App *add_attest_command(CLI::App &app);
-int run_attest_command(const CLI::App &attest);
+CLI::App* add_attest_command(CLI::App& app);
+int run_attest_command(const CLI::App& attest);
 
-} // namespace aegis::app
+}  // namespace aegis::app

@@ -10,24 +10,22 @@ namespace {
 
 // Owns one file descriptor.
 class Fd {
-public:
+ public:
   explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
   ~Fd() {
-    if (fd_ >= 0)
-      static_cast<void>(::close(fd_));
+    if (fd_ >= 0) static_cast<void>(::close(fd_));
   }
   int get() const { return fd_; }
 
-private:
+ private:
   int fd_;
 };
 
-} // namespace
+}  // namespace
 
-FileBytes read_whole_file(const std::filesystem::path &path,
-                          std::size_t max_bytes) {
+FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_bytes) {
   FileBytes out;
   const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -38,13 +36,11 @@ FileBytes read_whole_file(const std::filesystem::path &path,
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       out.error = errno;
       return out;
     }
-    if (n == 0)
-      return out;
+    if (n == 0) return out;
     if (out.bytes.size() + static_cast<std::size_t>(n) > max_bytes) {
       out.error = EFBIG;
       return out;
@@ -53,19 +49,15 @@ FileBytes read_whole_file(const std::filesystem::path &path,
   }
 }
 
-int write_whole_file(const std::filesystem::path &path,
-                     std::span<const std::uint8_t> bytes) {
-  const Fd fd(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (fd.get() < 0)
-    return errno;
+int write_whole_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+  const Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return errno;
   ssize_t n;
   do {
     n = ::write(fd.get(), bytes.data(), bytes.size());
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return errno;
+  if (n < 0) return errno;
   return static_cast<std::size_t>(n) == bytes.size() ? 0 : EIO;
 }
 
-} // namespace aegis::attest
+}  // namespace aegis::attest

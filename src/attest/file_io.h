@@ -11,19 +11,16 @@
 
 namespace aegis::attest {
 
-constexpr std::size_t kMaxEvidenceBytes =
-    1 << 20; // quotes are ~5 KiB, certificate tables ~10 KiB
+constexpr std::size_t kMaxEvidenceBytes = 1 << 20;  // quotes are ~5 KiB, certificate tables ~10 KiB
 
 struct FileBytes {
   std::vector<std::uint8_t> bytes;
-  int error = 0; // errno; EFBIG when the file exceeds the cap
+  int error = 0;  // errno; EFBIG when the file exceeds the cap
   bool ok() const { return error == 0; }
 };
 
-FileBytes read_whole_file(const std::filesystem::path &path,
-                          std::size_t max_bytes);
+FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_bytes);
 // 0 or errno; a short write is EIO.
-int write_whole_file(const std::filesystem::path &path,
-                     std::span<const std::uint8_t> bytes);
+int write_whole_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
 
-} // namespace aegis::attest
+}  // namespace aegis::attest

@@ -12,7 +12,6 @@ namespace aegis::attest {
 
 // nullopt when the claims satisfy the policy; else a Failure with code
 // "policy" (or "tcb_status") saying which rule refused them.
-std::optional<Failure> check_policy(const config::AttestationPolicy &policy,
-                                    const Claims &claims);
+std::optional<Failure> check_policy(const config::AttestationPolicy& policy, const Claims& claims);
 
-} // namespace aegis::attest
+}  // namespace aegis::attest

@@ -17,24 +17,20 @@ namespace aegis::attest {
 namespace {
 
 constexpr std::size_t kPage = 4096;
-constexpr std::size_t kMaxCertPages =
-    64; // 256 KiB: far above any real VCEK+ASK+ARK table
-constexpr std::uint32_t kInvalidLenVmmError =
-    1; // SNP_GUEST_VMM_ERR_INVALID_LEN
+constexpr std::size_t kMaxCertPages = 64;         // 256 KiB: far above any real VCEK+ASK+ARK table
+constexpr std::uint32_t kInvalidLenVmmError = 1;  // SNP_GUEST_VMM_ERR_INVALID_LEN
 
 class Device {
-public:
-  explicit Device(const std::filesystem::path &path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
-  Device(const Device &) = delete;
-  Device &operator=(const Device &) = delete;
+ public:
+  explicit Device(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
   ~Device() {
-    if (fd_ >= 0)
-      static_cast<void>(::close(fd_));
+    if (fd_ >= 0) static_cast<void>(::close(fd_));
   }
   int fd() const { return fd_; }
 
-private:
+ private:
   int fd_;
 };
 
@@ -44,15 +40,10 @@ EvidenceResult report_from_response(std::span<const std::uint8_t> resp) {
   core::ByteReader r(resp);
   const auto status = r.u32_le();
   const auto size = r.u32_le();
-  if (!status || !size || !r.skip(24))
-    return Failure{"truncated", "SNP report response shorter than its header"};
-  if (*status != 0)
-    return Failure{"sev_guest_ioctl",
-                   "firmware status " + std::to_string(*status)};
+  if (!status || !size || !r.skip(24)) return Failure{"truncated", "SNP report response shorter than its header"};
+  if (*status != 0) return Failure{"sev_guest_ioctl", "firmware status " + std::to_string(*status)};
   const auto report = r.bytes(*size);
-  if (!report)
-    return Failure{"bad_length", "report_size " + std::to_string(*size) +
-                                     " exceeds the response"};
+  if (!report) return Failure{"bad_length", "report_size " + std::to_string(*size) + " exceeds the response"};
   RawEvidence ev;
   ev.tee = Tee::kSevSnp;
   ev.source = "sev-guest";
@@ -60,15 +51,12 @@ EvidenceResult report_from_response(std::span<const std::uint8_t> resp) {
   return ev;
 }
 
-} // namespace
+}  // namespace
 
-EvidenceResult read_sev_guest(const std::filesystem::path &device,
-                              const ReportData &report_data,
-                              std::uint32_t vmpl) {
+EvidenceResult read_sev_guest(const std::filesystem::path& device, const ReportData& report_data, std::uint32_t vmpl) {
   const Device dev(device);
   if (dev.fd() < 0)
-    return Failure{"sev_guest_unavailable", "cannot open " + device.string() +
-                                                ": " + std::strerror(errno)};
+    return Failure{"sev_guest_unavailable", "cannot open " + device.string() + ": " + std::strerror(errno)};
   snp_ext_report_req ext{};
   std::copy(report_data.begin(), report_data.end(), ext.data.user_data);
   ext.data.vmpl = vmpl;
@@ -82,11 +70,9 @@ EvidenceResult read_sev_guest(const std::filesystem::path &device,
     req.msg_version = 1;
     req.req_data = reinterpret_cast<std::uintptr_t>(&ext);
     req.resp_data = reinterpret_cast<std::uintptr_t>(&resp);
-    if (::ioctl(dev.fd(), SNP_GET_EXT_REPORT, &req) == 0)
-      break;
+    if (::ioctl(dev.fd(), SNP_GET_EXT_REPORT, &req) == 0) break;
     // The host's table is larger than our buffer: it told us how large.
-    if (errno == EINVAL && req.vmm_error == kInvalidLenVmmError &&
-        ext.certs_len > certs.size() &&
+    if (errno == EINVAL && req.vmm_error == kInvalidLenVmmError && ext.certs_len > certs.size() &&
         ext.certs_len <= kMaxCertPages * kPage) {
       certs.assign((ext.certs_len + kPage - 1) / kPage * kPage, 0);
       continue;
@@ -100,17 +86,14 @@ EvidenceResult read_sev_guest(const std::filesystem::path &device,
     req.req_data = reinterpret_cast<std::uintptr_t>(&plain);
     req.resp_data = reinterpret_cast<std::uintptr_t>(&resp);
     if (::ioctl(dev.fd(), SNP_GET_REPORT, &req) != 0)
-      return Failure{"sev_guest_ioctl", std::string("SNP_GET_REPORT: ") +
-                                            std::strerror(errno) +
-                                            " (firmware error " +
+      return Failure{"sev_guest_ioctl", std::string("SNP_GET_REPORT: ") + std::strerror(errno) + " (firmware error " +
                                             std::to_string(req.fw_error) + ")"};
     certs.clear();
     break;
   }
   auto result = report_from_response(resp.data);
-  if (auto *ev = std::get_if<RawEvidence>(&result))
-    ev->aux = std::move(certs);
+  if (auto* ev = std::get_if<RawEvidence>(&result)) ev->aux = std::move(certs);
   return result;
 }
 
-} // namespace aegis::attest
+}  // namespace aegis::attest

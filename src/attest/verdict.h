@@ -13,9 +13,7 @@
 namespace aegis::attest {
 
 enum class Tee { kSevSnp, kTdx };
-constexpr std::string_view tee_name(Tee t) {
-  return t == Tee::kSevSnp ? "sev-snp" : "tdx";
-}
+constexpr std::string_view tee_name(Tee t) { return t == Tee::kSevSnp ? "sev-snp" : "tdx"; }
 
 // Why evidence was refused. `code` is short and stable (the `reason` label of
 // aegis_attestation_failures_total and the "reason" of `attest verify
@@ -33,14 +31,11 @@ struct Failure {
 
 struct Claims {
   Tee tee = Tee::kSevSnp;
-  std::vector<std::uint8_t>
-      measurement; // SNP MEASUREMENT or TDX MRTD (48 bytes)
-  std::vector<std::uint8_t> report_data; // 64 bytes
-  bool debug = false; // SNP policy DEBUG bit / TDX TD_ATTRIBUTES.DEBUG
-  bool simulated =
-      false; // chained to the test suite's roots, never the vendors'
-  std::string tcb_status =
-      "not_evaluated"; // TDX with collateral: UpToDate, OutOfDate, ...
+  std::vector<std::uint8_t> measurement;     // SNP MEASUREMENT or TDX MRTD (48 bytes)
+  std::vector<std::uint8_t> report_data;     // 64 bytes
+  bool debug = false;                        // SNP policy DEBUG bit / TDX TD_ATTRIBUTES.DEBUG
+  bool simulated = false;                    // chained to the test suite's roots, never the vendors'
+  std::string tcb_status = "not_evaluated";  // TDX with collateral: UpToDate, OutOfDate, ...
   // Everything else worth showing, in order: name → printable value (hex for
   // byte fields, decimal for numbers), e.g. {"vmpl","0"}, {"rtmr0","…"}.
   std::vector<std::pair<std::string, std::string>> fields;
@@ -48,8 +43,8 @@ struct Claims {
 
 struct Verdict {
   bool verified = false;
-  Claims claims;   // what was parsed, even when verification failed
-  Failure failure; // empty code when verified
+  Claims claims;    // what was parsed, even when verification failed
+  Failure failure;  // empty code when verified
 };
 
-} // namespace aegis::attest
+}  // namespace aegis::attest

@@ -10,67 +10,54 @@
 namespace aegis::config::detail {
 namespace {
 
-constexpr std::size_t kMeasurementHexDigits =
-    96; // 48 bytes: SNP MEASUREMENT, TDX MRTD and RTMRs
+constexpr std::size_t kMeasurementHexDigits = 96;  // 48 bytes: SNP MEASUREMENT, TDX MRTD and RTMRs
 constexpr std::size_t kRtmrCount = 4;
-constexpr std::array<std::string_view, 8> kTcbStatuses = {
-    "UpToDate",
-    "SWHardeningNeeded",
-    "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate",
-    "OutOfDateConfigurationNeeded",
-    "Revoked",
-    "not_evaluated"};
+constexpr std::array<std::string_view, 8> kTcbStatuses = {"UpToDate",
+                                                          "SWHardeningNeeded",
+                                                          "ConfigurationNeeded",
+                                                          "ConfigurationAndSWHardeningNeeded",
+                                                          "OutOfDate",
+                                                          "OutOfDateConfigurationNeeded",
+                                                          "Revoked",
+                                                          "not_evaluated"};
 
-bool is_measurement(const std::string &hex) {
+bool is_measurement(const std::string& hex) {
   return hex.size() == kMeasurementHexDigits && core::from_hex(hex).has_value();
 }
 
 std::string lower(std::string s) {
-  for (auto &c : s)
-    c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
   return s;
 }
 
 // A list of 48-byte values in hex; `wildcard` also allows "*".
-void read_measurements(const Object &o, std::string_view field, bool wildcard,
-                       std::vector<std::string> &out) {
-  if (!o.has(field) || !o.read_strings(field, out))
-    return;
+void read_measurements(const Object& o, std::string_view field, bool wildcard, std::vector<std::string>& out) {
+  if (!o.has(field) || !o.read_strings(field, out)) return;
   for (std::size_t i = 0; i < out.size(); ++i) {
     out[i] = lower(out[i]);
-    if (is_measurement(out[i]) || (wildcard && out[i] == "*"))
-      continue;
-    o.diags().error_at(o.path(field) + "[" + std::to_string(i) + "]",
-                       std::string(field) + ": '" + out[i] +
-                           "' is not 48 bytes of hex (96 digits)" +
-                           (wildcard ? " or '*'" : ""));
+    if (is_measurement(out[i]) || (wildcard && out[i] == "*")) continue;
+    o.diags().error_at(
+        o.path(field) + "[" + std::to_string(i) + "]",
+        std::string(field) + ": '" + out[i] + "' is not 48 bytes of hex (96 digits)" + (wildcard ? " or '*'" : ""));
   }
 }
 
-} // namespace
+}  // namespace
 
-void parse_attestation_policy(const YAML::Node &node, const YAML::Mark &at,
-                              const std::string &path, Diagnostics &d,
-                              AttestationPolicy &out) {
+void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, const std::string& path, Diagnostics& d,
+                              AttestationPolicy& out) {
   const Object o(node, at, "attestation", path,
-                 {"mode", "tee", "measurements", "rtmrs", "min_tcb",
-                  "allow_debug", "accepted_tcb_status"},
-                 d);
-  if (!o.is_mapping())
-    return;
+                 {"mode", "tee", "measurements", "rtmrs", "min_tcb", "allow_debug", "accepted_tcb_status"}, d);
+  if (!o.is_mapping()) return;
   std::size_t choice = 0;
   if (o.read_choice("mode", {"off", "optional", "require"}, choice))
-    out.mode = std::array{AttestationPolicy::Mode::kOff,
-                          AttestationPolicy::Mode::kOptional,
-                          AttestationPolicy::Mode::kRequire}
-                   .at(choice);
+    out.mode =
+        std::array{AttestationPolicy::Mode::kOff, AttestationPolicy::Mode::kOptional, AttestationPolicy::Mode::kRequire}
+            .at(choice);
   if (o.read_choice("tee", {"any", "snp", "tdx"}, choice))
-    out.tee = std::array{AttestationPolicy::TeeKind::kAny,
-                         AttestationPolicy::TeeKind::kSnp,
-                         AttestationPolicy::TeeKind::kTdx}
-                  .at(choice);
+    out.tee =
+        std::array{AttestationPolicy::TeeKind::kAny, AttestationPolicy::TeeKind::kSnp, AttestationPolicy::TeeKind::kTdx}
+            .at(choice);
   read_measurements(o, "measurements", false, out.measurements);
   if (o.has("measurements") && out.measurements.empty())
     d.error(o.value_mark("measurements"),
@@ -78,37 +65,28 @@ void parse_attestation_policy(const YAML::Node &node, const YAML::Mark &at,
             "allow any");
   read_measurements(o, "rtmrs", true, out.rtmrs);
   if (out.rtmrs.size() > kRtmrCount)
-    d.error(o.value_mark("rtmrs"),
-            "rtmrs: a TD has 4 RTMRs (RTMR0..RTMR3), got " +
-                std::to_string(out.rtmrs.size()));
+    d.error(o.value_mark("rtmrs"), "rtmrs: a TD has 4 RTMRs (RTMR0..RTMR3), got " + std::to_string(out.rtmrs.size()));
   if (o.has("min_tcb")) {
     // SNP TCB components (reported_tcb); each a minimum.
-    const Object m(o.get("min_tcb"), o.value_mark("min_tcb"), "min_tcb",
-                   o.path("min_tcb"),
+    const Object m(o.get("min_tcb"), o.value_mark("min_tcb"), "min_tcb", o.path("min_tcb"),
                    {"bootloader", "tee", "snp", "microcode", "fmc"}, d);
     if (m.is_mapping()) {
-      for (const char *c : {"bootloader", "tee", "snp", "microcode", "fmc"}) {
+      for (const char* c : {"bootloader", "tee", "snp", "microcode", "fmc"}) {
         std::uint64_t v = 0;
-        if (m.read_uint(c, 0, 255, v))
-          out.min_tcb[c] = v;
+        if (m.read_uint(c, 0, 255, v)) out.min_tcb[c] = v;
       }
     }
   }
   o.read_bool("allow_debug", out.allow_debug);
-  std::vector<std::string>
-      statuses; // replaces the default list, not appended to it
-  if (o.has("accepted_tcb_status") &&
-      o.read_strings("accepted_tcb_status", statuses)) {
+  std::vector<std::string> statuses;  // replaces the default list, not appended to it
+  if (o.has("accepted_tcb_status") && o.read_strings("accepted_tcb_status", statuses)) {
     out.accepted_tcb_status = std::move(statuses);
     if (out.accepted_tcb_status.empty())
-      d.error(o.value_mark("accepted_tcb_status"),
-              "accepted_tcb_status: needs at least one status (e.g. UpToDate)");
+      d.error(o.value_mark("accepted_tcb_status"), "accepted_tcb_status: needs at least one status (e.g. UpToDate)");
     for (std::size_t i = 0; i < out.accepted_tcb_status.size(); ++i) {
-      const auto &s = out.accepted_tcb_status[i];
-      if (std::find(kTcbStatuses.begin(), kTcbStatuses.end(), s) ==
-          kTcbStatuses.end())
-        d.error_at(o.path("accepted_tcb_status") + "[" + std::to_string(i) +
-                       "]",
+      const auto& s = out.accepted_tcb_status[i];
+      if (std::find(kTcbStatuses.begin(), kTcbStatuses.end(), s) == kTcbStatuses.end())
+        d.error_at(o.path("accepted_tcb_status") + "[" + std::to_string(i) + "]",
                    "accepted_tcb_status: '" + s +
                        "' is not a TCB status (UpToDate, SWHardeningNeeded, "
                        "ConfigurationNeeded, "
@@ -119,4 +97,4 @@ void parse_attestation_policy(const YAML::Node &node, const YAML::Mark &at,
   }
 }
 
-} // namespace aegis::config::detail
+}  // namespace aegis::config::detail

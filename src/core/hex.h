@@ -22,17 +22,12 @@ inline std::string to_hex(std::span<const std::uint8_t> bytes) {
 }
 
 // nullopt unless `text` is an even number of hex digits (either case).
-inline std::optional<std::vector<std::uint8_t>>
-from_hex(std::string_view text) {
-  if (text.size() % 2 != 0)
-    return std::nullopt;
+inline std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
   auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
   std::vector<std::uint8_t> out;
@@ -40,11 +35,10 @@ from_hex(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); i += 2) {
     const int hi = nibble(text[i]);
     const int lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
+    if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
   }
   return out;
 }
 
-} // namespace aegis::core
+}  // namespace aegis::core

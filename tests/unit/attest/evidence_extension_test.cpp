@@ -1,11 +1,11 @@
 // The RA-TLS evidence extension: the exact CBOR bytes of the claims, a round
 // trip through a real certificate, the key and report-data bindings, and a
 // clear refusal for each malformed shape.
-#include <gtest/gtest.h>
+#include "attest/evidence_extension.h"
 
+#include <gtest/gtest.h>
 #include <openssl/sha.h>
 
-#include "attest/evidence_extension.h"
 #include "core/hex.h"
 #include "tls/certs_keys.h"
 #include "tls/x509_build.h"
@@ -13,7 +13,7 @@
 namespace aegis::attest {
 namespace {
 
-tls::X509Ptr make_cert(const char *cn) {
+tls::X509Ptr make_cert(const char* cn) {
   auto key = tls::generate_key(tls::KeyType::mldsa65);
   EXPECT_TRUE(key);
   const std::pair<std::string, std::string> entries[] = {{"CN", cn}};
@@ -23,7 +23,8 @@ tls::X509Ptr make_cert(const char *cn) {
   return std::move(cert.value());
 }
 
-template <typename V> const Failure &failure_of(const V &v) {
+template <typename V>
+const Failure& failure_of(const V& v) {
   static const Failure none{"none", "decoded"};
   return std::holds_alternative<Failure>(v) ? std::get<Failure>(v) : none;
 }
@@ -37,8 +38,7 @@ TEST(EvidenceExtension, ClaimsAreTheDocumentedBytes) {
   const std::string expected =
       "a1"
       "6b" +
-      core::to_hex(std::vector<std::uint8_t>{'p', 'u', 'b', 'k', 'e', 'y', '-',
-                                             'h', 'a', 's', 'h'}) +
+      core::to_hex(std::vector<std::uint8_t>{'p', 'u', 'b', 'k', 'e', 'y', '-', 'h', 'a', 's', 'h'}) +
       "5824"
       "82"
       "01"
@@ -49,10 +49,8 @@ TEST(EvidenceExtension, ClaimsAreTheDocumentedBytes) {
   std::array<std::uint8_t, 32> claims_digest{};
   const auto claims = encode_claims(spki);
   SHA256(claims.data(), claims.size(), claims_digest.data());
-  EXPECT_TRUE(
-      std::equal(claims_digest.begin(), claims_digest.end(), rd.begin()));
-  EXPECT_TRUE(std::all_of(rd.begin() + 32, rd.end(),
-                          [](std::uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::equal(claims_digest.begin(), claims_digest.end(), rd.begin()));
+  EXPECT_TRUE(std::all_of(rd.begin() + 32, rd.end(), [](std::uint8_t b) { return b == 0; }));
 }
 
 TEST(EvidenceExtension, RoundTripThroughACertificateAndBindings) {
@@ -70,9 +68,8 @@ TEST(EvidenceExtension, RoundTripThroughACertificateAndBindings) {
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, value);
   const auto decoded = decode_extension(*found);
-  ASSERT_TRUE(std::holds_alternative<EvidenceExtension>(decoded))
-      << failure_of(decoded).text();
-  const auto &ext = std::get<EvidenceExtension>(decoded);
+  ASSERT_TRUE(std::holds_alternative<EvidenceExtension>(decoded)) << failure_of(decoded).text();
+  const auto& ext = std::get<EvidenceExtension>(decoded);
   EXPECT_EQ(ext.tee, Tee::kSevSnp);
   EXPECT_EQ(ext.evidence, evidence);
   EXPECT_EQ(ext.claims, claims);
@@ -88,71 +85,66 @@ TEST(EvidenceExtension, RoundTripThroughACertificateAndBindings) {
   ASSERT_TRUE(unbound);
   EXPECT_EQ(unbound->code, "report_data_binding");
 
-  const auto tdx =
-      decode_extension(encode_extension(Tee::kTdx, evidence, claims));
+  const auto tdx = decode_extension(encode_extension(Tee::kTdx, evidence, claims));
   ASSERT_TRUE(std::holds_alternative<EvidenceExtension>(tdx));
   EXPECT_EQ(std::get<EvidenceExtension>(tdx).tee, Tee::kTdx);
 }
 
 TEST(EvidenceExtension, MalformedValuesAreRefusedWithAReason) {
   const auto claims = encode_claims(std::vector<std::uint8_t>{9, 9});
-  const auto good =
-      encode_extension(Tee::kTdx, std::vector<std::uint8_t>(16, 1), claims);
-  auto code = [](const std::vector<std::uint8_t> &v) {
-    return failure_of(decode_extension(v)).code;
-  };
+  const auto good = encode_extension(Tee::kTdx, std::vector<std::uint8_t>(16, 1), claims);
+  auto code = [](const std::vector<std::uint8_t>& v) { return failure_of(decode_extension(v)).code; };
   EXPECT_EQ(code(good), "none");
-  for (std::size_t cut = 0; cut < good.size(); ++cut) // every truncation
-    EXPECT_EQ(code(std::vector<std::uint8_t>(
-                  good.begin(), good.begin() + static_cast<long>(cut))),
-              "bad_extension")
+  for (std::size_t cut = 0; cut < good.size(); ++cut)  // every truncation
+    EXPECT_EQ(code(std::vector<std::uint8_t>(good.begin(), good.begin() + static_cast<long>(cut))), "bad_extension")
         << "cut at " << cut;
   auto trailing = good;
   trailing.push_back(0);
   EXPECT_EQ(code(trailing), "bad_extension");
   // tag 60001 (Intel TEE report): not a format we verify
   auto other_tag = good;
-  ASSERT_EQ(other_tag[0], 0xd9); // tag with a 2-byte number
+  ASSERT_EQ(other_tag[0], 0xd9);  // tag with a 2-byte number
   other_tag[2] = 0x61;
   EXPECT_EQ(code(other_tag), "unsupported_version");
   EXPECT_EQ(code(*core::from_hex("82"
                                  "40"
                                  "40")),
-            "bad_extension"); // untagged array
+            "bad_extension");  // untagged array
   EXPECT_EQ(code(*core::from_hex("d9ea60"
                                  "81"
                                  "40")),
-            "bad_extension"); // one element
+            "bad_extension");  // one element
   EXPECT_EQ(code(*core::from_hex("d9ea60"
                                  "82"
                                  "40"
                                  "a0")),
-            "bad_extension"); // claims not bytes
+            "bad_extension");  // claims not bytes
   EXPECT_EQ(code(*core::from_hex("d9ea60"
                                  "82"
                                  "40"
                                  "41"
                                  "a0")),
-            "bad_extension"); // claims: empty map
+            "bad_extension");  // claims: empty map
   // pubkey-hash with hash algorithm 2 (SHA-256/128)
-  const auto sha128 = *core::from_hex("a1"
-                                      "6b"
-                                      "7075626b65792d68617368"
-                                      "4f"
-                                      "82"
-                                      "02"
-                                      "4c"
-                                      "000000000000000000000000");
-  std::vector<std::uint8_t> v = *core::from_hex("d9ea60"
-                                                "82"
-                                                "40"
-                                                "58");
+  const auto sha128 = *core::from_hex(
+      "a1"
+      "6b"
+      "7075626b65792d68617368"
+      "4f"
+      "82"
+      "02"
+      "4c"
+      "000000000000000000000000");
+  std::vector<std::uint8_t> v = *core::from_hex(
+      "d9ea60"
+      "82"
+      "40"
+      "58");
   v.push_back(static_cast<std::uint8_t>(sha128.size()));
   v.insert(v.end(), sha128.begin(), sha128.end());
   EXPECT_EQ(code(v), "unsupported_version");
-  EXPECT_EQ(code(std::vector<std::uint8_t>(kMaxExtensionBytes + 1, 0)),
-            "bad_extension");
+  EXPECT_EQ(code(std::vector<std::uint8_t>(kMaxExtensionBytes + 1, 0)), "bad_extension");
 }
 
-} // namespace
-} // namespace aegis::attest
+}  // namespace
+}  // namespace aegis::attest

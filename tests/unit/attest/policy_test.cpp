@@ -1,7 +1,7 @@
 // check_policy: each rule refuses on its own, with a message naming it.
-#include <gtest/gtest.h>
-
 #include "attest/policy.h"
+
+#include <gtest/gtest.h>
 
 namespace aegis::attest {
 namespace {
@@ -11,8 +11,7 @@ Claims snp_claims() {
   c.tee = Tee::kSevSnp;
   c.measurement.assign(48, 0xab);
   c.report_data.assign(64, 0);
-  c.fields = {
-      {"bootloader", "3"}, {"tee", "0"}, {"snp", "8"}, {"microcode", "115"}};
+  c.fields = {{"bootloader", "3"}, {"tee", "0"}, {"snp", "8"}, {"microcode", "115"}};
   return c;
 }
 
@@ -22,8 +21,7 @@ Claims tdx_claims() {
   c.measurement.assign(48, 0x01);
   c.tcb_status = "UpToDate";
   for (int i = 0; i < 4; ++i)
-    c.fields.emplace_back("rtmr" + std::to_string(i),
-                          std::string(96, static_cast<char>('0' + i)));
+    c.fields.emplace_back("rtmr" + std::to_string(i), std::string(96, static_cast<char>('0' + i)));
   return c;
 }
 
@@ -46,18 +44,14 @@ TEST(AttestationPolicy, TeeKindAndMeasurements) {
   config::AttestationPolicy p;
   p.tee = config::AttestationPolicy::TeeKind::kTdx;
   ASSERT_TRUE(check_policy(p, snp_claims()));
-  EXPECT_NE(check_policy(p, snp_claims())->detail.find("sev-snp"),
-            std::string::npos);
+  EXPECT_NE(check_policy(p, snp_claims())->detail.find("sev-snp"), std::string::npos);
   p.tee = config::AttestationPolicy::TeeKind::kAny;
   p.measurements = {std::string(96, 'c')};
   std::string ab;
-  for (int i = 0; i < 48; ++i)
-    ab += "ab";
+  for (int i = 0; i < 48; ++i) ab += "ab";
   const auto f = check_policy(p, snp_claims());
   ASSERT_TRUE(f);
-  EXPECT_NE(f->detail.find("measurement " + ab + " is not on the allow list"),
-            std::string::npos)
-      << f->detail;
+  EXPECT_NE(f->detail.find("measurement " + ab + " is not on the allow list"), std::string::npos) << f->detail;
   p.measurements.push_back(ab);
   EXPECT_FALSE(check_policy(p, snp_claims()));
 }
@@ -68,16 +62,14 @@ TEST(AttestationPolicy, RtmrsMinTcbAndTcbStatus) {
   EXPECT_FALSE(check_policy(p, tdx_claims()));
   p.rtmrs = {"*", std::string(96, '2')};
   ASSERT_TRUE(check_policy(p, tdx_claims()));
-  EXPECT_NE(check_policy(p, tdx_claims())->detail.find("rtmr1"),
-            std::string::npos);
+  EXPECT_NE(check_policy(p, tdx_claims())->detail.find("rtmr1"), std::string::npos);
   p.rtmrs.clear();
 
   p.min_tcb = {{"snp", 8}, {"microcode", 115}};
   EXPECT_FALSE(check_policy(p, snp_claims()));
   p.min_tcb["microcode"] = 116;
   ASSERT_TRUE(check_policy(p, snp_claims()));
-  EXPECT_NE(check_policy(p, snp_claims())->detail.find("min_tcb.microcode"),
-            std::string::npos);
+  EXPECT_NE(check_policy(p, snp_claims())->detail.find("min_tcb.microcode"), std::string::npos);
   p.min_tcb.clear();
 
   auto out_of_date = tdx_claims();
@@ -89,5 +81,5 @@ TEST(AttestationPolicy, RtmrsMinTcbAndTcbStatus) {
   EXPECT_FALSE(check_policy(p, out_of_date));
 }
 
-} // namespace
-} // namespace aegis::attest
+}  // namespace
+}  // namespace aegis::attest

@@ -14,31 +14,26 @@
 namespace aegis::attest::test {
 
 inline std::string vectors_dir() {
-  const char *env = std::getenv("AEGIS_TESTDATA");
-  return env ? std::string(env) + "/attestation"
-             : std::string(AEGIS_SOURCE_DIR) +
-                   "/../shared/testdata/attestation";
+  const char* env = std::getenv("AEGIS_TESTDATA");
+  return env ? std::string(env) + "/attestation" : std::string(AEGIS_SOURCE_DIR) + "/../shared/testdata/attestation";
 }
 
 // A file's bytes, or empty if it is missing.
-inline std::vector<std::uint8_t> read_vector_at(const std::string &path) {
+inline std::vector<std::uint8_t> read_vector_at(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return {};
+  if (!in) return {};
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // A vector's bytes, by its name under vectors_dir().
-inline std::vector<std::uint8_t> read_vector(const std::string &name) {
+inline std::vector<std::uint8_t> read_vector(const std::string& name) {
   return read_vector_at(vectors_dir() + "/" + name);
 }
 
-} // namespace aegis::attest::test
+}  // namespace aegis::attest::test
 
 // A missing vector fails the test: CI always has the test data.
-#define AEGIS_READ_VECTOR(var, name)                                           \
-  const std::vector<std::uint8_t> var =                                        \
-      ::aegis::attest::test::read_vector(name);                                \
-  ASSERT_FALSE(var.empty())                                                    \
-      << "test vector " << name << " not found under "                         \
-      << ::aegis::attest::test::vectors_dir() << " (AEGIS_TESTDATA)"
+#define AEGIS_READ_VECTOR(var, name)                                                                                 \
+  const std::vector<std::uint8_t> var = ::aegis::attest::test::read_vector(name);                                    \
+  ASSERT_FALSE(var.empty()) << "test vector " << name << " not found under " << ::aegis::attest::test::vectors_dir() \
+                            << " (AEGIS_TESTDATA)"
