@@ -1,5 +1,5 @@
-// The TDX verifier's PKI building blocks on a test PKI made here with
-// OpenSSL (root → intermediate → leaf, ECDSA P-256, CRLs): the revocation,
+// The TDX verifier's PKI building blocks on a test PKI (tdx_forge.h, made
+// with OpenSSL root → intermediate → leaf, ECDSA P-256, CRLs): the revocation,
 // CRL-validity and CRL-signature paths no real (unrevoked) vector reaches,
 // chain order, root pinning and the raw r||s ECDSA check.
 #include "attest/tdx_pki.h"
@@ -13,61 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "attest/tdx_ossl.h"
 #include "attest/tdx_pck.h"
-#include "tls/certs_keys.h"
-#include "tls/x509_build.h"
+#include "tdx_forge.h"
 
 namespace aegis::attest {
 namespace {
 
-struct Node {
-  tls::PkeyPtr key;
-  tls::X509Ptr cert;
-};
-
-Node make_node(const std::string& cn, const Node* issuer, bool ca) {
-  Node n;
-  n.key = std::move(tls::generate_key(tls::KeyType::ecdsa_p256).value());
-  const std::pair<std::string, std::string> entries[] = {{"O", "aegis test"}, {"CN", cn}};
-  auto name = tls::make_name(entries);
-  n.cert = std::move(tls::new_certificate(name->get(), n.key.get(), 30).value());
-  X509* signer = issuer ? issuer->cert.get() : n.cert.get();
-  EXPECT_TRUE(tls::set_issuer(n.cert.get(), signer).ok());
-  const tls::ExtensionSpec ca_ext[] = {{NID_basic_constraints, "critical,CA:TRUE"},
-                                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                       {NID_subject_key_identifier, "hash"},
-                                       {NID_authority_key_identifier, "keyid:always"}};
-  const tls::ExtensionSpec leaf_ext[] = {{NID_basic_constraints, "critical,CA:FALSE"},
-                                         {NID_key_usage, "critical,digitalSignature"},
-                                         {NID_subject_key_identifier, "hash"},
-                                         {NID_authority_key_identifier, "keyid:always"}};
-  EXPECT_TRUE(
-      tls::add_extensions(n.cert.get(), signer, ca ? std::span(ca_ext) : std::span(leaf_ext)).ok());
-  EXPECT_TRUE(tls::sign_certificate(n.cert.get(), issuer ? issuer->key.get() : n.key.get()).ok());
-  return n;
-}
-
-// A CRL by `issuer`, valid from `from` to `until`, revoking `revoked`.
-X509CrlPtr make_crl(const Node& issuer, std::time_t from, std::time_t until,
-                    X509* revoked = nullptr, EVP_PKEY* signing_key = nullptr) {
-  X509CrlPtr crl(X509_CRL_new());
-  X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2);
-  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.cert.get()));
-  tls::Asn1TimePtr t1(ASN1_TIME_set(nullptr, from));
-  tls::Asn1TimePtr t2(ASN1_TIME_set(nullptr, until));
-  X509_CRL_set1_lastUpdate(crl.get(), t1.get());
-  X509_CRL_set1_nextUpdate(crl.get(), t2.get());
-  if (revoked != nullptr) {
-    tls::OsslPtr<X509_REVOKED, X509_REVOKED_free> entry(X509_REVOKED_new());
-    X509_REVOKED_set_serialNumber(entry.get(), X509_get_serialNumber(revoked));
-    X509_REVOKED_set_revocationDate(entry.get(), t1.get());
-    if (X509_CRL_add0_revoked(crl.get(), entry.get()) == 1) (void)entry.release();  // CRL owns it
-  }
-  X509_CRL_sort(crl.get());
-  X509_CRL_sign(crl.get(), signing_key ? signing_key : issuer.key.get(), EVP_sha256());
-  return crl;
-}
+using forge::make_crl;
+using forge::make_node;
+using forge::Node;
+using forge::sign_raw;
 
 class TdxPki : public ::testing::Test {
  protected:
@@ -154,21 +109,6 @@ TEST_F(TdxPki, ChainOrderAndPinnedRoot) {
   EXPECT_EQ(f->code, "untrusted_root");
 }
 
-// r || s of an ECDSA P-256/SHA-256 signature by `key`.
-std::array<std::uint8_t, 64> sign_raw(EVP_PKEY* key, std::span<const std::uint8_t> msg) {
-  MdCtxPtr md(EVP_MD_CTX_new());
-  EXPECT_EQ(EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key), 1);
-  std::vector<unsigned char> der(128);
-  std::size_t len = der.size();
-  EXPECT_EQ(EVP_DigestSign(md.get(), der.data(), &len, msg.data(), msg.size()), 1);
-  const unsigned char* p = der.data();
-  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-  std::array<std::uint8_t, 64> out{};
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out.data() + 32, 32);
-  return out;
-}
-
 TEST_F(TdxPki, RawEcdsaSignatures) {
   const std::vector<std::uint8_t> msg = {'q', 'u', 'o', 't', 'e'};
   auto sig = sign_raw(leaf_.key.get(), msg);
@@ -180,13 +120,9 @@ TEST_F(TdxPki, RawEcdsaSignatures) {
   sig[63] ^= 1;
   EXPECT_FALSE(ecdsa_p256_verify(leaf_.key.get(), msg, sig));
   // The same key as raw x || y.
-  std::array<std::uint8_t, 65> point{};
-  std::size_t len = 0;
-  ASSERT_EQ(EVP_PKEY_get_octet_string_param(leaf_.key.get(), "encoded-pub-key", point.data(),
-                                            point.size(), &len),
-            1);
-  ASSERT_EQ(len, 65u);
-  auto raw = p256_key_from_xy(std::span<const std::uint8_t, 64>(point.data() + 1, 64));
+  const auto point = forge::raw_point(leaf_.key.get());
+  ASSERT_EQ(point.size(), 64u);
+  auto raw = p256_key_from_xy(std::span<const std::uint8_t, 64>(point.data(), 64));
   ASSERT_TRUE(raw);
   sig[63] ^= 1;
   EXPECT_TRUE(ecdsa_p256_verify(raw.get(), msg, sig));
