@@ -40,15 +40,14 @@ tls::PkeyPtr p256_key_from_xy(std::span<const std::uint8_t, 64> xy) {
   point[0] = 0x04;  // uncompressed
   std::copy(xy.begin(), xy.end(), point.begin() + 1);
   char group[] = "prime256v1";
-  const std::array<OSSL_PARAM, 3> params = {
+  std::array<OSSL_PARAM, 3> params = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
       OSSL_PARAM_construct_end()};
   tls::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY,
-                        const_cast<OSSL_PARAM*>(params.data())) != 1) {
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
     return nullptr;
   }
   return tls::PkeyPtr(raw);
