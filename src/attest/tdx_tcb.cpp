@@ -178,6 +178,79 @@ bool tcb_status_refused(std::string_view status) {
   return status == "Revoked" || status == kUnrecognized;
 }
 
+namespace {
+
+// The signed documents, the collateral window at `in.at`, and the PCK chain
+// against both CRLs. Sets `window` to the window's text.
+std::optional<Failure> check_collateral(const TdxCollateral& c, const TdxTcbInfo& info,
+                                        const QeIdentity& qe, X509_CRL* root_crl, X509_CRL* pck_crl,
+                                        const TcbInputs& in, std::string& window) {
+  Window w{info.issue_date, info.next_update};
+  w.narrow(qe.issue_date, qe.next_update);
+  for (X509_CRL* crl : {root_crl, pck_crl}) {
+    const auto from = to_time_t(X509_CRL_get0_lastUpdate(crl));
+    const auto until = to_time_t(X509_CRL_get0_nextUpdate(crl));
+    if (!from || !until) return invalid("a CRL lacks thisUpdate or nextUpdate");
+    w.narrow(*from, *until);
+  }
+  window = format_utc_time(w.from) + " .. " + format_utc_time(w.until);
+  if (in.at < w.from || in.at >= w.until) {  // as OpenSSL: valid from thisUpdate, not at nextUpdate
+    return Failure{"collateral_expired", "evaluation time " + format_utc_time(in.at) +
+                                             " is outside the collateral's validity " + window};
+  }
+  const std::string_view what = "pck_crl issuer chain";
+  auto crl_chain = load_chain(c.pck_crl_issuer_chain, what);
+  if (!crl_chain) return crl_chain.error();
+  if (auto f = check_chain_order(*crl_chain, what)) return f;
+  if (auto f = check_pinned_root(*crl_chain, in.root_fingerprints, what)) return f;
+  if (auto f = verify_chain_at(*crl_chain, in.at, {root_crl}, what)) return f;
+  return verify_chain_at(in.pck_chain, in.at, {pck_crl, root_crl}, "PCK chain with CRLs");
+}
+
+// FMSPC, PCE-ID, QE identity, TDX module and TCB level → the statuses.
+AttestResult<TcbEvaluation> evaluate_levels(const TdxTcbInfo& info, const QeIdentity& qe,
+                                            const TcbInputs& in) {
+  if (info.id != "TDX" || info.version != 3) {
+    return invalid("tcb_info is \"" + info.id + "\" v" + std::to_string(info.version) +
+                   " (only TDX TCB Info v3 is evaluated)");
+  }
+  if (info.fmspc != in.pck.fmspc) {
+    return mismatch("tcb_info FMSPC " + core::to_hex(info.fmspc) + " differs from the PCK's " +
+                    core::to_hex(in.pck.fmspc));
+  }
+  if (info.pce_id != in.pck.pce_id) return mismatch("tcb_info pceId differs from the PCK's");
+  for (const auto& level : info.levels) {
+    if (!known_status(level.status)) return invalid("unknown tcbStatus \"" + level.status + "\"");
+  }
+  if (auto f = check_identity_qe(qe, in.quote.qe_report)) return *f;
+  TcbEvaluation e;
+  e.qe_status = isv_status(qe.levels, in.quote.qe_report.isvsvn);
+  if (!known_status(e.qe_status)) return invalid("unknown QE tcbStatus \"" + e.qe_status + "\"");
+  auto module = module_status(info, in.quote.body);
+  if (!module) return module.error();
+  e.module_status = *module;
+  if (!e.module_status.empty() && e.module_status != kUnrecognized &&
+      !known_status(e.module_status)) {
+    return invalid("unknown TDX module tcbStatus \"" + e.module_status + "\"");
+  }
+  std::string why;
+  const TcbLevel* level = match_level(info, in.pck, in.quote.body.tee_tcb_svn, why);
+  if (level != nullptr) {
+    e.platform_status = level->status;
+    e.tcb_date = level->tcb_date;
+    e.advisories = level->advisories;
+  } else {
+    e.platform_status = kUnrecognized;
+    e.detail = "no TCB level matches the platform; the lowest asks for " + why;
+  }
+  e.status =
+      combine_tcb_status(combine_tcb_status(e.platform_status, e.module_status), e.qe_status);
+  if (e.detail.empty() && e.status == kUnrecognized) e.detail = "TDX module SVN below every level";
+  return e;
+}
+
+}  // namespace
+
 AttestResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_json,
                                                     const TcbInputs& in) {
   auto c = parse_tdx_collateral(collateral_json);
@@ -198,80 +271,22 @@ AttestResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_
   if (!info) return info.error();
   auto qe = parse_qe_identity(c->qe_identity);
   if (!qe) return qe.error();
-
-  Window w{info->issue_date, info->next_update};
-  w.narrow(qe->issue_date, qe->next_update);
-  for (X509_CRL* crl : {root_crl->get(), pck_crl->get()}) {
-    const auto from = to_time_t(X509_CRL_get0_lastUpdate(crl));
-    const auto until = to_time_t(X509_CRL_get0_nextUpdate(crl));
-    if (!from || !until) return invalid("a CRL lacks thisUpdate or nextUpdate");
-    w.narrow(*from, *until);
-  }
-  const std::string window = format_utc_time(w.from) + " .. " + format_utc_time(w.until);
-  if (in.at < w.from || in.at >= w.until) {  // as OpenSSL: valid from thisUpdate, not at nextUpdate
-    return Failure{"collateral_expired", "evaluation time " + format_utc_time(in.at) +
-                                             " is outside the collateral's validity " + window};
-  }
-  // PCK chain again, now against both CRLs, with the CRL issuer chain pinned.
-  auto crl_chain = load_chain(c->pck_crl_issuer_chain, "pck_crl issuer chain");
-  if (!crl_chain) return crl_chain.error();
-  if (auto f = check_pinned_root(*crl_chain, in.root_fingerprints, "pck_crl issuer chain"))
-    return *f;
-  if (auto f = verify_chain_at(*crl_chain, in.at, {root_crl->get()}, "pck_crl issuer chain")) {
+  std::string window;
+  if (auto f = check_collateral(*c, *info, *qe, root_crl->get(), pck_crl->get(), in, window)) {
     return *f;
   }
-  if (auto f = verify_chain_at(in.pck_chain, in.at, {pck_crl->get(), root_crl->get()},
-                               "PCK chain with CRLs")) {
-    return *f;
-  }
-
-  if (info->id != "TDX" || info->version != 3) {
-    return invalid("tcb_info is \"" + info->id + "\" v" + std::to_string(info->version) +
-                   " (only TDX TCB Info v3 is evaluated)");
-  }
-  if (info->fmspc != in.pck.fmspc) {
-    return mismatch("tcb_info FMSPC " + core::to_hex(info->fmspc) + " differs from the PCK's " +
-                    core::to_hex(in.pck.fmspc));
-  }
-  if (info->pce_id != in.pck.pce_id) return mismatch("tcb_info pceId differs from the PCK's");
-  for (const auto& level : info->levels) {
-    if (!known_status(level.status)) return invalid("unknown tcbStatus \"" + level.status + "\"");
-  }
-  if (auto f = check_identity_qe(*qe, in.quote.qe_report)) return *f;
-
-  TcbEvaluation e;
-  e.qe_status = isv_status(qe->levels, in.quote.qe_report.isvsvn);
-  auto module = module_status(*info, in.quote.body);
-  if (!module) return module.error();
-  e.module_status = *module;
-  std::string why;
-  const TcbLevel* level = match_level(*info, in.pck, in.quote.body.tee_tcb_svn, why);
-  if (level != nullptr) {
-    e.platform_status = level->status;
-    e.tcb_date = level->tcb_date;
-    e.advisories = level->advisories;
-  } else {
-    e.platform_status = kUnrecognized;
-    e.detail = "no TCB level matches the platform; the lowest asks for " + why;
-  }
-  e.status =
-      combine_tcb_status(combine_tcb_status(e.platform_status, e.module_status), e.qe_status);
-  if (e.detail.empty() && e.status == kUnrecognized) e.detail = "TDX module SVN below every level";
+  auto e = evaluate_levels(*info, *qe, in);
+  if (!e) return e.error();
   std::string advisories;
-  for (const auto& a : e.advisories) advisories += (advisories.empty() ? "" : ",") + a;
-  e.fields = {{"tcb_status", e.status},
-              {"platform_tcb_status", e.platform_status},
-              {"tdx_module_tcb_status", e.module_status.empty() ? "n/a" : e.module_status},
-              {"qe_tcb_status", e.qe_status},
-              {"tcb_date", e.tcb_date},
-              {"advisory_ids", advisories},
-              {"collateral_window", window},
-              {"tcb_evaluation_data_number", std::to_string(info->tcb_evaluation_data_number)}};
-  if (!known_status(e.qe_status)) return invalid("unknown QE tcbStatus \"" + e.qe_status + "\"");
-  if (!e.module_status.empty() && e.module_status != kUnrecognized &&
-      !known_status(e.module_status)) {
-    return invalid("unknown TDX module tcbStatus \"" + e.module_status + "\"");
-  }
+  for (const auto& a : e->advisories) advisories += (advisories.empty() ? "" : ",") + a;
+  e->fields = {{"tcb_status", e->status},
+               {"platform_tcb_status", e->platform_status},
+               {"tdx_module_tcb_status", e->module_status.empty() ? "n/a" : e->module_status},
+               {"qe_tcb_status", e->qe_status},
+               {"tcb_date", e->tcb_date},
+               {"advisory_ids", advisories},
+               {"collateral_window", window},
+               {"tcb_evaluation_data_number", std::to_string(info->tcb_evaluation_data_number)}};
   return e;
 }
 
