@@ -3,7 +3,6 @@
 // as collateral_invalid naming the document and the field.
 #include "attest/tdx_collateral.h"
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -79,7 +78,7 @@ class JsonFields {
     if (j && j->size() > kMaxLevels) return fail(key, "has too many entries");
     return j;
   }
-  std::nullptr_t fail(const std::string& key, std::string what) {
+  std::nullptr_t fail(const std::string& key, const std::string& what) {
     if (ok_) failure_ = {"collateral_invalid", doc_ + (key.empty() ? "" : "." + key) + " " + what};
     ok_ = false;
     return nullptr;
@@ -100,7 +99,7 @@ class JsonFields {
   Failure failure_;
 };
 
-std::vector<IsvLevel> isv_levels(JsonFields& f, std::string doc) {
+std::vector<IsvLevel> isv_levels(JsonFields& f, const std::string& doc) {
   std::vector<IsvLevel> out;
   const Json* levels = f.array("tcbLevels");
   if (!levels) return out;
@@ -128,8 +127,10 @@ void components(JsonFields& f, const std::string& key, std::array<std::uint8_t, 
     return;
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
-    JsonFields cf((*list)[i], doc + "." + key + "[" + std::to_string(i) + "]");
-    out[i] = static_cast<std::uint8_t>(cf.integer("svn", 0, 255));
+    std::string name = doc;
+    name += "." + key + "[" + std::to_string(i) + "]";
+    JsonFields cf((*list)[i], name);
+    out.at(i) = static_cast<std::uint8_t>(cf.integer("svn", 0, 255));
     f.absorb(cf);
   }
 }
@@ -153,10 +154,12 @@ std::optional<std::time_t> parse_utc_time(std::string_view t) {
     return std::nullopt;
   }
   auto num = [&](std::size_t pos, std::size_t len) -> int {
-    int v = -1;
-    const auto* first = t.data() + pos;
-    const auto [ptr, ec] = std::from_chars(first, first + len, v);
-    return ec == std::errc() && ptr == first + len ? v : -1;
+    int v = 0;
+    for (const char c : t.substr(pos, len)) {
+      if (c < '0' || c > '9') return -1;
+      v = v * 10 + (c - '0');
+    }
+    return v;
   };
   const int y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
             s = num(17, 2);
@@ -178,9 +181,9 @@ std::string format_utc_time(std::time_t t) {
   const year_month_day ymd{days};
   const hh_mm_ss hms{tp - days};
   std::array<char, 96> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                int(hms.minutes().count()), int(hms.seconds().count()));
+  (void)std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
+                      unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                      int(hms.minutes().count()), int(hms.seconds().count()));
   return buf.data();
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,7 @@ Asn1SequenceAnyPtr decode_sequence(const ASN1_STRING* der) {
   const unsigned char* p = ASN1_STRING_get0_data(der);
   const long len = ASN1_STRING_length(der);
   Asn1SequenceAnyPtr seq(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic): d2i's end vs the input's
   if (seq && p != ASN1_STRING_get0_data(der) + len) return nullptr;  // trailing bytes
   return seq;
 }
@@ -54,8 +56,8 @@ bool octets(const ASN1_TYPE* v, std::array<std::uint8_t, N>& out) {
   if (v->type != V_ASN1_OCTET_STRING || ASN1_STRING_length(v->value.octet_string) != N) {
     return false;
   }
-  const unsigned char* d = ASN1_STRING_get0_data(v->value.octet_string);
-  std::copy(d, d + N, out.begin());
+  const std::span<const unsigned char> src(ASN1_STRING_get0_data(v->value.octet_string), N);
+  std::copy(src.begin(), src.end(), out.begin());
   return true;
 }
 
@@ -65,6 +67,17 @@ std::optional<std::int64_t> integer(const ASN1_TYPE* v) {
     return std::nullopt;
   }
   return out;
+}
+
+// "1".."16" → 1..16; anything else → 0.
+int component_number(std::string_view s) {
+  if (s.empty() || s.size() > 2) return 0;
+  int v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v;
 }
 
 std::optional<Failure> read_tcb(const ASN1_TYPE* v, PckTcb& tcb) {
@@ -91,9 +104,9 @@ std::optional<Failure> read_tcb(const ASN1_TYPE* v, PckTcb& tcb) {
       seen |= 1u << 16;
       continue;
     }
-    const int n = index.size() <= 2 ? std::atoi(index.c_str()) : 0;
+    const int n = component_number(index);
     if (n < 1 || n > 16 || *value > 0xff) return bad("unknown TCB component " + index);
-    tcb.sgx_components[static_cast<std::size_t>(n - 1)] = static_cast<std::uint8_t>(*value);
+    tcb.sgx_components.at(static_cast<std::size_t>(n - 1)) = static_cast<std::uint8_t>(*value);
     seen |= 1u << (n - 1);
   }
   if (seen != 0x1ffff) return bad("TCB lacks some of comp01..16 SVN and PCESVN");

@@ -85,7 +85,7 @@ bool ecdsa_p256_verify(EVP_PKEY* key, std::span<const std::uint8_t> message,
   if (!is_p256(key)) return false;
   EcdsaSigPtr ecdsa(ECDSA_SIG_new());
   tls::BignumPtr r(BN_bin2bn(sig.data(), 32, nullptr));
-  tls::BignumPtr s(BN_bin2bn(sig.data() + 32, 32, nullptr));
+  tls::BignumPtr s(BN_bin2bn(sig.subspan<32>().data(), 32, nullptr));
   if (!ecdsa || !r || !s || ECDSA_SIG_set0(ecdsa.get(), r.get(), s.get()) != 1) return false;
   (void)r.release();  // owned by `ecdsa` from here on
   (void)s.release();

@@ -54,6 +54,7 @@ std::optional<Failure> check_signed(std::string_view chain_pem, std::string_view
 AttestResult<X509CrlPtr> load_crl(const std::vector<std::uint8_t>& der, std::string_view what) {
   const unsigned char* p = der.data();
   X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic): d2i's end vs the input's
   if (!crl || p != der.data() + der.size()) return invalid(std::string(what) + " is not a DER CRL");
   return crl;
 }
@@ -81,7 +82,8 @@ std::optional<Failure> check_identity_qe(const QeIdentity& id, const SgxReportBo
     return mismatch("QE report miscselect (masked) differs from QE identity");
   }
   for (std::size_t i = 0; i < r.attributes.size(); ++i) {
-    if ((r.attributes[i] & id.attributes_mask[i]) != (id.attributes[i] & id.attributes_mask[i])) {
+    const auto mask = id.attributes_mask.at(i);
+    if ((r.attributes.at(i) & mask) != (id.attributes.at(i) & mask)) {
       return mismatch("QE report attributes (masked) differ from QE identity");
     }
   }
@@ -98,7 +100,8 @@ std::string isv_status(const std::vector<IsvLevel>& levels, std::uint16_t isvsvn
 bool seam_matches(const TdxModuleIdentity& m, const TdReportBody& b) {
   if (b.mrsignerseam != m.mrsigner) return false;
   for (std::size_t i = 0; i < m.attributes.size(); ++i) {
-    if ((b.seam_attributes[i] & m.attributes_mask[i]) != (m.attributes[i] & m.attributes_mask[i])) {
+    const auto mask = m.attributes_mask.at(i);
+    if ((b.seam_attributes.at(i) & mask) != (m.attributes.at(i) & mask)) {
       return false;
     }
   }
@@ -115,7 +118,7 @@ AttestResult<std::string> module_status(const TdxTcbInfo& info, const TdReportBo
   const std::uint8_t version = b.tee_tcb_svn[1];
   if (version == 0) return std::string();
   std::array<char, 8> id{};
-  std::snprintf(id.data(), id.size(), "TDX_%02X", version);
+  (void)std::snprintf(id.data(), id.size(), "TDX_%02X", version);
   for (const auto& m : info.module_identities) {
     if (m.id != id.data()) continue;
     if (!seam_matches(m, b))
@@ -142,17 +145,17 @@ const TcbLevel* match_level(const TdxTcbInfo& info, const PckTcb& pck, const Byt
             ")";
     }
     for (std::size_t i = 0; why.empty() && i < 16; ++i) {
-      if (pck.sgx_components[i] < level.sgx_components[i]) {
-        why = "SGX component " + std::to_string(i + 1) + " SVN " +
-              std::to_string(level.sgx_components[i]) + " (PCK certificate " +
-              std::to_string(pck.sgx_components[i]) + ")";
+      const unsigned have = pck.sgx_components.at(i), need = level.sgx_components.at(i);
+      if (have < need) {
+        why = "SGX component " + std::to_string(i + 1) + " SVN " + std::to_string(need) +
+              " (PCK certificate " + std::to_string(have) + ")";
       }
     }
     for (std::size_t i = tdx_from; why.empty() && i < 16; ++i) {
-      if (tee[i] < level.tdx_components[i]) {
-        why = "TDX component " + std::to_string(i + 1) + " SVN " +
-              std::to_string(level.tdx_components[i]) + " (tee_tcb_svn " + std::to_string(tee[i]) +
-              ")";
+      const unsigned have = tee.at(i), need = level.tdx_components.at(i);
+      if (have < need) {
+        why = "TDX component " + std::to_string(i + 1) + " SVN " + std::to_string(need) +
+              " (tee_tcb_svn " + std::to_string(have) + ")";
       }
     }
     if (why.empty()) return &level;

@@ -43,9 +43,8 @@ void fill_claims(const TdxQuote& q, Claims& c) {
   f.emplace_back("mrconfigid", hex(b.mrconfigid));
   f.emplace_back("mrowner", hex(b.mrowner));
   f.emplace_back("mrownerconfig", hex(b.mrownerconfig));
-  for (std::size_t i = 0; i < b.rtmr.size(); ++i) {
-    f.emplace_back("rtmr" + std::to_string(i), hex(b.rtmr[i]));
-  }
+  int index = 0;
+  for (const auto& rtmr : b.rtmr) f.emplace_back("rtmr" + std::to_string(index++), hex(rtmr));
   if (q.body_type == kTdxBody15) {
     f.emplace_back("tee_tcb_svn2", hex(b.tee_tcb_svn2));
     f.emplace_back("mr_servicetd", hex(b.mr_servicetd));
