@@ -9,7 +9,7 @@
 
 #include "core/hex.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 using Json = nlohmann::json;
@@ -187,7 +187,7 @@ std::string format_utc_time(std::time_t t) {
   return buf.data();
 }
 
-AttestResult<TdxCollateral> parse_tdx_collateral(std::string_view json) {
+TdxResult<TdxCollateral> parse_tdx_collateral(std::string_view json) {
   const Json doc = Json::parse(json.begin(), json.end(), nullptr, false);
   if (doc.is_discarded()) return Failure{"collateral_invalid", "collateral is not valid JSON"};
   JsonFields f(doc, "collateral");
@@ -205,7 +205,7 @@ AttestResult<TdxCollateral> parse_tdx_collateral(std::string_view json) {
   return c;
 }
 
-AttestResult<TdxTcbInfo> parse_tdx_tcb_info(std::string_view json) {
+TdxResult<TdxTcbInfo> parse_tdx_tcb_info(std::string_view json) {
   const Json doc = Json::parse(json.begin(), json.end(), nullptr, false);
   if (doc.is_discarded()) return Failure{"collateral_invalid", "tcb_info is not valid JSON"};
   JsonFields f(doc, "tcb_info");
@@ -259,7 +259,7 @@ AttestResult<TdxTcbInfo> parse_tdx_tcb_info(std::string_view json) {
   return t;
 }
 
-AttestResult<QeIdentity> parse_qe_identity(std::string_view json) {
+TdxResult<QeIdentity> parse_qe_identity(std::string_view json) {
   const Json doc = Json::parse(json.begin(), json.end(), nullptr, false);
   if (doc.is_discarded()) return Failure{"collateral_invalid", "qe_identity is not valid JSON"};
   JsonFields f(doc, "qe_identity");
@@ -286,4 +286,4 @@ AttestResult<QeIdentity> parse_qe_identity(std::string_view json) {
   return q;
 }
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -14,7 +14,7 @@
 
 #include "attest/tdx_quote.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 struct TdxCollateral {
   std::string tcb_info_issuer_chain;  // PEM
@@ -80,12 +80,12 @@ struct QeIdentity {
 };
 
 // All parse failures are collateral_invalid, naming the field.
-AttestResult<TdxCollateral> parse_tdx_collateral(std::string_view json);
-AttestResult<TdxTcbInfo> parse_tdx_tcb_info(std::string_view json);
-AttestResult<QeIdentity> parse_qe_identity(std::string_view json);
+TdxResult<TdxCollateral> parse_tdx_collateral(std::string_view json);
+TdxResult<TdxTcbInfo> parse_tdx_tcb_info(std::string_view json);
+TdxResult<QeIdentity> parse_qe_identity(std::string_view json);
 
 // "2025-06-19T10:16:03Z" (UTC only) → seconds since the epoch.
 std::optional<std::time_t> parse_utc_time(std::string_view text);
 std::string format_utc_time(std::time_t t);
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -11,7 +11,7 @@
 
 #include "tls/ossl_ptr.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 using tls::OsslPtr;
 using X509CrlPtr = OsslPtr<X509_CRL, X509_CRL_free>;
@@ -24,4 +24,4 @@ struct Asn1SequenceAnyFree {
 };
 using Asn1SequenceAnyPtr = std::unique_ptr<ASN1_SEQUENCE_ANY, Asn1SequenceAnyFree>;
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -13,7 +13,7 @@
 
 #include "attest/tdx_ossl.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 constexpr std::string_view kSgxExtOid = "1.2.840.113741.1.13.1";
@@ -115,7 +115,7 @@ std::optional<Failure> read_tcb(const ASN1_TYPE* v, PckTcb& tcb) {
 
 }  // namespace
 
-AttestResult<PckTcb> parse_pck_extension(X509* pck_leaf) {
+TdxResult<PckTcb> parse_pck_extension(X509* pck_leaf) {
   tls::OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free> oid(OBJ_txt2obj(kSgxExtOid.data(), 1));
   if (!oid) return bad("OpenSSL could not build the OID");
   const int pos = X509_get_ext_by_OBJ(pck_leaf, oid.get(), -1);
@@ -144,4 +144,4 @@ AttestResult<PckTcb> parse_pck_extension(X509* pck_leaf) {
   return tcb;
 }
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -10,7 +10,7 @@
 
 #include "attest/tdx_quote.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 struct PckTcb {
   std::array<std::uint8_t, 6> fmspc{};
@@ -21,6 +21,6 @@ struct PckTcb {
 };
 
 // bad_certificate if the extension or one of its fields is missing or malformed.
-AttestResult<PckTcb> parse_pck_extension(X509* pck_leaf);
+TdxResult<PckTcb> parse_pck_extension(X509* pck_leaf);
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -15,7 +15,7 @@
 #include "core/hex.h"
 #include "tls/x509_inspect.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 Bytes32 sha256(std::span<const std::uint8_t> data) {
   Bytes32 out{};
@@ -99,7 +99,7 @@ bool ecdsa_p256_verify(EVP_PKEY* key, std::span<const std::uint8_t> message,
                           message.size()) == 1;
 }
 
-AttestResult<CertChain> load_chain(std::string_view pem, std::string_view what) {
+TdxResult<CertChain> load_chain(std::string_view pem, std::string_view what) {
   if (pem.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
     return bad_cert(what, "no PEM certificate");
   }
@@ -195,4 +195,4 @@ std::optional<Failure> verify_chain_at(const CertChain& chain, std::time_t at,
   return std::nullopt;
 }
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

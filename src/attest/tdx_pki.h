@@ -16,7 +16,7 @@
 #include "attest/tdx_quote.h"
 #include "tls/ossl_ptr.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 // SHA-256 of the DER of the Intel SGX Root CA (its public source: the root
 // certificate Intel publishes at certificates.trustedservices.intel.com and
@@ -40,7 +40,7 @@ bool ecdsa_p256_verify(EVP_PKEY* key, std::span<const std::uint8_t> message,
 using CertChain = std::vector<tls::X509Ptr>;
 
 // The PEM certificates of `pem`, in order; bad_certificate if none or unreadable.
-AttestResult<CertChain> load_chain(std::string_view pem, std::string_view what);
+TdxResult<CertChain> load_chain(std::string_view pem, std::string_view what);
 
 // Leaf first, each certificate issued by the next, the last self-issued.
 // chain_order if another order of the same certificates would be right,
@@ -62,4 +62,4 @@ std::optional<Failure> check_pinned_root(const CertChain& chain,
 std::optional<Failure> verify_chain_at(const CertChain& chain, std::time_t at,
                                        const std::vector<X509_CRL*>& crls, std::string_view what);
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -10,7 +10,7 @@
 
 #include "core/byte_reader.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 constexpr std::uint16_t kCertDataQeReport = 6;
@@ -173,7 +173,7 @@ std::optional<Failure> read_signature_data(FieldReader& f, TdxQuote& q) {
 
 }  // namespace
 
-AttestResult<TdxQuote> parse_tdx_quote(std::span<const std::uint8_t> data) {
+TdxResult<TdxQuote> parse_tdx_quote(std::span<const std::uint8_t> data) {
   TdxQuote q;
   FieldReader top(core::ByteReader(data), "TDX quote", "truncated");
   read_header(top, q.header);
@@ -229,4 +229,4 @@ AttestResult<TdxQuote> parse_tdx_quote(std::span<const std::uint8_t> data) {
   return q;
 }
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -14,7 +14,7 @@
 #include "attest/verdict.h"
 #include "core/result.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 inline constexpr std::uint16_t kTdxAttKeyEcdsaP256 = 2;
 inline constexpr std::uint32_t kTdxTeeType = 0x81;
@@ -90,12 +90,13 @@ struct TdxQuote {
   bool debug() const { return (body.td_attributes[0] & 0x01) != 0; }
 };
 
+// Results of the TDX parsers and checks: a value or the Failure to report.
 template <typename T>
-using AttestResult = core::Result<T, Failure>;
+using TdxResult = core::Result<T, Failure>;
 
 // Parses a v4 or v5 quote. Codes: truncated, bad_length, unsupported_version
 // (also a tee_type other than TDX), unsupported_key_type, bad_certificate
 // (certification data other than QE report + PCK chain).
-AttestResult<TdxQuote> parse_tdx_quote(std::span<const std::uint8_t> data);
+TdxResult<TdxQuote> parse_tdx_quote(std::span<const std::uint8_t> data);
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

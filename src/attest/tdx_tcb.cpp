@@ -13,7 +13,7 @@
 #include "attest/tdx_ossl.h"
 #include "core/hex.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 constexpr std::array<std::string_view, 7> kStatuses = {"UpToDate",
@@ -51,7 +51,7 @@ std::optional<Failure> check_signed(std::string_view chain_pem, std::string_view
   return std::nullopt;
 }
 
-AttestResult<X509CrlPtr> load_crl(const std::vector<std::uint8_t>& der, std::string_view what) {
+TdxResult<X509CrlPtr> load_crl(const std::vector<std::uint8_t>& der, std::string_view what) {
   const unsigned char* p = der.data();
   X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
   // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic): d2i's end vs the input's
@@ -111,7 +111,7 @@ bool seam_matches(const TdxModuleIdentity& m, const TdReportBody& b) {
 // TDX module: the seam signer and attributes must match tdxModule; a module
 // of major version tee_tcb_svn[1] > 0 must also match tdxModuleIdentities'
 // "TDX_<version>" entry, whose levels give the module's status.
-AttestResult<std::string> module_status(const TdxTcbInfo& info, const TdReportBody& b) {
+TdxResult<std::string> module_status(const TdxTcbInfo& info, const TdReportBody& b) {
   if (!seam_matches(info.module, b)) {
     return mismatch("mrsignerseam/seam_attributes differ from tcb_info.tdxModule");
   }
@@ -211,8 +211,8 @@ std::optional<Failure> check_collateral(const TdxCollateral& c, const TdxTcbInfo
 }
 
 // FMSPC, PCE-ID, QE identity, TDX module and TCB level → the statuses.
-AttestResult<TcbEvaluation> evaluate_levels(const TdxTcbInfo& info, const QeIdentity& qe,
-                                            const TcbInputs& in) {
+TdxResult<TcbEvaluation> evaluate_levels(const TdxTcbInfo& info, const QeIdentity& qe,
+                                         const TcbInputs& in) {
   if (info.id != "TDX" || info.version != 3) {
     return invalid("tcb_info is \"" + info.id + "\" v" + std::to_string(info.version) +
                    " (only TDX TCB Info v3 is evaluated)");
@@ -254,8 +254,8 @@ AttestResult<TcbEvaluation> evaluate_levels(const TdxTcbInfo& info, const QeIden
 
 }  // namespace
 
-AttestResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_json,
-                                                    const TcbInputs& in) {
+TdxResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_json,
+                                                 const TcbInputs& in) {
   auto c = parse_tdx_collateral(collateral_json);
   if (!c) return c.error();
   auto root_crl = load_crl(c->root_ca_crl, "root_ca_crl");
@@ -293,4 +293,4 @@ AttestResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_
   return e;
 }
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

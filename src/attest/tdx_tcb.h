@@ -13,7 +13,7 @@
 #include "attest/tdx_pki.h"
 #include "attest/tdx_quote.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 
 struct TcbInputs {
   const TdxQuote& quote;
@@ -53,7 +53,7 @@ struct TcbEvaluation {
 // certificate), tcb_mismatch (FMSPC, QE or TDX module identity differ),
 // A status that tcb_status_refused() is returned as an evaluation, not a
 // failure, so the caller can show it (verify_tdx refuses it as tcb_status).
-AttestResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_json,
-                                                    const TcbInputs& in);
+TdxResult<TcbEvaluation> evaluate_tdx_collateral(std::string_view collateral_json,
+                                                 const TcbInputs& in);
 
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -16,6 +16,8 @@
 namespace aegis::attest {
 namespace {
 
+using namespace tdx;  // this file is the TDX verifier's front door
+
 template <std::size_t N>
 std::string hex(const std::array<std::uint8_t, N>& bytes) {
   return core::to_hex(bytes);
@@ -111,7 +113,7 @@ std::optional<Failure> verify_parsed(const TdxQuote& q, const TdxVerifyOptions& 
 Verdict verify_tdx(std::span<const std::uint8_t> quote, const TdxVerifyOptions& options) {
   Verdict v;
   v.claims.tee = Tee::kTdx;
-  auto parsed = parse_tdx_quote(quote);
+  auto parsed = tdx::parse_tdx_quote(quote);
   if (!parsed) {
     v.failure = parsed.error();
     return v;

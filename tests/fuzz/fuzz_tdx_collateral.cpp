@@ -23,13 +23,13 @@ void check_refusal(const R& result) {
 }
 
 void inner_documents(std::string_view tcb_info, std::string_view qe_identity) {
-  auto info = aegis::attest::parse_tdx_tcb_info(tcb_info);
+  auto info = aegis::attest::tdx::parse_tdx_tcb_info(tcb_info);
   check_refusal(info);
   if (info) {
     FUZZ_CHECK(info->levels.size() <= 256);
     for (const auto& m : info->module_identities) FUZZ_CHECK(m.levels.size() <= 256);
   }
-  auto qe = aegis::attest::parse_qe_identity(qe_identity);
+  auto qe = aegis::attest::tdx::parse_qe_identity(qe_identity);
   check_refusal(qe);
 }
 
@@ -37,6 +37,7 @@ void inner_documents(std::string_view tcb_info, std::string_view qe_identity) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace aegis::attest;
+  using namespace aegis::attest::tdx;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto collateral = parse_tdx_collateral(text);
   check_refusal(collateral);

@@ -14,6 +14,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace aegis::attest;
+  using namespace aegis::attest::tdx;
   const std::span<const std::uint8_t> bytes(data, size);
   auto quote = parse_tdx_quote(bytes);
   if (quote) {

@@ -12,7 +12,7 @@
 #include "core/hex.h"
 #include "testdata.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 TdxVerifyOptions at(std::string_view when) {
@@ -86,4 +86,4 @@ TEST(TdxClaims, FieldsOfBothBodyVersions) {
 }
 
 }  // namespace
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

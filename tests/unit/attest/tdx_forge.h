@@ -22,7 +22,7 @@
 #include "tls/certs_keys.h"
 #include "tls/x509_build.h"
 
-namespace aegis::attest::forge {
+namespace aegis::attest::tdx::forge {
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -310,4 +310,4 @@ inline std::string collateral(const TestPki& pki, const CollateralKnobs& k, std:
       .dump();
 }
 
-}  // namespace aegis::attest::forge
+}  // namespace aegis::attest::tdx::forge

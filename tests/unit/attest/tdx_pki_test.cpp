@@ -16,7 +16,7 @@
 #include "attest/tdx_pck.h"
 #include "tdx_forge.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 using forge::make_crl;
@@ -138,4 +138,4 @@ TEST_F(TdxPki, CertificateWithoutSgxExtension) {
 }
 
 }  // namespace
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

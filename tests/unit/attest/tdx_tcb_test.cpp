@@ -11,7 +11,7 @@
 #include "attest/tdx_verify.h"
 #include "tdx_forge.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 using forge::level;
@@ -159,4 +159,4 @@ TEST_F(TdxTcb, CollateralExpiresWithItsWindow) {
 }
 
 }  // namespace
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx

@@ -17,7 +17,7 @@
 #include "core/hex.h"
 #include "testdata.h"
 
-namespace aegis::attest {
+namespace aegis::attest::tdx {
 namespace {
 
 constexpr std::string_view kIntelRoot =
@@ -394,4 +394,4 @@ TEST(TdxQuote, OtherVersionsAndKeyTypes) {
 }
 
 }  // namespace
-}  // namespace aegis::attest
+}  // namespace aegis::attest::tdx
