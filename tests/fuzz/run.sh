@@ -4,7 +4,8 @@
 #
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]
 #
-# Per target: the seeds (tests/fuzz/corpus/T, read-only) plus a working
+# Per target: the seeds (tests/fuzz/corpus/T and the target's folders of real
+# vectors under AEGIS_TESTDATA, read-only) plus a working
 # corpus in BUILD_DIR/corpus/T that grows across runs; crash inputs in
 # BUILD_DIR/artifacts/T/; libFuzzer's log in BUILD_DIR/logs/T.log. Prints
 # per target the CPU seconds, executions, coverage (cov = edges, ft =
@@ -24,7 +25,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 status=0
 printf '%-12s %8s %12s %7s %7s %7s  %s\n' target cpu_s execs cov ft corpus result
-while read -r name dict; do
+while read -r name dict seed_dirs; do
   [ -n "$name" ] || continue
   # Named targets only (no pipe here: with pipefail, grep -q closing early
   # made printf's SIGPIPE skip a target now and then).
@@ -40,6 +41,7 @@ while read -r name dict; do
   mkdir -p "$work" "$art" "$(dirname "$log")"
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$art/" "$work" "$here/corpus/$name")
+  for d in $seed_dirs; do args+=("$d"); done
   [ "$dict" != none ] && args=(-dict="$here/dict/$dict.dict" "${args[@]}")
   # CPU time of the run (user + system), measured by the shell.
   TIMEFORMAT='%U %S'
