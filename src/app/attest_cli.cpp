@@ -4,12 +4,21 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <string>
 #include <variant>
 
+#include <nlohmann/json.hpp>
+
 #include "attest/evidence.h"
 #include "attest/file_io.h"
+#include "attest/policy.h"
+#include "attest/verify.h"
+#include "config/loader.h"
 #include "core/hex.h"
 
 namespace aegis::app {
@@ -65,6 +74,128 @@ int run_evidence(const EvidenceArgs& a) {
   return 0;
 }
 
+struct VerifyArgs {
+  std::string evidence, vcek, cert_chain, aux, collateral, at, policy;
+  std::vector<std::string> test_roots;
+  bool json = false;
+};
+
+// RFC 3339 (2025-07-01T12:00:00Z or with a +HH:MM / -HH:MM offset) to Unix time.
+std::optional<std::time_t> parse_rfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return std::nullopt;
+  if (*rest == '.')  // fractional seconds: ignored
+    while (*++rest >= '0' && *rest <= '9') {
+    }
+  long offset = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int hh = 0, mm = 0, used = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5) return std::nullopt;
+    offset = (*rest == '+' ? 1 : -1) * (hh * 3600L + mm * 60L);
+    rest += 1 + used;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  return ::timegm(&tm) - offset;
+}
+
+std::optional<std::string> read_text(const std::string& path, std::string& error) {
+  const auto f = attest::read_whole_file(path, attest::kMaxEvidenceBytes);
+  if (!f.ok()) {
+    error = "cannot read " + path + ": " + std::strerror(f.error);
+    return std::nullopt;
+  }
+  return std::string(f.bytes.begin(), f.bytes.end());
+}
+
+void print_verdict(const attest::Verdict& v, bool json) {
+  const auto& c = v.claims;
+  const bool tdx = c.tee == attest::Tee::kTdx;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["verified"] = v.verified;
+    j["tee"] = attest::tee_name(c.tee);
+    j[tdx ? "mrtd" : "measurement"] = core::to_hex(c.measurement);
+    j["report_data"] = core::to_hex(c.report_data);
+    j["tcb_status"] = c.tcb_status;
+    j["reason"] = v.verified ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v.failure.text());
+    j["simulated"] = c.simulated;
+    j["debug"] = c.debug;
+    auto& fields = j["fields"] = nlohmann::ordered_json::object();
+    for (const auto& [k, val] : c.fields) fields[k] = val;
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  if (!v.verified) {
+    fmt::print(stderr, "refused: {}\n", v.failure.text());
+    return;
+  }
+  std::size_t width = std::string_view("measurement").size();
+  for (const auto& [k, val] : c.fields) width = std::max(width, k.size());
+  fmt::print("verified: {} evidence{}\n", attest::tee_name(c.tee),
+             c.simulated ? " (SIMULATED: test roots, not a real TEE)" : "");
+  auto line = [&](std::string_view k, std::string_view val) { fmt::print("  {:<{}} {}\n", k, width, val); };
+  line(tdx ? "mrtd" : "measurement", core::to_hex(c.measurement));
+  line("report_data", core::to_hex(c.report_data));
+  line("tcb_status", c.tcb_status);
+  line("debug", c.debug ? "yes" : "no");
+  for (const auto& [k, val] : c.fields)
+    if (k != "mrtd" && k != "tcb_status") line(k, val);
+}
+
+int run_verify(const VerifyArgs& a) {
+  std::string error;
+  const auto evidence = attest::read_whole_file(a.evidence, attest::kMaxEvidenceBytes);
+  if (!evidence.ok()) return invalid("verify", "cannot read " + a.evidence + ": " + std::strerror(evidence.error));
+  attest::VerifyInputs in;
+  in.test_roots = a.test_roots;
+  for (auto& r : in.test_roots) {
+    std::erase(r, ':');
+    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (r.size() != 64 || !core::from_hex(r))
+      return invalid("verify", "--test-root: expected a SHA-256 fingerprint (64 hex digits)");
+  }
+  for (const auto& [path, out] :
+       {std::pair{&a.vcek, &in.vcek}, {&a.cert_chain, &in.cert_chain}, {&a.collateral, &in.collateral}}) {
+    if (path->empty()) continue;
+    auto text = read_text(*path, error);
+    if (!text) return invalid("verify", error);
+    *out = std::move(*text);
+  }
+  if (!a.aux.empty()) {
+    auto text = read_text(a.aux, error);
+    if (!text) return invalid("verify", error);
+    in.snp_cert_table.assign(text->begin(), text->end());
+  }
+  if (!a.at.empty()) {
+    in.at = parse_rfc3339(a.at);
+    if (!in.at)
+      return invalid("verify", "--at: expected an RFC 3339 time such as 2025-07-01T12:00:00Z, got '" + a.at + "'");
+  }
+  std::optional<config::AttestationPolicy> policy;
+  if (!a.policy.empty()) {
+    auto loaded = config::load_attestation_policy(a.policy);
+    if (!loaded.policy) {
+      for (const auto& d : loaded.diagnostics) fmt::print(stderr, "{}\n", d.str());
+      return kExitInvalid;
+    }
+    policy = std::move(loaded.policy);
+  }
+  auto verdict = attest::verify_evidence(evidence.bytes, in);
+  if (verdict.verified && policy) {
+    if (auto refused = attest::check_policy(*policy, verdict.claims)) {
+      verdict.verified = false;
+      verdict.failure = *refused;
+    }
+  }
+  print_verdict(verdict, a.json);
+  return verdict.verified ? 0 : kExitRefused;
+}
+
 }  // namespace
 
 CLI::App* add_attest_command(CLI::App& app) {
@@ -96,6 +227,27 @@ int run_attest_command(const CLI::App& attest) {
   evidence->add_option("--tsm-root", ea.tsm_root, "configfs-tsm report directory")->capture_default_str();
   evidence->add_option("--sev-guest-device", ea.sev_guest_device, "SNP guest device")->capture_default_str();
 
+  VerifyArgs va;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Verify an SEV-SNP report, a TDX quote (v4/v5) or a certificate carrying either (detected from the "
+      "content): exit 0 and the claims when valid, 1 and the reason when not");
+  verify->add_option("--evidence", va.evidence, "The report, quote or certificate (PEM or DER)")->required();
+  verify->add_option("--vcek", va.vcek, "SNP: the VCEK or VLEK certificate (DER or PEM)");
+  verify->add_option("--cert-chain", va.cert_chain, "SNP: the ASK then the ARK, PEM (AMD KDS cert_chain)");
+  verify->add_option("--aux", va.aux,
+                     "SNP: the GHCB certificate table from the extended report (attest evidence --aux-out)");
+  verify->add_option("--collateral", va.collateral,
+                     "TDX: collateral JSON (TCB Info, QE Identity, CRLs); without it the TCB status is not_evaluated");
+  verify->add_option("--at", va.at, "Evaluate certificates and collateral at this RFC 3339 time (default: now)");
+  verify->add_option("--policy", va.policy, "An attestation policy file (YAML; docs/attestation.md)");
+  verify->add_option(
+      "--test-root", va.test_roots,
+      "SHA-256 of a TEST root to trust instead of the vendors' pinned roots (simulated evidence); repeatable");
+  verify->add_flag(
+      "--json", va.json,
+      "Print {verified, tee, measurement|mrtd, report_data, tcb_status, reason, simulated, debug, fields}");
+
   std::vector<std::string> args = attest.remaining();
   std::reverse(args.begin(),
                args.end());  // CLI11 takes the arguments last first
@@ -105,6 +257,7 @@ int run_attest_command(const CLI::App& attest) {
     return app.exit(e) == 0 ? 0 : kExitInvalid;
   }
   if (evidence->parsed()) return run_evidence(ea);
+  if (verify->parsed()) return run_verify(va);
   return kExitInvalid;
 }
 

@@ -44,7 +44,8 @@ std::optional<Failure> check_policy(const config::AttestationPolicy& policy, con
     if (*got != policy.rtmrs[i]) return refuse(name + " " + *got + " is not the expected " + policy.rtmrs[i]);
   }
   for (const auto& [name, min] : policy.min_tcb) {
-    const auto* got = field(claims, name);
+    // The SNP TCB the report was signed under (snp_verify: "reported_tcb.snp", ...).
+    const auto* got = field(claims, "reported_tcb." + name);
     std::uint64_t v = 0;
     if (!got || std::from_chars(got->data(), got->data() + got->size(), v).ec != std::errc())
       return refuse("min_tcb." + name + ": the evidence reports no " + name + " TCB component");

@@ -8,8 +8,7 @@
 namespace aegis::itest {
 
 fs::path carbon_testdata_dir() {
-  const char* env = std::getenv("AEGIS_TESTDATA");
-  return (env != nullptr && *env != '\0') ? fs::path(env) / "carbon" : fs::path(AEGIS_TESTDATA_DEFAULT) / "carbon";
+  return testdata_dir() / "carbon";
 }
 
 ProviderServer::ProviderServer(const fs::path& dir, const Options& o) : tls_(!o.cert.empty()) {

@@ -130,6 +130,7 @@ std::string trim(const std::string& s) {
 // ---- environment ---------------------------------------------------------
 
 std::string proxy_binary() { return env_or("AEGIS_FLOW_BIN", AEGIS_FLOW_BIN_DEFAULT); }
+fs::path testdata_dir() { return env_or("AEGIS_TESTDATA", AEGIS_TESTDATA_DEFAULT); }
 std::string upstream_binary() {
   return env_or("AEGIS_TEST_UPSTREAM_BIN", AEGIS_TEST_UPSTREAM_BIN_DEFAULT);
 }

@@ -31,6 +31,8 @@ using Millis = std::chrono::milliseconds;
 // (AEGIS_TEST_UPSTREAM_BIN); fall back to the paths CMake compiled in.
 std::string proxy_binary();
 std::string upstream_binary();
+// The real test data (AEGIS_TESTDATA, else the directory CMake found).
+fs::path testdata_dir();
 // Empty when the tool is not on PATH.
 std::string find_tool(const std::string& name);
 

@@ -11,7 +11,10 @@ Claims snp_claims() {
   c.tee = Tee::kSevSnp;
   c.measurement.assign(48, 0xab);
   c.report_data.assign(64, 0);
-  c.fields = {{"bootloader", "3"}, {"tee", "0"}, {"snp", "8"}, {"microcode", "115"}};
+  c.fields = {{"reported_tcb.bootloader", "3"},
+              {"reported_tcb.tee", "0"},
+              {"reported_tcb.snp", "8"},
+              {"reported_tcb.microcode", "115"}};
   return c;
 }
 

@@ -37,6 +37,7 @@ std::vector<std::uint8_t> der_of(X509* cert) {
 class SnpTcbBinding : public ::testing::Test {
  protected:
   void SetUp() override {
+    AEGIS_NEED_VECTORS();
     const auto bytes = test::read_vector("snp-milan/report.bin");
     auto parsed = parse_snp_report(bytes);
     ASSERT_TRUE(parsed) << "snp-milan/report.bin: " << (parsed ? "" : parsed.error().text());
@@ -151,6 +152,7 @@ std::vector<std::uint8_t> build_table(const std::vector<Entry>& entries) {
 class SnpCertTable : public ::testing::Test {
  protected:
   void SetUp() override {
+    AEGIS_NEED_VECTORS();
     vcek_ = test::read_vector("snp-milan/vcek.der");
     auto ask = load_cert("amd-roots/milan/ask.pem");
     auto ark = load_cert("amd-roots/milan/ark.pem");
@@ -163,6 +165,7 @@ class SnpCertTable : public ::testing::Test {
 };
 
 TEST_F(SnpCertTable, ParsesEntriesAndVerifiesTheRealReport) {
+  AEGIS_NEED_VECTORS();
   const auto entries = parse_cert_table(table_);
   ASSERT_TRUE(entries) << entries.error().text();
   ASSERT_EQ(entries->size(), 3U);
@@ -222,6 +225,7 @@ TEST_F(SnpCertTable, UnknownGuidsAreKeptAsOther) {
 // ---- AMD's pinned ARKs -------------------------------------------------------
 
 TEST(SnpPinnedArks, EachRealArkIsPinnedAndSignsItsAsk) {
+  AEGIS_NEED_VECTORS();
   const std::pair<const char*, SnpProduct> products[] = {
       {"milan", SnpProduct::kMilan}, {"genoa", SnpProduct::kGenoa}, {"turin", SnpProduct::kTurin}};
   for (const auto& [dir, product] : products) {

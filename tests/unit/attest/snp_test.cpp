@@ -34,6 +34,7 @@ std::map<std::string, std::string> field_map(const Claims& c) { return {c.fields
 class SnpVector : public ::testing::Test {
  protected:
   void SetUp() override {
+    AEGIS_NEED_VECTORS();
     report_ = test::read_vector("snp-milan/report.bin");
     ASSERT_EQ(report_.size(), kSnpReportSize) << "snp-milan/report.bin missing under " << test::vectors_dir();
     inputs_.vcek = text(test::read_vector("snp-milan/vcek.der"));
@@ -173,6 +174,7 @@ TEST_F(SnpVector, ReservedTailAfterSignatureIsNotSigned) {
 }
 
 TEST_F(SnpVector, WrongRootsAreRefusedDistinctly) {
+  AEGIS_NEED_VECTORS();
   SnpVerifyInputs genoa = inputs_;
   genoa.ask = text(test::read_vector("amd-roots/genoa/ask.pem"));
   genoa.ark = text(test::read_vector("amd-roots/genoa/ark.pem"));
