@@ -20,7 +20,7 @@ namespace aegis::attest::tdx {
 
 // SHA-256 of the DER of the Intel SGX Root CA (its public source: the root
 // certificate Intel publishes at certificates.trustedservices.intel.com and
-// embeds in every PCK chain; docs/attestation-tdx.md).
+// embeds in every PCK chain; docs/attestation.md, Intel TDX).
 inline constexpr std::string_view kIntelSgxRootCaSha256 =
     "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3";
 

@@ -1,5 +1,5 @@
 // Collateral evaluation, after Intel's QVL (TcbLevelCheck, TdxModuleCheck,
-// QE identity check) in a simplified form that docs/attestation-tdx.md
+// QE identity check) in a simplified form that docs/attestation.md, Intel TDX
 // spells out: signed documents first, then windows, CRLs, identities, level.
 #include "attest/tdx_tcb.h"
 
