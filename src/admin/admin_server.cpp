@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "attest/board.h"
 #include "stats/stats.h"
 
 namespace aegis::admin {
@@ -110,7 +111,7 @@ struct Endpoint {
   Reply (*reply)(const State&);
 };
 
-const std::array<Endpoint, 9> kEndpoints{{
+const std::array<Endpoint, 10> kEndpoints{{
     {"/", "this list", index_reply},
     {"/ready", "200 LIVE when serving traffic, 503 while starting or draining",
      [](const State& s) -> Reply {
@@ -131,6 +132,10 @@ const std::array<Endpoint, 9> kEndpoints{{
      [](const State& s) { return from_handler(s.handlers.carbon, kJsonType); }},
     {"/carbon.html", "the same as a page: intensities, traffic shares, grams avoided",
      [](const State& s) { return from_handler(s.handlers.carbon_html, kHtmlType); }},
+    {"/attestation", "this sidecar's own evidence claims and the last verdict on each listener's and cluster's peers (JSON)",
+     [](const State&) -> Reply {
+       return {http::status::ok, kJsonType, attest::attestation_board().json() + "\n"};
+     }},
     {"/stats", "all metrics, one sample per line",
      [](const State&) -> Reply {
        return {http::status::ok, kTextType, stats_plain()};

@@ -3,11 +3,15 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "attest/evidence_extension.h"
+#include "attest/file_io.h"
+#include "attest/snp_report.h"
 #include "attest/snp_verify.h"
 #include "attest/tdx_verify.h"
 #include "core/byte_reader.h"
+#include "core/hex.h"
 #include "tls/ossl_ptr.h"
 
 namespace aegis::attest {
@@ -47,6 +51,18 @@ Verdict verify_raw(Tee tee, std::span<const std::uint8_t> evidence, const Verify
     o = std::move(from_table.value());
   }
   if (!in.vcek.empty()) o.vcek = in.vcek;
+  if (o.vcek.empty() && !in.snp_vcek_dir.empty()) {
+    if (auto report = parse_snp_report(evidence)) {
+      const auto base = std::filesystem::path(in.snp_vcek_dir) / core::to_hex(report.value().chip_id);
+      for (const char* ext : {".der", ".pem"}) {
+        const auto f = read_whole_file(base.string() + ext, kMaxEvidenceBytes);
+        if (f.ok()) {
+          o.vcek.assign(f.bytes.begin(), f.bytes.end());
+          break;
+        }
+      }
+    }
+  }
   if (!in.cert_chain.empty()) {
     o.ask.clear();
     o.ark.clear();

@@ -28,6 +28,7 @@ struct VerifyInputs {
   std::string vcek;        // SNP: the VCEK or VLEK (DER or PEM bytes); else taken from `snp_cert_table`
   std::string cert_chain;  // SNP: ASK then ARK (PEM), AMD KDS's cert_chain
   std::vector<std::uint8_t> snp_cert_table;  // SNP: a GHCB certificate table (auxblob)
+  std::string snp_vcek_dir;                  // SNP: else the VCEK from DIR/<chip_id hex>.der or .pem
   std::string collateral;                    // TDX: collateral JSON; empty: TCB not evaluated
   std::vector<std::string> test_roots;       // SHA-256 hex of test roots; non-empty: only these, claims simulated
   std::optional<std::time_t> at;             // evaluation time; nullopt: now

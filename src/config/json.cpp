@@ -50,6 +50,19 @@ Json peers_json(const std::vector<PeerMatcher>& peers) {
   return j;
 }
 
+Json attestation_policy_json(const AttestationPolicy& p) {
+  static constexpr const char* kModes[] = {"off", "optional", "require"};
+  static constexpr const char* kTees[] = {"any", "snp", "tdx"};
+  Json j{{"mode", kModes[static_cast<int>(p.mode)]},
+         {"tee", kTees[static_cast<int>(p.tee)]},
+         {"allow_debug", p.allow_debug},
+         {"accepted_tcb_status", p.accepted_tcb_status}};
+  if (!p.measurements.empty()) j["measurements"] = p.measurements;
+  if (!p.rtmrs.empty()) j["rtmrs"] = p.rtmrs;
+  if (!p.min_tcb.empty()) j["min_tcb"] = p.min_tcb;
+  return j;
+}
+
 // Paths only (never key material); fields that are unset are left out so that
 // the dump loads back.
 Json tls_json(const TlsConfig& t, bool listener) {
@@ -67,14 +80,13 @@ Json tls_json(const TlsConfig& t, bool listener) {
     j["server_name"] = t.server_name;
   }
   if (!t.allow_peers.empty()) j["allow_peers"] = peers_json(t.allow_peers);
+  if (t.attestation) j["attestation"] = attestation_policy_json(*t.attestation);
   return j;
 }
 
 Json listener_json(const Listener& l) {
-  Json j{{"name", l.name},
-         {"address", l.address.address},
-         {"port", l.address.port},
-         {"protocol", to_string(l.protocol)}};
+  Json j{
+      {"name", l.name}, {"address", l.address.address}, {"port", l.address.port}, {"protocol", to_string(l.protocol)}};
   if (l.protocol == ListenerProtocol::kHttp) {
     j["route_config"] = l.route_config;
   } else {
@@ -106,9 +118,15 @@ Json hash_policy_json(const std::vector<HashPolicy>& rules) {
   Json j = Json::array();
   for (const auto& h : rules) {
     switch (h.kind) {
-      case HashPolicy::Kind::kHeader: j.push_back(Json{{"header", Json{{"name", h.name}}}}); break;
-      case HashPolicy::Kind::kCookie: j.push_back(Json{{"cookie", Json{{"name", h.name}}}}); break;
-      case HashPolicy::Kind::kSourceIp: j.push_back(Json{{"source_ip", true}}); break;
+      case HashPolicy::Kind::kHeader:
+        j.push_back(Json{{"header", Json{{"name", h.name}}}});
+        break;
+      case HashPolicy::Kind::kCookie:
+        j.push_back(Json{{"cookie", Json{{"name", h.name}}}});
+        break;
+      case HashPolicy::Kind::kSourceIp:
+        j.push_back(Json{{"source_ip", true}});
+        break;
     }
   }
   return j;
@@ -152,8 +170,8 @@ Json route_json(const Route& r) {
   action["idle_timeout"] = format_duration(a.idle_timeout);
   if (a.retry_policy) action["retry_policy"] = retry_policy_json(*a.retry_policy);
   if (a.rate_limit)
-    action["rate_limit"] = Json{{"requests_per_second", a.rate_limit->requests_per_second},
-                                {"burst", a.rate_limit->burst}};
+    action["rate_limit"] =
+        Json{{"requests_per_second", a.rate_limit->requests_per_second}, {"burst", a.rate_limit->burst}};
   if (!a.hash_policy.empty()) action["hash_policy"] = hash_policy_json(a.hash_policy);
   Json j{{"name", r.name}, {"match", std::move(match)}, {"route", std::move(action)}};
   if (!r.allow_peers.empty()) j["allow_peers"] = peers_json(r.allow_peers);
@@ -242,7 +260,9 @@ Json cluster_json(const Cluster& c) {
   if (c.tls) j["tls"] = tls_json(*c.tls, false);
   // The chosen policy's options only (a block for another policy is refused).
   switch (c.lb_policy) {
-    case LbPolicy::kLeastRequest: j["least_request"] = Json{{"choice_count", c.least_request.choice_count}}; break;
+    case LbPolicy::kLeastRequest:
+      j["least_request"] = Json{{"choice_count", c.least_request.choice_count}};
+      break;
     case LbPolicy::kPeakEwma:
       j["peak_ewma"] = Json{{"decay_time", format_duration(c.peak_ewma.decay_time)},
                             {"default_rtt", format_duration(c.peak_ewma.default_rtt)}};
@@ -258,7 +278,8 @@ Json cluster_json(const Cluster& c) {
                                {"max_step", c.carbon_aware.max_step}};
       if (c.carbon_aware.max_age) j["carbon_aware"]["max_age"] = format_duration(*c.carbon_aware.max_age);
       break;
-    default: break;
+    default:
+      break;
   }
   if (c.carbon_accounting) {
     j["carbon_accounting"] = Json{{"joules_per_request", c.carbon_accounting->joules_per_request},
@@ -319,16 +340,28 @@ std::string to_json(const Config& config, int indent) {
   Json clusters = Json::array();
   for (const auto& c : config.clusters) clusters.push_back(cluster_json(c));
   Json j{{"source", config.source},
-               {"node", Json{{"region", config.node.region}, {"zone", config.node.zone}}},
-               {"admin", address_json(config.admin.address)},
-               {"access_log", Json{{"path", config.access_log.path}}},
-               {"drain_timeout", format_duration(config.drain_timeout)},
-               {"process", Json{{"dumpable", config.process.dumpable}, {"user", config.process.user},
-                                {"group", config.process.group}, {"seccomp", config.process.seccomp}}},
-               {"listeners", std::move(listeners)},
-               {"route_configs", std::move(route_configs)},
-               {"clusters", std::move(clusters)}};
+         {"node", Json{{"region", config.node.region}, {"zone", config.node.zone}}},
+         {"admin", address_json(config.admin.address)},
+         {"access_log", Json{{"path", config.access_log.path}}},
+         {"drain_timeout", format_duration(config.drain_timeout)},
+         {"process", Json{{"dumpable", config.process.dumpable},
+                          {"user", config.process.user},
+                          {"group", config.process.group},
+                          {"seccomp", config.process.seccomp}}},
+         {"listeners", std::move(listeners)},
+         {"route_configs", std::move(route_configs)},
+         {"clusters", std::move(clusters)}};
   if (!config.carbon.providers.empty()) j["carbon"] = carbon_json(config.carbon);
+  const auto& at = config.attestation;
+  if (!at.test_roots.empty() || !at.snp_vcek_dir.empty() || !at.snp_cert_chain.empty() || !at.tdx_collateral.empty()) {
+    Json a = Json::object();
+    if (!at.test_roots.empty()) a["test_roots"] = at.test_roots;
+    for (auto [name, value] :
+         {std::pair{"snp_vcek_dir", &at.snp_vcek_dir}, std::pair{"snp_cert_chain", &at.snp_cert_chain},
+          std::pair{"tdx_collateral", &at.tdx_collateral}})
+      if (!value->empty()) a[name] = *value;
+    j["attestation"] = std::move(a);
+  }
   // Replace invalid UTF-8 instead of throwing: the dump must never fail.
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }

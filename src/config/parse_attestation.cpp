@@ -97,4 +97,28 @@ void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, cons
   }
 }
 
+void parse_attestation_trust(const Object& top, ParseContext& ctx, Config& out) {
+  if (!top.has("attestation")) return;
+  const Object o(top.get("attestation"), top.value_mark("attestation"), "attestation", top.path("attestation"),
+                 {"test_roots", "snp_vcek_dir", "snp_cert_chain", "tdx_collateral"}, ctx.diags);
+  if (!o.is_mapping()) return;
+  auto& t = out.attestation;
+  if (o.has("test_roots") && o.read_strings("test_roots", t.test_roots)) {
+    if (t.test_roots.empty())
+      ctx.diags.error(o.value_mark("test_roots"),
+                      "test_roots: an empty list trusts nothing; remove it for the vendors' roots");
+    for (std::size_t i = 0; i < t.test_roots.size(); ++i) {
+      auto& r = t.test_roots[i];
+      std::erase(r, ':');
+      r = lower(r);
+      if (r.size() != 64 || !core::from_hex(r))
+        ctx.diags.error_at(o.path("test_roots") + "[" + std::to_string(i) + "]",
+                           "test_roots: '" + r + "' is not a SHA-256 fingerprint (64 hex digits)");
+    }
+  }
+  read_file_path(o, ctx, "snp_vcek_dir", t.snp_vcek_dir);
+  read_file_path(o, ctx, "snp_cert_chain", t.snp_cert_chain);
+  read_file_path(o, ctx, "tdx_collateral", t.tdx_collateral);
+}
+
 }  // namespace aegis::config::detail

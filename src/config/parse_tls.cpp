@@ -35,6 +35,8 @@ void parse_peer_matcher(const YAML::Node& node, const std::string& path, const Y
   }
 }
 
+}  // namespace
+
 // A file path, made absolute against the config file's directory, that must
 // be readable now.
 void read_file_path(const Object& o, const ParseContext& ctx, std::string_view field, std::string& out) {
@@ -53,8 +55,6 @@ void read_file_path(const Object& o, const ParseContext& ctx, std::string_view f
   }
 }
 
-}  // namespace
-
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out) {
   o.for_each(field, [&](const YAML::Node& item, const std::string& p, const YAML::Mark& at) {
     parse_peer_matcher(item, p, at, o.diags(), out.emplace_back());
@@ -70,11 +70,11 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
   const bool server = side == TlsSide::kListener;
   const Object o = server ? Object(parent.get("tls"), parent.value_mark("tls"), "listener tls", parent.path("tls"),
                                    {"cert_file", "key_file", "trust_bundle", "require_client_cert", "pq_policy",
-                                    "groups", "session_resumption", "handshake_timeout", "allow_peers"},
+                                    "groups", "session_resumption", "handshake_timeout", "allow_peers", "attestation"},
                                    ctx.diags)
                           : Object(parent.get("tls"), parent.value_mark("tls"), "cluster tls", parent.path("tls"),
                                    {"cert_file", "key_file", "trust_bundle", "pq_policy", "groups", "server_name",
-                                    "session_resumption", "allow_peers"},
+                                    "session_resumption", "allow_peers", "attestation"},
                                    ctx.diags);
   if (!o.is_mapping()) return;
   TlsConfig& t = out.emplace();
@@ -94,6 +94,9 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
     }
   }
   read_peer_matchers(o, "allow_peers", t.allow_peers);
+  if (o.has("attestation"))
+    parse_attestation_policy(o.get("attestation"), o.value_mark("attestation"), o.path("attestation"), o.diags(),
+                             t.attestation.emplace());
 
   o.read_bool("session_resumption", t.session_resumption);
   if (server) {
@@ -108,6 +111,9 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
     if (!t.allow_peers.empty() && !t.require_client_cert)
       o.diags().error(o.value_mark("allow_peers"),
                       "allow_peers: needs 'require_client_cert: true' (peers are identified by their certificate)");
+    if (t.attestation && t.attestation->mode != AttestationPolicy::Mode::kOff && !t.require_client_cert)
+      o.diags().error(o.value_mark("attestation"),
+                      "attestation: needs 'require_client_cert: true' (the evidence is in the client's certificate)");
   } else {
     o.read_string("server_name", t.server_name);
     if (!o.has("trust_bundle"))

@@ -36,6 +36,10 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
 // `attestation:`, or the whole of a policy file.
 void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, const std::string& path, Diagnostics& d,
                               AttestationPolicy& out);
+// Top-level `attestation:` (parse_attestation.cpp).
+void parse_attestation_trust(const Object& top, ParseContext& ctx, Config& out);
+// A file path made absolute against the config's directory, readable now (parse_tls.cpp).
+void read_file_path(const Object& o, const ParseContext& ctx, std::string_view field, std::string& out);
 // A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);

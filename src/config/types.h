@@ -94,6 +94,15 @@ struct AttestationPolicy {
   std::vector<std::string> accepted_tcb_status{"UpToDate"};  // when collateral was evaluated (TDX)
 };
 
+// Top-level `attestation:`: what this sidecar trusts when it verifies a
+// peer's evidence (docs/attestation.md). Paths are absolute after loading.
+struct AttestationTrust {
+  std::vector<std::string> test_roots;  // SHA-256 (hex) of TEST roots: non-empty = only these, never the vendors'
+  std::string snp_vcek_dir;             // SNP peers' VCEKs by chip: DIR/<chip_id hex>.der (or .pem)
+  std::string snp_cert_chain;           // AMD's ASK then ARK (PEM); the ARK must still be a pinned one
+  std::string tdx_collateral;           // TDX collateral JSON; absent: the TCB status is not evaluated
+};
+
 // TLS of a listener (server side) or a cluster (client side). Paths are
 // absolute after loading (relative ones are resolved against the config
 // file's directory).
@@ -108,6 +117,7 @@ struct TlsConfig {
   Millis handshake_timeout{10'000};  // listener only
   std::string server_name;           // cluster only: SNI, and the DNS name the server's cert must carry
   std::vector<PeerMatcher> allow_peers;  // listener: clients allowed; cluster: servers accepted
+  std::optional<AttestationPolicy> attestation;  // the hardware evidence the peer's certificate must carry
 };
 
 // What the listener does with an escaped slash (%2F, %5C) in a request path
@@ -416,6 +426,7 @@ struct Config {
   std::vector<RouteConfiguration> route_configs;
   std::vector<Cluster> clusters;
   CarbonConfig carbon;  // grid-intensity feeds (config/carbon.h)
+  AttestationTrust attestation;
 
   const Cluster* find_cluster(const std::string& name) const;
   const RouteConfiguration* find_route_config(const std::string& name) const;

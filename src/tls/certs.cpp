@@ -162,6 +162,9 @@ CertResult<WrittenCredentials> issue_certificate(const LeafRequest& request) {
   if (auto r = set_issuer(x, issuer); !r) return r.error();
   if (auto r = add_extensions(x, issuer, extensions); !r) return r.error();
   if (auto r = add_subject_alt_names(x, uris, request.dns_names); !r) return r.error();
+  if (request.before_signing) {
+    if (auto r = request.before_signing(x); !r) return r.error();
+  }
   if (auto r = sign_certificate(x, ca->key.get()); !r) return r.error();
 
   auto leaf_pem = certificate_pem(x);

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <openssl/x509.h>
 
 #include "tls/certs_keys.h"
 #include "tls/certs_result.h"
@@ -37,6 +40,10 @@ struct LeafRequest {
   int days = 0;
   std::filesystem::path out_dir;
   bool force = false;
+  // Called with the finished but unsigned leaf (its key already in place):
+  // where a caller adds an extension of its own, e.g. attest/ its hardware
+  // evidence bound to this key. An error stops the issue.
+  std::function<CertResult<void>(X509* leaf)> before_signing;
 };
 
 struct WrittenCredentials {

@@ -28,9 +28,11 @@ std::optional<std::int64_t> leaf_not_after(SSL_CTX* ctx) {
 }  // namespace
 
 core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::TlsConfig& config, Side side,
-                                                                 const std::string& owner,
-                                                                 std::vector<std::string> alpn) {
+                                                                  const std::string& owner,
+                                                                  std::vector<std::string> alpn,
+                                                                  PeerCertificateCheck peer_check) {
   std::shared_ptr<TlsRuntime> rt(new TlsRuntime());
+  rt->peer_check_ = std::move(peer_check);
   rt->config_ = config;
   rt->side_ = side;
   rt->owner_ = owner;
@@ -72,11 +74,14 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
     if (auto r = ring->attach(rt->ctx_.get(), ring); !r) return r.error();
   }
   rt->not_after_ = leaf_not_after(rt->ctx_.get());
+  // The runtime owns the context, so the context never outlives `rt`.
+  if (rt->peer_check_) SSL_CTX_set_cert_verify_callback(rt->ctx_.get(), &TlsRuntime::verify_peer, rt.get());
 
   const auto labels = rt->owner_labels();
   rt->resumed_ = &S().counter("aegis_tls_resumed_handshakes_total",
                               "Successful handshakes that resumed a session (no certificate, no signature)", labels);
-  rt->handshake_seconds_ = &S().histogram("aegis_tls_handshake_seconds", "TLS handshake duration (accept or connect to finished)", labels);
+  rt->handshake_seconds_ =
+      &S().histogram("aegis_tls_handshake_seconds", "TLS handshake duration (accept or connect to finished)", labels);
   if (side == Side::kServer)
     rt->classical_ = &S().counter("aegis_tls_classical_handshakes_total",
                                   "Handshakes that agreed on a classical-only (not post-quantum) key exchange", labels);
@@ -88,16 +93,25 @@ core::Result<std::shared_ptr<const TlsRuntime>> TlsRuntime::build(const config::
   return std::shared_ptr<const TlsRuntime>(std::move(rt));
 }
 
-stats::Labels TlsRuntime::owner_labels() const {
-  return {{side_ == Side::kServer ? "listener" : "cluster", owner_}};
+int TlsRuntime::verify_peer(X509_STORE_CTX* store, void* self) {
+  if (X509_verify_cert(store) != 1) return 0;  // the chain first, as without a check
+  const auto* rt = static_cast<const TlsRuntime*>(self);
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  const auto refusal = rt->peer_check_(leaf);
+  if (!refusal) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  spdlog::warn("{} '{}': peer certificate refused ({}): {}", rt->side_ == Side::kServer ? "listener" : "cluster",
+               rt->owner_, refusal->reason, refusal->detail);
+  return 0;
 }
+
+stats::Labels TlsRuntime::owner_labels() const { return {{side_ == Side::kServer ? "listener" : "cluster", owner_}}; }
 
 void TlsRuntime::count_handshake(const std::string& group, const std::string& sigalg,
                                  std::string_view failure_reason) const {
   auto labels = owner_labels();
-  labels.insert(labels.end(), {{"group", group},
-                               {"sigalg", sigalg},
-                               {"result", failure_reason.empty() ? "success" : "failure"}});
+  labels.insert(labels.end(),
+                {{"group", group}, {"sigalg", sigalg}, {"result", failure_reason.empty() ? "success" : "failure"}});
   S().counter("aegis_tls_handshakes_total", "TLS handshakes by negotiated group, server signature algorithm and result",
               labels)
       .inc();
@@ -118,7 +132,8 @@ std::string TlsRuntime::server_sigalg(SSL* ssl) const {
   // one has none: no certificate was sent).
   if (ssl == nullptr || !SSL_is_init_finished(ssl) || SSL_session_reused(ssl)) return {};
   const char* name = nullptr;
-  const int ok = side_ == Side::kServer ? SSL_get0_signature_name(ssl, &name) : SSL_get0_peer_signature_name(ssl, &name);
+  const int ok =
+      side_ == Side::kServer ? SSL_get0_signature_name(ssl, &name) : SSL_get0_peer_signature_name(ssl, &name);
   return ok == 1 && name != nullptr ? std::string(name) : std::string();
 }
 
@@ -168,6 +183,7 @@ std::string_view classify_handshake_failure(SSL* ssl, unsigned long first_error,
       return "no_client_certificate";
     case SSL_R_CERTIFICATE_VERIFY_FAILED: {
       const long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+      if (v == X509_V_ERR_APPLICATION_VERIFICATION) return "peer_attestation";
       if (v == X509_V_ERR_CERT_HAS_EXPIRED || v == X509_V_ERR_CERT_NOT_YET_VALID) return "certificate_expired";
       if (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
           v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||

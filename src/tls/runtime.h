@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,14 +25,27 @@ namespace aegis::tls {
 
 enum class Side { kServer, kClient };
 
+// A check of the peer's certificate beyond its chain (attest/: the hardware
+// evidence it carries and the attestation policy). It runs in the handshake
+// right after the chain verified; a refusal aborts the handshake (alert
+// bad_certificate), counted as handshake failure reason "peer_attestation".
+struct PeerRefusal {
+  std::string reason;  // short, bounded: a metric label
+  std::string detail;  // for the log
+};
+using PeerCertificateCheck = std::function<std::optional<PeerRefusal>(X509* leaf)>;
+
 class TlsRuntime {
  public:
   // `owner` is the listener's (server) or cluster's (client) name; it labels
   // the metrics: {listener="..."} or {cluster="..."}.
   // `alpn`: the protocols offered (client) or accepted (server), in preference order.
+  // `peer_check`: run on every peer certificate chain that verified (needs a
+  // verified peer: a cluster, or a listener with require_client_cert).
   static core::Result<std::shared_ptr<const TlsRuntime>> build(const config::TlsConfig& config, Side side,
                                                                const std::string& owner,
-                                                               std::vector<std::string> alpn = {"http/1.1"});
+                                                               std::vector<std::string> alpn = {"http/1.1"},
+                                                               PeerCertificateCheck peer_check = {});
 
   SSL_CTX* ctx() const { return ctx_.get(); }
   Side side() const { return side_; }
@@ -51,8 +65,8 @@ class TlsRuntime {
   std::optional<std::string_view> on_handshake_done(SSL* ssl, double seconds, std::string_view remote) const;
   // After a failed or timed-out handshake: metrics and a debug log line.
   // `first_error` is OpenSSL's first error code (0 if none).
-  void on_handshake_failed(SSL* ssl, unsigned long first_error, bool timed_out, double seconds,
-                           std::string_view remote, std::string_view detail) const;
+  void on_handshake_failed(SSL* ssl, unsigned long first_error, bool timed_out, double seconds, std::string_view remote,
+                           std::string_view detail) const;
 
   // The signature algorithm of the server's CertificateVerify in this
   // handshake (ours on a listener, the peer's on a cluster), as OpenSSL names it.
@@ -60,6 +74,7 @@ class TlsRuntime {
 
  private:
   TlsRuntime() = default;
+  static int verify_peer(X509_STORE_CTX* store, void* self);
   stats::Labels owner_labels() const;
   // aegis_tls_handshakes_total, and with a reason (a failure) also
   // aegis_tls_handshake_failures_total.
@@ -71,6 +86,7 @@ class TlsRuntime {
   std::string owner_;
   SslCtxPtr ctx_;
   std::optional<std::int64_t> not_after_;
+  PeerCertificateCheck peer_check_;
   stats::Histogram* handshake_seconds_ = nullptr;
   stats::Counter* classical_ = nullptr;
   stats::Counter* resumed_ = nullptr;
@@ -78,7 +94,8 @@ class TlsRuntime {
 
 // Bounded label value for a failed handshake: no_shared_group,
 // no_client_certificate, unknown_ca, certificate_expired, certificate_invalid,
-// peer_alert, not_tls, protocol_version, timeout, peer_closed, peer_identity, other.
+// peer_alert, not_tls, protocol_version, timeout, peer_closed, peer_identity,
+// peer_attestation, other.
 std::string_view classify_handshake_failure(SSL* ssl, unsigned long first_error, bool timed_out);
 
 }  // namespace aegis::tls
