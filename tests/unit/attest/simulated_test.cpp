@@ -51,7 +51,10 @@ class Simulated : public ::testing::Test {
     ASSERT_TRUE(fps.ok()) << fps.error().message;
     fps_ = fps.value();
   }
-  static void TearDownTestSuite() { fs::remove_all(*dir_); }
+  static void TearDownTestSuite() {
+    if (dir_) fs::remove_all(*dir_);
+  }
+  void SetUp() override { ASSERT_TRUE(fps_.has_value()) << "generating the TEST roots failed"; }
 
   static RawEvidence evidence(Tee tee, const SimulatedOptions& o = {}) {
     auto r = read_simulated(*dir_, tee, sample_report_data(), o);
