@@ -51,7 +51,8 @@ std::optional<Bytes> cert_der(X509* cert) {
   const int n = i2d_X509(cert, &raw);
   const tls::OpensslBytesPtr<unsigned char> owned(raw);
   if (n <= 0 || raw == nullptr) return std::nullopt;
-  return Bytes(raw, raw + n);
+  const std::span<const unsigned char> der(raw, static_cast<std::size_t>(n));
+  return Bytes(der.begin(), der.end());
 }
 
 // The GHCB table: {GUID, offset, length} per certificate, an all-zero
@@ -121,10 +122,11 @@ std::optional<Failure> sign_snp_report(Bytes& report, EVP_PKEY* vcek_key) {
   const auto signed_part = std::span(report).first(kSnpSignedSize);
   auto sig = simulated_wire::ecdsa_sign(vcek_key, EVP_sha384(), signed_part);
   if (!sig) return sign_failure("signing the SNP report with the TEST VCEK key");
-  if (BN_bn2lebinpad(ECDSA_SIG_get0_r(sig->get()), report.data() + kSignatureR, kSignatureComponent) !=
-          static_cast<int>(kSignatureComponent) ||
-      BN_bn2lebinpad(ECDSA_SIG_get0_s(sig->get()), report.data() + kSignatureS, kSignatureComponent) !=
-          static_cast<int>(kSignatureComponent))
+  const auto r = std::span(report).subspan(kSignatureR, kSignatureComponent);
+  const auto s = std::span(report).subspan(kSignatureS, kSignatureComponent);
+  if (BN_bn2lebinpad(ECDSA_SIG_get0_r(sig->get()), r.data(), static_cast<int>(r.size())) !=
+          static_cast<int>(r.size()) ||
+      BN_bn2lebinpad(ECDSA_SIG_get0_s(sig->get()), s.data(), static_cast<int>(s.size())) != static_cast<int>(s.size()))
     return sign_failure("writing the SNP report signature");
   return std::nullopt;
 }

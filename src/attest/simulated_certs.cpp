@@ -39,7 +39,8 @@ tls::CertResult<Bytes> to_der(const T* obj, int (*i2d)(const T*, unsigned char**
   const int n = obj != nullptr ? i2d(obj, &raw) : -1;
   const tls::OpensslBytesPtr<unsigned char> owned(raw);
   if (n <= 0 || raw == nullptr) return tls::openssl_failure("DER-encoding " + std::string(what));
-  return Bytes(raw, raw + n);
+  const std::span<const unsigned char> der(raw, static_cast<std::size_t>(n));
+  return Bytes(der.begin(), der.end());
 }
 
 tls::CertResult<Bytes> integer_der(long value) {
@@ -198,7 +199,6 @@ tls::CertResult<Bytes> sgx_extension(const TestPckPlatform& p) {
 // then hwID with the 64 chip-id bytes as extnValue itself.
 tls::CertResult<void> add_vcek_extensions(X509* cert, const SimulatedSnpTcb& tcb, const ChipId& chip_id) {
   const std::string amd(kAmdOid);
-  const std::pair<std::string, long> integers_before[] = {{amd + ".1", 0}};
   const std::pair<std::string, long> spls[] = {{amd + ".3.1", tcb.bootloader},
                                                {amd + ".3.2", tcb.tee},
                                                {amd + ".3.4", 0},
@@ -207,11 +207,9 @@ tls::CertResult<void> add_vcek_extensions(X509* cert, const SimulatedSnpTcb& tcb
                                                {amd + ".3.7", 0},
                                                {amd + ".3.3", tcb.snp},
                                                {amd + ".3.8", tcb.microcode}};
-  for (const auto& [oid, value] : integers_before) {
-    auto der = integer_der(value);
-    if (!der) return der.error();
-    if (auto r = add_raw_extension(cert, oid, der.value()); !r) return r;
-  }
+  auto struct_version = integer_der(0);
+  if (!struct_version) return struct_version.error();
+  if (auto r = add_raw_extension(cert, amd + ".1", struct_version.value()); !r) return r;
   const Ia5StringPtr product(ASN1_IA5STRING_new());
   constexpr std::string_view kProduct = "Milan-B0";
   if (!product || ASN1_STRING_set(product.get(), kProduct.data(), static_cast<int>(kProduct.size())) != 1)

@@ -39,8 +39,10 @@ std::optional<Bytes> sign_p256(EVP_PKEY* key, std::span<const std::uint8_t> mess
   auto sig = simulated_wire::ecdsa_sign(key, EVP_sha256(), message);
   if (!sig) return std::nullopt;
   Bytes out(64);
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig->get()), out.data(), 32) != 32 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig->get()), out.data() + 32, 32) != 32)
+  const auto r = std::span(out).first(32);
+  const auto s = std::span(out).last(32);
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig->get()), r.data(), 32) != 32 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig->get()), s.data(), 32) != 32)
     return std::nullopt;
   return out;
 }
@@ -69,7 +71,7 @@ Bytes header_and_body(const ReportData& report_data, const SimulatedOptions& o) 
   w.u64(o.td_attributes | (o.debug ? 1U : 0U));
   w.u64(kXfam);
   w.bytes(o.mrtd.value_or(o.measurement.value_or(simulated_default_measurement())));
-  w.zeros(3 * 48);  // MRCONFIGID, MROWNER, MROWNERCONFIG
+  w.zeros(3 * sizeof(Measurement));  // MRCONFIGID, MROWNER, MROWNERCONFIG
   for (const auto& rtmr : o.rtmrs) w.bytes(rtmr);
   w.bytes(report_data);
   return w.take();

@@ -221,7 +221,7 @@ std::vector<std::string> extension_layout(X509* cert) {
     const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(ext);
     std::string entry = std::string(oid.data()) + (X509_EXTENSION_get_critical(ext) ? " critical" : "");
     entry += " len=" + std::to_string(ASN1_STRING_length(data));
-    if (ASN1_STRING_length(data) != 64) entry += " tag=" + std::to_string(ASN1_STRING_get0_data(data)[0]);
+    if (ASN1_STRING_length(data) != 64) entry += " tag=" + std::to_string(*ASN1_STRING_get0_data(data));
     out.push_back(entry);
   }
   return out;
