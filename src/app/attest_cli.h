@@ -7,6 +7,11 @@
 //       the 64 bytes of report data
 //         (HEX, up to 64 bytes, zero-padded; default all zero) bound into it;
 //         --aux-out: the SNP certificate table the host supplied, if any.
+//   aegis-flow attest evidence --source simulated --simulated-roots DIR
+//       --tee snp|tdx [--measurement HEX] [--debug] ... → evidence without a
+//       TEE, signed by the TEST roots in DIR (verifies only against them).
+//   aegis-flow attest test-roots --out DIR [--force] → DIR: TEST roots for
+//       --source simulated; existing files refused without --force (exit 2).
 //   aegis-flow attest verify --evidence FILE [--vcek FILE] [--cert-chain FILE]
 //       [--collateral FILE] [--at RFC3339] [--policy FILE] [--json]
 //       → exit 0 and the claims when valid; exit 1 with the reason when not.
