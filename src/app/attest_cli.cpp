@@ -14,10 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/attest_issue.h"
+#include "app/attest_sources.h"
 #include "attest/evidence.h"
 #include "attest/file_io.h"
 #include "attest/policy.h"
-#include "attest/simulated.h"
 #include "attest/simulated_roots.h"
 #include "attest/verify.h"
 #include "config/loader.h"
@@ -35,42 +36,6 @@ int invalid(const std::string& command, const std::string& message) {
   return kExitInvalid;
 }
 
-struct EvidenceArgs {
-  std::string report_data_hex, out, aux_out, source = "auto", tsm_root = "/sys/kernel/config/tsm/report",
-                                             sev_guest_device = "/dev/sev-guest";
-  // --source simulated only.
-  std::string simulated_roots, tee, measurement_hex;
-  bool debug = false;
-};
-
-// `--source simulated`: evidence signed by the TEST roots in --simulated-roots.
-attest::EvidenceResult read_simulated_evidence(const EvidenceArgs& a, const attest::ReportData& data) {
-  attest::SimulatedOptions o;
-  o.debug = a.debug;
-  if (!a.measurement_hex.empty()) {
-    const auto bytes = core::from_hex(a.measurement_hex);
-    attest::Measurement m{};
-    if (!bytes || bytes->size() != m.size())
-      return attest::Failure{"usage",
-                             "--measurement: expected exactly 48 bytes as hex digits, got '" + a.measurement_hex + "'"};
-    std::copy(bytes->begin(), bytes->end(), m.begin());
-    o.measurement = m;
-  }
-  return attest::read_simulated(a.simulated_roots, a.tee == "tdx" ? attest::Tee::kTdx : attest::Tee::kSevSnp, data, o);
-}
-
-// The options that only mean something with --source simulated, and the
-// two it cannot do without.
-std::string simulated_usage_error(const EvidenceArgs& a) {
-  const bool simulated = a.source == "simulated";
-  if (simulated && (a.simulated_roots.empty() || a.tee.empty()))
-    return "--source simulated needs --simulated-roots DIR (made by `aegis-flow attest test-roots --out DIR`) and "
-           "--tee snp|tdx";
-  if (!simulated && (!a.simulated_roots.empty() || !a.tee.empty() || !a.measurement_hex.empty() || a.debug))
-    return "--simulated-roots, --tee, --measurement and --debug apply to --source simulated only";
-  return {};
-}
-
 int run_evidence(const EvidenceArgs& a) {
   attest::ReportData data{};
   if (!a.report_data_hex.empty()) {
@@ -81,23 +46,9 @@ int run_evidence(const EvidenceArgs& a) {
     std::copy(bytes->begin(), bytes->end(), data.begin());
   }
   if (const std::string error = simulated_usage_error(a); !error.empty()) return invalid("evidence", error);
-  attest::EvidenceResult result = attest::Failure{"no_source", "no evidence source was tried"};
-  if (a.source == "simulated") {
-    result = read_simulated_evidence(a, data);
-    if (const auto* f = std::get_if<attest::Failure>(&result); f != nullptr && f->code == "usage")
-      return invalid("evidence", f->detail);
-  }
-  if (a.source == "auto" || a.source == "configfs-tsm") {
-    attest::TsmOptions o;
-    o.root = a.tsm_root;
-    result = attest::read_configfs_tsm(o, data);
-  }
-  // Older SNP guests: the ioctl device, when configfs-tsm is not there.
-  if (a.source == "sev-guest" ||
-      (a.source == "auto" && std::holds_alternative<attest::Failure>(result) &&
-       std::get<attest::Failure>(result).code == "tsm_unavailable" && std::filesystem::exists(a.sev_guest_device))) {
-    result = attest::read_sev_guest(a.sev_guest_device, data);
-  }
+  const auto result = obtain_evidence(a, data);
+  if (const auto* f = std::get_if<attest::Failure>(&result); f != nullptr && f->code == "usage")
+    return invalid("evidence", f->detail);
   if (const auto* f = std::get_if<attest::Failure>(&result)) {
     fmt::print(stderr, "aegis-flow attest evidence: {}\n", f->text());
     return kExitRefused;
@@ -283,22 +234,10 @@ int run_attest_command(const CLI::App& attest) {
   evidence->add_option("--aux-out", ea.aux_out,
                        "Where to write the SNP certificate table (VCEK/ASK/ARK) when "
                        "there is one (the host's; always with --source simulated)");
-  evidence
-      ->add_option("--source", ea.source,
-                   "auto (configfs-tsm, then /dev/sev-guest), configfs-tsm, sev-guest, or simulated (no TEE: "
-                   "evidence signed by the TEST roots of --simulated-roots)")
-      ->check(CLI::IsMember({"auto", "configfs-tsm", "sev-guest", "simulated"}))
-      ->capture_default_str();
-  evidence->add_option("--tsm-root", ea.tsm_root, "configfs-tsm report directory")->capture_default_str();
-  evidence->add_option("--sev-guest-device", ea.sev_guest_device, "SNP guest device")->capture_default_str();
-  evidence->add_option("--simulated-roots", ea.simulated_roots,
-                       "--source simulated: TEST roots directory made by `attest test-roots`");
-  evidence->add_option("--tee", ea.tee, "--source simulated: snp (SEV-SNP report) or tdx (TDX v4 quote)")
-      ->check(CLI::IsMember({"snp", "tdx"}));
-  evidence->add_option("--measurement", ea.measurement_hex,
-                       "--source simulated: SNP MEASUREMENT / TDX MRTD, 48 bytes as hex (default: a fixed "
-                       "TEST value)");
-  evidence->add_flag("--debug", ea.debug, "--source simulated: set the SNP policy / TDX attributes DEBUG bit");
+  add_source_options(*evidence, ea);
+
+  IssueCertArgs ia;
+  auto* issue = add_issue_cert_command(app, ia);
 
   TestRootsArgs ta;
   auto* test_roots = app.add_subcommand("test-roots",
@@ -340,6 +279,7 @@ int run_attest_command(const CLI::App& attest) {
   if (evidence->parsed()) return run_evidence(ea);
   if (verify->parsed()) return run_verify(va);
   if (test_roots->parsed()) return run_test_roots(ta);
+  if (issue->parsed()) return run_issue_cert(ia);
   return kExitInvalid;
 }
 
