@@ -1,5 +1,6 @@
 #include "attest/verify.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
@@ -20,16 +21,18 @@ namespace {
 constexpr std::size_t kSnpReportBytes = 1184;
 constexpr std::string_view kPemCertificate = "-----BEGIN CERTIFICATE-----";
 
+// DER first: a DER certificate whose evidence is a TDX quote contains the
+// quote's PEM PCK chain, so "has a PEM header" does not mean "is PEM".
 tls::X509Ptr parse_certificate(std::span<const std::uint8_t> bytes) {
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (text.find(kPemCertificate) != std::string_view::npos) {
-    const tls::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    return tls::X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  }
   const unsigned char* p = bytes.data();
-  tls::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
-  if (cert && p != bytes.data() + bytes.size()) return nullptr;  // trailing bytes: not one certificate
-  return cert;
+  tls::X509Ptr der(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
+  if (der && p == bytes.data() + bytes.size()) return der;  // exactly one DER certificate
+  ERR_clear_error();
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const auto start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos || text.substr(start, kPemCertificate.size()) != kPemCertificate) return nullptr;
+  const tls::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+  return tls::X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
 
 Verdict verify_raw(Tee tee, std::span<const std::uint8_t> evidence, const VerifyInputs& in) {
