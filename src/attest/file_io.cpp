@@ -6,28 +6,13 @@
 #include <cerrno>
 
 namespace aegis::attest {
-namespace {
-
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) static_cast<void>(::close(fd_));
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) static_cast<void>(::close(fd_));
+}
 
 FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_bytes) {
   FileBytes out;
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     out.error = errno;
     return out;
@@ -50,7 +35,7 @@ FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_byt
 }
 
 int write_whole_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
-  const Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  const FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return errno;
   ssize_t n;
   do {

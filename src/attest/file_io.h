@@ -13,6 +13,19 @@ namespace aegis::attest {
 
 constexpr std::size_t kMaxEvidenceBytes = 1 << 20;  // quotes are ~5 KiB, certificate tables ~10 KiB
 
+// Owns one file descriptor (closed on destruction; -1 = none).
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor();
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 struct FileBytes {
   std::vector<std::uint8_t> bytes;
   int error = 0;  // errno; EFBIG when the file exceeds the cap

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "attest/evidence.h"
+#include "attest/file_io.h"
 #include "core/byte_reader.h"
 
 namespace aegis::attest {
@@ -19,20 +20,6 @@ namespace {
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMaxCertPages = 64;         // 256 KiB: far above any real VCEK+ASK+ARK table
 constexpr std::uint32_t kInvalidLenVmmError = 1;  // SNP_GUEST_VMM_ERR_INVALID_LEN
-
-class Device {
- public:
-  explicit Device(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  ~Device() {
-    if (fd_ >= 0) static_cast<void>(::close(fd_));
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // MSG_REPORT_RSP (SEV-SNP ABI): status u32, report_size u32, 24 reserved,
 // report.
@@ -54,8 +41,8 @@ EvidenceResult report_from_response(std::span<const std::uint8_t> resp) {
 }  // namespace
 
 EvidenceResult read_sev_guest(const std::filesystem::path& device, const ReportData& report_data, std::uint32_t vmpl) {
-  const Device dev(device);
-  if (dev.fd() < 0)
+  const FileDescriptor dev(::open(device.c_str(), O_RDWR | O_CLOEXEC));
+  if (dev.get() < 0)
     return Failure{"sev_guest_unavailable", "cannot open " + device.string() + ": " + std::strerror(errno)};
   snp_ext_report_req ext{};
   std::copy(report_data.begin(), report_data.end(), ext.data.user_data);
@@ -70,7 +57,7 @@ EvidenceResult read_sev_guest(const std::filesystem::path& device, const ReportD
     req.msg_version = 1;
     req.req_data = reinterpret_cast<std::uintptr_t>(&ext);
     req.resp_data = reinterpret_cast<std::uintptr_t>(&resp);
-    if (::ioctl(dev.fd(), SNP_GET_EXT_REPORT, &req) == 0) break;
+    if (::ioctl(dev.get(), SNP_GET_EXT_REPORT, &req) == 0) break;
     // The host's table is larger than our buffer: it told us how large.
     if (errno == EINVAL && req.vmm_error == kInvalidLenVmmError && ext.certs_len > certs.size() &&
         ext.certs_len <= kMaxCertPages * kPage) {
@@ -85,7 +72,7 @@ EvidenceResult read_sev_guest(const std::filesystem::path& device, const ReportD
     req.msg_version = 1;
     req.req_data = reinterpret_cast<std::uintptr_t>(&plain);
     req.resp_data = reinterpret_cast<std::uintptr_t>(&resp);
-    if (::ioctl(dev.fd(), SNP_GET_REPORT, &req) != 0)
+    if (::ioctl(dev.get(), SNP_GET_REPORT, &req) != 0)
       return Failure{"sev_guest_ioctl", std::string("SNP_GET_REPORT: ") + std::strerror(errno) + " (firmware error " +
                                             std::to_string(req.fw_error) + ")"};
     certs.clear();

@@ -38,6 +38,12 @@ struct Rig {
     r.provider = "test";
     board.publish(zone, r);
   }
+  // The usual grid: FR cleanest, then GB, DE dirtiest.
+  void publish_fr_gb_de() {
+    publish("DE", 400);
+    publish("FR", 50);
+    publish("GB", 200);
+  }
   // `seconds` of traffic at `rps`; returns the picks per locality.
   std::vector<int> run(int seconds, int rps) {
     std::vector<int> per_locality(3, 0);
@@ -61,9 +67,7 @@ double share(const std::vector<int>& v, std::size_t i) {
 TEST(CarbonAwarePolicy, TrafficFollowsTheCleanestZoneWithinCapacity) {
   Rig rig;
   rig.make();
-  rig.publish("DE", 400);
-  rig.publish("FR", 50);
-  rig.publish("GB", 200);
+  rig.publish_fr_gb_de();
   rig.run(120, 100);  // 100 rps against 3 × 100 capacity: converge
   for (int window = 0; window < 6; ++window) {
     const auto v = rig.run(10, 100);
@@ -88,9 +92,7 @@ TEST(CarbonAwarePolicy, CapacityHoldsWhenDemandJumpsBetweenRebalances) {
   Rig rig;
   rig.cfg.rebalance_interval = 250ms;
   rig.make();
-  rig.publish("DE", 400);
-  rig.publish("FR", 50);
-  rig.publish("GB", 200);
+  rig.publish_fr_gb_de();
   rig.run(60, 100);  // converged: FR near its 80/s limit
   for (int second = 0; second < 5; ++second) {
     const auto v = rig.run(1, 200);
@@ -158,9 +160,7 @@ TEST(CarbonAwarePolicy, LocalityBreakingTheSloGetsNoShiftedTraffic) {
   Rig rig;
   rig.cfg.latency_slo = 150ms;
   rig.make();
-  rig.publish("DE", 400);
-  rig.publish("FR", 50);
-  rig.publish("GB", 200);
+  rig.publish_fr_gb_de();
   for (std::size_t e = 2; e <= 3; ++e)
     for (int i = 0; i < 20; ++i) rig.policy->on_result(e, AttemptResult{AttemptResult::Kind::kResponse, 200, 300ms});
   for (std::size_t e : {0u, 1u, 4u, 5u}) rig.policy->on_result(e, AttemptResult{AttemptResult::Kind::kResponse, 200, 30ms});
@@ -173,9 +173,7 @@ TEST(CarbonAwarePolicy, LocalityBreakingTheSloGetsNoShiftedTraffic) {
 TEST(CarbonAwarePolicy, LeastRequestWithinTheLocalityAndSkipsUnavailable) {
   Rig rig;
   rig.make();
-  rig.publish("DE", 400);
-  rig.publish("FR", 50);
-  rig.publish("GB", 200);
+  rig.publish_fr_gb_de();
   rig.eps[2] = ep(1, 8);  // FR's first endpoint is busy
   std::vector<int> per_endpoint(6, 0);
   for (int i = 0; i < 3000; ++i) {
@@ -195,9 +193,7 @@ TEST(CarbonAwarePolicy, LeastRequestWithinTheLocalityAndSkipsUnavailable) {
 TEST(CarbonAwarePolicy, SurvivesTheWallClockSteppingBack) {
   Rig rig;
   rig.make();
-  rig.publish("DE", 400);
-  rig.publish("FR", 50);
-  rig.publish("GB", 200);
+  rig.publish_fr_gb_de();
   rig.run(60, 100);
   const double before = rig.policy->plan().shares[1];
   rig.now -= 1h;
