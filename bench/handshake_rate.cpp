@@ -50,6 +50,7 @@ struct Options {
   std::string groups = "X25519MLKEM768";
   std::string servername = "localhost";
   std::string ca_file;  // empty: no verification of the server
+  std::string cert_file, key_file;  // a client certificate (mTLS), both or neither
   double seconds = 5;
   double warmup = 1;
   uint64_t count = 0;  // > 0: exactly this many handshakes instead of --seconds
@@ -261,6 +262,15 @@ int run(const Options& o) {
                  aegis::tls::with_openssl_errors("groups list '" + o.groups + "'").c_str());
     return 2;
   }
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    std::fprintf(stderr, "--cert and --key go together\n");
+    return 2;
+  }
+  if (!o.cert_file.empty() && (SSL_CTX_use_certificate_chain_file(c, o.cert_file.c_str()) != 1 ||
+                               SSL_CTX_use_PrivateKey_file(c, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    std::fprintf(stderr, "%s\n", aegis::tls::with_openssl_errors("client certificate '" + o.cert_file + "'").c_str());
+    return 2;
+  }
   if (o.ca_file.empty()) {
     SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   } else {
@@ -366,6 +376,8 @@ int main(int argc, char** argv) {
   app.add_option("--servername", o.servername, "SNI (and the name checked with --ca)")
       ->capture_default_str();
   app.add_option("--ca", o.ca_file, "verify the server against this CA file (default: no verification)");
+  app.add_option("--cert", o.cert_file, "present this client certificate chain (PEM; with --key)");
+  app.add_option("--key", o.key_file, "the client certificate's private key (PEM)");
   auto* secs = app.add_option("--seconds", o.seconds, "measured duration")->capture_default_str();
   app.add_option("--warmup", o.warmup, "unmeasured seconds before the measurement")->capture_default_str();
   app.add_option("--count", o.count, "exactly N handshakes instead of --seconds (no warm-up)")

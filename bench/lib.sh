@@ -276,7 +276,8 @@ CLK_TCK=$(getconf CLK_TCK)
 cpu_pct() {  # cpu_pct TICKS_BEFORE TICKS_AFTER SECONDS
   awk -v a="$1" -v b="$2" -v s="$3" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / s }'
 }
-median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# median: of the numbers on stdin, separated by spaces or newlines (empty fields ignored).
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # --- reports -----------------------------------------------------------------------
