@@ -22,6 +22,7 @@
 #include "attest/simulated_roots.h"
 #include "attest/verify.h"
 #include "config/loader.h"
+#include "config/values.h"
 #include "core/hex.h"
 #include "tls/certs_result.h"
 
@@ -93,26 +94,31 @@ struct VerifyArgs {
   bool json = false;
 };
 
-// RFC 3339 (2025-07-01T12:00:00Z or with a +HH:MM / -HH:MM offset) to Unix time.
+// RFC 3339 (2025-07-01T12:00:00Z, fractional seconds ignored, or a +HH:MM /
+// -HH:MM offset) to Unix time.
 std::optional<std::time_t> parse_rfc3339(const std::string& text) {
   std::tm tm{};
-  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return std::nullopt;
-  if (*rest == '.')  // fractional seconds: ignored
-    while (*++rest >= '0' && *rest <= '9') {
-    }
-  long offset = 0;
-  if (*rest == 'Z' || *rest == 'z') {
-    ++rest;
-  } else if (*rest == '+' || *rest == '-') {
-    int hh = 0, mm = 0, used = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5) return std::nullopt;
-    offset = (*rest == '+' ? 1 : -1) * (hh * 3600L + mm * 60L);
-    rest += 1 + used;
-  } else {
-    return std::nullopt;
+  const char* parsed_to = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!parsed_to) return std::nullopt;
+  std::string_view rest(text);
+  rest.remove_prefix(static_cast<std::size_t>(
+      parsed_to -
+      text.c_str()));  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): strptime's end within text
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') rest.remove_prefix(1);
   }
-  if (*rest != '\0') return std::nullopt;
+  long offset = 0;
+  if (rest == "Z" || rest == "z") return ::timegm(&tm);
+  const auto two_digits = [](std::string_view d) -> std::optional<long> {
+    const auto v = config::parse_uint(d, 0, 99);
+    return d.size() == 2 && v ? std::optional<long>(static_cast<long>(*v)) : std::nullopt;
+  };
+  if (rest.size() != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':') return std::nullopt;
+  const auto hh = two_digits(rest.substr(1, 2));
+  const auto mm = two_digits(rest.substr(4, 2));
+  if (!hh || !mm || *hh > 23 || *mm > 59) return std::nullopt;
+  offset = (rest[0] == '+' ? 1 : -1) * (*hh * 3600L + *mm * 60L);
   return ::timegm(&tm) - offset;
 }
 

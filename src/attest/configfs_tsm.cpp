@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <optional>
 #include <system_error>
 
 #include "attest/evidence.h"
 #include "attest/file_io.h"
+#include "config/values.h"
 
 namespace aegis::attest {
 namespace {
@@ -21,14 +21,10 @@ Failure io_failure(const std::filesystem::path& path, const std::string& what, i
   return {"tsm_io", what + " " + path.string() + ": " + std::strerror(err)};
 }
 
-std::optional<std::uint64_t> parse_generation(const std::vector<std::uint8_t>& text) {
-  std::uint64_t v = 0;
-  const auto* first = reinterpret_cast<const char*>(text.data());
-  const auto* last = first + text.size();
-  while (last > first && (last[-1] == '\n' || last[-1] == ' ')) --last;
-  const auto [end, ec] = std::from_chars(first, last, v);
-  if (ec != std::errc() || end != last || first == last) return std::nullopt;
-  return v;
+std::optional<std::uint64_t> parse_generation(const std::vector<std::uint8_t>& bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return config::parse_uint(text, 0, UINT64_MAX);
 }
 
 struct Generation {

@@ -15,12 +15,14 @@ namespace aegis::attest {
 namespace {
 
 struct CborFree {
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): libcbor's C API frees through a pointer to the pointer
   void operator()(cbor_item_t* item) const noexcept { cbor_decref(&item); }
 };
 using CborPtr = std::unique_ptr<cbor_item_t, CborFree>;
 
 struct CborBytesFree {
-  void operator()(unsigned char* p) const noexcept { std::free(p); }  // cbor_serialize_alloc's buffer
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): cbor_serialize_alloc's buffer is malloc'd
+  void operator()(unsigned char* p) const noexcept { std::free(p); }
 };
 
 std::vector<std::uint8_t> serialize(const cbor_item_t* item) {
@@ -29,7 +31,8 @@ std::vector<std::uint8_t> serialize(const cbor_item_t* item) {
   const std::size_t n = cbor_serialize_alloc(item, &raw, &capacity);
   const std::unique_ptr<unsigned char, CborBytesFree> owned(raw);
   if (n == 0 || !raw) return {};
-  return {raw, raw + n};
+  const std::span<const unsigned char> bytes(raw, n);
+  return {bytes.begin(), bytes.end()};
 }
 
 std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data) {
@@ -175,8 +178,9 @@ std::optional<std::vector<std::uint8_t>> find_extension(X509* cert) {
   if (at < 0) return std::nullopt;
   const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(cert, at));
   if (!data) return std::nullopt;
-  const auto* p = ASN1_STRING_get0_data(data);
-  return std::vector<std::uint8_t>(p, p + ASN1_STRING_length(data));
+  const std::span<const unsigned char> bytes(ASN1_STRING_get0_data(data),
+                                             static_cast<std::size_t>(std::max(ASN1_STRING_length(data), 0)));
+  return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
 }
 
 bool add_extension(X509* cert, std::span<const std::uint8_t> value) {
@@ -196,7 +200,8 @@ std::vector<std::uint8_t> spki_der(X509* cert) {
   const int n = i2d_X509_PUBKEY(key, &raw);
   const tls::OpensslBytesPtr<unsigned char> owned(raw);
   if (n <= 0 || !raw) return {};
-  return {raw, raw + n};
+  const std::span<const unsigned char> bytes(raw, static_cast<std::size_t>(n));
+  return {bytes.begin(), bytes.end()};
 }
 
 std::optional<Failure> check_binding(const EvidenceExtension& ext, std::span<const std::uint8_t> cert_spki,

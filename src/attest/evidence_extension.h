@@ -28,7 +28,7 @@ inline constexpr const char* kEvidenceExtensionOid = "2.23.133.5.4.9";
 inline constexpr std::uint64_t kTagIntelTeeQuote = 60000;
 inline constexpr std::uint64_t kTagSevSnpReport = 60010;
 inline constexpr std::uint64_t kHashAlgSha256 = 1;  // IANA Named Information Hash Algorithm Registry
-inline constexpr std::size_t kMaxExtensionBytes = 64 * 1024;
+inline constexpr std::size_t kMaxExtensionBytes = std::size_t{64} * 1024;
 
 struct EvidenceExtension {
   Tee tee = Tee::kSevSnp;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <span>
 
 namespace aegis::attest {
 FileDescriptor::~FileDescriptor() {
@@ -30,7 +31,8 @@ FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_byt
       out.error = EFBIG;
       return out;
     }
-    out.bytes.insert(out.bytes.end(), buf, buf + n);
+    const std::span<const std::uint8_t> got(buf, static_cast<std::size_t>(n));
+    out.bytes.insert(out.bytes.end(), got.begin(), got.end());
   }
 }
 

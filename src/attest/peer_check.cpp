@@ -21,7 +21,7 @@ struct PeerCheck {
 
   stats::Labels labels() const { return {{side, owner}}; }
 
-  std::optional<tls::PeerRefusal> refuse(Verdict v) const {
+  std::optional<tls::PeerRefusal> refuse(const Verdict& v) const {
     auto l = labels();
     l.emplace_back("reason", v.failure.code);
     stats::global()
@@ -38,7 +38,7 @@ struct PeerCheck {
       Verdict v;
       v.failure = {"no_evidence",
                    std::string("the peer's certificate carries no evidence (") + kEvidenceExtensionOid + ")"};
-      return refuse(std::move(v));
+      return refuse(v);
     }
     unsigned char* der = nullptr;
     const int n = i2d_X509(leaf, &der);
@@ -46,7 +46,7 @@ struct PeerCheck {
     if (n <= 0) {
       Verdict v;
       v.failure = {"bad_certificate", "cannot encode the peer's certificate"};
-      return refuse(std::move(v));
+      return refuse(v);
     }
     auto verdict = verify_evidence(std::span<const std::uint8_t>(der, static_cast<std::size_t>(n)), inputs);
     if (verdict.verified) {
@@ -55,7 +55,7 @@ struct PeerCheck {
         verdict.failure = *refused;
       }
     }
-    if (!verdict.verified) return refuse(std::move(verdict));
+    if (!verdict.verified) return refuse(verdict);
     auto l = labels();
     l.emplace_back("tee", std::string(tee_name(verdict.claims.tee)));
     l.emplace_back("simulated", verdict.claims.simulated ? "true" : "false");

@@ -1,8 +1,8 @@
 #include "attest/policy.h"
 
 #include <algorithm>
-#include <charconv>
 
+#include "config/values.h"
 #include "core/hex.h"
 
 namespace aegis::attest {
@@ -46,11 +46,16 @@ std::optional<Failure> check_policy(const config::AttestationPolicy& policy, con
   for (const auto& [name, min] : policy.min_tcb) {
     // The SNP TCB the report was signed under (snp_verify: "reported_tcb.snp", ...).
     const auto* got = field(claims, "reported_tcb." + name);
+    std::string rule = "min_tcb.";
+    rule += name;
     std::uint64_t v = 0;
-    if (!got || std::from_chars(got->data(), got->data() + got->size(), v).ec != std::errc())
-      return refuse("min_tcb." + name + ": the evidence reports no " + name + " TCB component");
+    if (const auto parsed = got ? config::parse_uint(*got, 0, UINT64_MAX) : std::nullopt) {
+      v = *parsed;
+    } else {
+      return refuse(rule.append(": the evidence reports no ").append(name).append(" TCB component"));
+    }
     if (v < min)
-      return refuse("min_tcb." + name + ": the evidence reports " + std::to_string(v) + ", the policy needs at least " +
+      return refuse(rule + ": the evidence reports " + std::to_string(v) + ", the policy needs at least " +
                     std::to_string(min));
   }
   if (claims.tcb_status != "not_evaluated" &&

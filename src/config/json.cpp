@@ -51,10 +51,10 @@ Json peers_json(const std::vector<PeerMatcher>& peers) {
 }
 
 Json attestation_policy_json(const AttestationPolicy& p) {
-  static constexpr const char* kModes[] = {"off", "optional", "require"};
-  static constexpr const char* kTees[] = {"any", "snp", "tdx"};
-  Json j{{"mode", kModes[static_cast<int>(p.mode)]},
-         {"tee", kTees[static_cast<int>(p.tee)]},
+  static constexpr std::array<const char*, 3> kModes = {"off", "optional", "require"};
+  static constexpr std::array<const char*, 3> kTees = {"any", "snp", "tdx"};
+  Json j{{"mode", kModes.at(static_cast<std::size_t>(p.mode))},
+         {"tee", kTees.at(static_cast<std::size_t>(p.tee))},
          {"allow_debug", p.allow_debug},
          {"accepted_tcb_status", p.accepted_tcb_status}};
   if (!p.measurements.empty()) j["measurements"] = p.measurements;
