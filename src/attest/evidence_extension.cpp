@@ -51,7 +51,62 @@ bool is_definite_bytes(const cbor_item_t* item) {
   return cbor_isa_bytestring(item) && cbor_bytestring_is_definite(item);
 }
 
+// libcbor's cbor_load allocates a definite array or map for the count its
+// header declares before reading any element, so 5 bytes can ask for tens of
+// gigabytes (found by fuzz_evidence_extension); and it frees nested items
+// recursively. So the header structure is walked first with libcbor's
+// streaming decoder, which allocates nothing: every declared count must fit
+// in the bytes that remain (each element takes at least one), nesting stays
+// shallow, and indefinite lengths (never written by this format) are refused.
+constexpr std::size_t kMaxCborDepth = 16;
+
+struct CborWalk {
+  std::size_t remaining = 0;   // bytes after the current item's start
+  std::uint64_t children = 0;  // of the item just decoded (0: a leaf)
+  bool bad = false;
+};
+
+void on_container(CborWalk& w, std::uint64_t children) {
+  if (children > w.remaining) w.bad = true;
+  w.children = children;
+}
+
+bool cbor_structure_fits(std::span<const std::uint8_t> data) {
+  cbor_callbacks cb = cbor_empty_callbacks;
+  cb.array_start = [](void* c, std::size_t n) { on_container(*static_cast<CborWalk*>(c), n); };
+  cb.map_start = [](void* c, std::size_t n) {
+    on_container(*static_cast<CborWalk*>(c), n > SIZE_MAX / 2 ? SIZE_MAX : 2 * n);
+  };
+  cb.tag = [](void* c, std::uint64_t) { on_container(*static_cast<CborWalk*>(c), 1); };
+  cb.indef_array_start = cb.indef_map_start = cb.byte_string_start = cb.string_start =
+      cb.indef_break = [](void* c) { static_cast<CborWalk*>(c)->bad = true; };
+  std::vector<std::uint64_t> open;  // children still expected, per open container
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    CborWalk w;
+    w.remaining = data.size() - pos;
+    const auto rest = data.subspan(pos);
+    const auto r = cbor_stream_decode(rest.data(), rest.size(), &cb, &w);
+    if (r.status != CBOR_DECODER_FINISHED || w.bad || r.read == 0) return false;
+    pos += r.read;
+    if (w.children > 0) {
+      if (open.size() >= kMaxCborDepth) return false;
+      open.push_back(w.children);
+      continue;
+    }
+    // A leaf (or an empty container) completes its parents as far as it can.
+    while (!open.empty() && --open.back() == 0) open.pop_back();
+    if (open.empty()) return true;  // one whole top-level item; load() checks what follows
+  }
+  return false;  // ran out inside a container
+}
+
 CborPtr load(std::span<const std::uint8_t> data, std::string_view what, Failure& failure) {
+  if (!cbor_structure_fits(data)) {
+    failure = bad(std::string(what) + " is not well-formed definite-length CBOR within its " +
+                  std::to_string(data.size()) + " bytes");
+    return nullptr;
+  }
   cbor_load_result result{};
   CborPtr item(cbor_load(data.data(), data.size(), &result));
   if (!item || result.error.code != CBOR_ERR_NONE) {

@@ -144,6 +144,23 @@ TEST(EvidenceExtension, MalformedValuesAreRefusedWithAReason) {
   v.insert(v.end(), sha128.begin(), sha128.end());
   EXPECT_EQ(code(v), "unsupported_version");
   EXPECT_EQ(code(std::vector<std::uint8_t>(kMaxExtensionBytes + 1, 0)), "bad_extension");
+  // Counts that the bytes cannot hold are refused before libcbor allocates
+  // for them (a 5-byte map header asking for ~3e9 pairs; fuzz finding).
+  const auto huge = decode_extension(*core::from_hex("babababab0"));
+  EXPECT_NE(failure_of(huge).detail.find("definite-length CBOR within its 5 bytes"), std::string::npos)
+      << failure_of(huge).text();  // refused by the pre-walk, not by a failed 50 GB malloc
+  EXPECT_EQ(code(*core::from_hex("d9ea60"
+                                 "9bffffffffffffffff"
+                                 "40")),
+            "bad_extension");
+  // Nesting deeper than 16 and indefinite lengths are refused too.
+  EXPECT_EQ(code(std::vector<std::uint8_t>(64, 0x81)), "bad_extension");
+  EXPECT_EQ(code(*core::from_hex("d9ea60"
+                                 "9f"
+                                 "40"
+                                 "40"
+                                 "ff")),
+            "bad_extension");
 }
 
 }  // namespace
