@@ -122,15 +122,6 @@ std::optional<std::time_t> parse_rfc3339(const std::string& text) {
   return ::timegm(&tm) - offset;
 }
 
-std::optional<std::string> read_text(const std::string& path, std::string& error) {
-  const auto f = attest::read_whole_file(path, attest::kMaxEvidenceBytes);
-  if (!f.ok()) {
-    error = "cannot read " + path + ": " + std::strerror(f.error);
-    return std::nullopt;
-  }
-  return std::string(f.bytes.begin(), f.bytes.end());
-}
-
 void print_verdict(const attest::Verdict& v, bool json) {
   const auto& c = v.claims;
   const bool tdx = c.tee == attest::Tee::kTdx;
@@ -167,7 +158,6 @@ void print_verdict(const attest::Verdict& v, bool json) {
 }
 
 int run_verify(const VerifyArgs& a) {
-  std::string error;
   const auto evidence = attest::read_whole_file(a.evidence, attest::kMaxEvidenceBytes);
   if (!evidence.ok()) return invalid("verify", "cannot read " + a.evidence + ": " + std::strerror(evidence.error));
   attest::VerifyInputs in;
@@ -181,14 +171,14 @@ int run_verify(const VerifyArgs& a) {
   for (const auto& [path, out] :
        {std::pair{&a.vcek, &in.vcek}, {&a.cert_chain, &in.cert_chain}, {&a.collateral, &in.collateral}}) {
     if (path->empty()) continue;
-    auto text = read_text(*path, error);
-    if (!text) return invalid("verify", error);
-    *out = std::move(*text);
+    auto text = attest::read_text_file(*path);
+    if (!text) return invalid("verify", text.error().message);
+    *out = std::move(text.value());
   }
   if (!a.aux.empty()) {
-    auto text = read_text(a.aux, error);
-    if (!text) return invalid("verify", error);
-    in.snp_cert_table.assign(text->begin(), text->end());
+    auto text = attest::read_text_file(a.aux);
+    if (!text) return invalid("verify", text.error().message);
+    in.snp_cert_table.assign(text.value().begin(), text.value().end());
   }
   if (!a.at.empty()) {
     in.at = parse_rfc3339(a.at);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <span>
 
 namespace aegis::attest {
@@ -34,6 +35,12 @@ FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_byt
     const std::span<const std::uint8_t> got(buf, static_cast<std::size_t>(n));
     out.bytes.insert(out.bytes.end(), got.begin(), got.end());
   }
+}
+
+core::Result<std::string> read_text_file(const std::filesystem::path& path) {
+  const auto f = read_whole_file(path, kMaxEvidenceBytes);
+  if (!f.ok()) return core::Error{"cannot read " + path.string() + ": " + std::strerror(f.error)};
+  return std::string(f.bytes.begin(), f.bytes.end());
 }
 
 int write_whole_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {

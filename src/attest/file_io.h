@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <vector>
+
+#include "core/result.h"
 
 namespace aegis::attest {
 
@@ -33,6 +36,8 @@ struct FileBytes {
 };
 
 FileBytes read_whole_file(const std::filesystem::path& path, std::size_t max_bytes);
+// A file's bytes as text (up to kMaxEvidenceBytes), or "cannot read PATH: why".
+core::Result<std::string> read_text_file(const std::filesystem::path& path);
 // 0 or errno; a short write is EIO.
 int write_whole_file(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
 

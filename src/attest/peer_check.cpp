@@ -40,15 +40,7 @@ struct PeerCheck {
                    std::string("the peer's certificate carries no evidence (") + kEvidenceExtensionOid + ")"};
       return refuse(v);
     }
-    unsigned char* der = nullptr;
-    const int n = i2d_X509(leaf, &der);
-    const tls::OpensslBytesPtr<unsigned char> owned(der);
-    if (n <= 0) {
-      Verdict v;
-      v.failure = {"bad_certificate", "cannot encode the peer's certificate"};
-      return refuse(v);
-    }
-    auto verdict = verify_evidence(std::span<const std::uint8_t>(der, static_cast<std::size_t>(n)), inputs);
+    auto verdict = verify_certificate(leaf, inputs);
     if (verdict.verified) {
       if (auto refused = check_policy(policy, verdict.claims)) {
         verdict.verified = false;
@@ -69,9 +61,7 @@ struct PeerCheck {
 
 core::Result<std::string> read_text(const std::string& path) {
   if (path.empty()) return std::string();
-  const auto f = read_whole_file(path, kMaxEvidenceBytes);
-  if (!f.ok()) return core::Error{"cannot read " + path + ": " + std::strerror(f.error)};
-  return std::string(f.bytes.begin(), f.bytes.end());
+  return read_text_file(path);
 }
 
 }  // namespace

@@ -76,14 +76,11 @@ Verdict verify_raw(Tee tee, std::span<const std::uint8_t> evidence, const Verify
   return verify_snp(evidence, o);
 }
 
-Verdict verify_certificate(std::span<const std::uint8_t> bytes, const VerifyInputs& in) {
+}  // namespace
+
+Verdict verify_certificate(X509* cert, const VerifyInputs& in) {
   Verdict v;
-  const auto cert = parse_certificate(bytes);
-  if (!cert) {
-    v.failure = {"bad_certificate", "not an X.509 certificate (PEM or DER)"};
-    return v;
-  }
-  const auto value = find_extension(cert.get());
+  const auto value = find_extension(cert);
   if (!value) {
     v.failure = {"no_evidence",
                  std::string("the certificate has no evidence extension (") + kEvidenceExtensionOid + ")"};
@@ -104,14 +101,12 @@ Verdict verify_certificate(std::span<const std::uint8_t> bytes, const VerifyInpu
   }
   v = verify_raw(ext.tee, ext.evidence, in);
   if (!v.verified) return v;
-  if (auto failure = check_binding(ext, spki_der(cert.get()), v.claims.report_data)) {
+  if (auto failure = check_binding(ext, spki_der(cert), v.claims.report_data)) {
     v.verified = false;
     v.failure = *failure;
   }
   return v;
 }
-
-}  // namespace
 
 std::string_view evidence_kind_name(EvidenceKind kind) {
   switch (kind) {
@@ -151,8 +146,10 @@ Verdict verify_evidence(std::span<const std::uint8_t> bytes, const VerifyInputs&
       return verify_raw(Tee::kSevSnp, bytes, inputs);
     case EvidenceKind::kTdxQuote:
       return verify_raw(Tee::kTdx, bytes, inputs);
-    case EvidenceKind::kCertificate:
-      return verify_certificate(bytes, inputs);
+    case EvidenceKind::kCertificate: {
+      const auto cert = parse_certificate(bytes);  // detect_evidence parsed it; parsed again only here
+      return verify_certificate(cert.get(), inputs);
+    }
     case EvidenceKind::kUnknown:
       break;
   }

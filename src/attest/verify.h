@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/x509.h>
+
 #include "attest/verdict.h"
 
 namespace aegis::attest {
@@ -37,5 +39,7 @@ struct VerifyInputs {
 // A certificate's evidence is verified, then bound: its report data must be
 // SHA-256 of its claims and the claims must hash the certificate's key.
 Verdict verify_evidence(std::span<const std::uint8_t> bytes, const VerifyInputs& inputs);
+// The same for a certificate already parsed (the TLS handshake's peer leaf).
+Verdict verify_certificate(X509* cert, const VerifyInputs& inputs);
 
 }  // namespace aegis::attest
