@@ -167,11 +167,12 @@ class Server {
     }
     workers_gauge_->set(static_cast<std::int64_t>(n));
     publish(*snap);
+    snap.value().reset();  // current_ and the workers hold it now, and a reload may free it
     for (auto& [name, o] : opened) adopt(o);
     listeners_ = std::move(opened);
     for (const auto& l : current_->config.listeners)
       spdlog::info("listener '{}' ({}) on {}", l.name, l.protocol == config::ListenerProtocol::kHttp ? "http" : "tcp", l.address.str());
-    spdlog::info("admin on {}; {} worker(s); config {}", admin_cfg.address.str(), n, current_->config.source);
+    spdlog::info("admin on {}; {} worker(s); config {}", current_->config.admin.address.str(), n, current_->config.source);
     ready_ = true;
     if (opts_.on_ready) opts_.on_ready(current_->config);
 

@@ -60,8 +60,10 @@ std::size_t max_unparsed_body(const config::Listener& lc) {
 
 class HttpSession final : public LiveSession {
  public:
-  HttpSession(Worker& w, net::Stream stream, std::string listener)
-      : w_(w), down_(std::move(stream)), listener_(std::move(listener)) {
+  // `accepted`: the snapshot whose listener accepted the connection (its TLS
+  // context made the stream); held until the first request takes the newest.
+  HttpSession(Worker& w, std::shared_ptr<const Snapshot> accepted, net::Stream stream, std::string listener)
+      : w_(w), down_(std::move(stream)), listener_(std::move(listener)), snap_(std::move(accepted)) {
     boost::system::error_code ec;
     const auto ep = down_.socket().remote_endpoint(ec);
     client_ip_ = ec ? "" : ep.address().to_string();
@@ -104,8 +106,10 @@ class HttpSession final : public LiveSession {
   }
 
   core::Task<void> run() {
-    const ListenerRuntime* lr = nullptr;
-    if (auto s = w_.snapshot(); s && (lr = s->find_listener(listener_))) {
+    // `lr` lives in snap_, which must stay held across the handshake: a
+    // reload that lands meanwhile frees the snapshot the worker held.
+    const ListenerRuntime* lr = snap_ ? snap_->find_listener(listener_) : nullptr;
+    if (lr) {
       lr->connections->inc();
       lr->connections_active->add();
     }
@@ -120,6 +124,7 @@ class HttpSession final : public LiveSession {
       std::string preread(static_cast<const char*>(dbuf_.data().data()), dbuf_.size());
       dbuf_.consume(dbuf_.size());
       H2Session h2(w_, Downstream{down_, listener_, client_ip_, client_, tls_, peer_id_}, *lr);
+      snap_.reset();  // each stream takes the newest snapshot; H2Session copied what it needs
       h2_ = &h2;
       if (drain_) h2.on_drain();
       co_await h2.run(std::move(preread));
@@ -1119,10 +1124,11 @@ class HttpSession final : public LiveSession {
 }  // namespace
 
 core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string listener) {
-  const auto* lr = worker.snapshot() ? worker.snapshot()->find_listener(listener) : nullptr;
+  auto snap = worker.snapshot();
+  const auto* lr = snap ? snap->find_listener(listener) : nullptr;
   net::Stream stream = lr && lr->tls ? net::Stream(std::move(socket), lr->tls->ctx(), /*server=*/true)
                                      : net::Stream(std::move(socket));
-  auto session = std::make_unique<HttpSession>(worker, std::move(stream), std::move(listener));
+  auto session = std::make_unique<HttpSession>(worker, std::move(snap), std::move(stream), std::move(listener));
   co_await session->run();
 }
 

@@ -44,7 +44,10 @@ core::Task<UpstreamConn> open_upstream(Worker& w, std::string_view cluster_name,
     c.reused = true;
     co_return c;
   }
-  co_await connect_upstream(w, *w.snapshot()->find_cluster(cluster_name), slot, x, c);
+  // The cluster of the snapshot the endpoint was picked from (held by the
+  // pick): the worker's may change while the connection is made.
+  const auto* cluster = c.pick->snap->find_cluster(cluster_name);
+  co_await connect_upstream(w, *cluster, slot, x, c);
   co_return c;
 }
 

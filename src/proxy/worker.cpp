@@ -133,7 +133,7 @@ std::optional<Pick> Worker::pick(std::string_view cluster, const upstream::PickC
     if (why) *why = usable == 0 && !panic ? NoPick::kNoHealthyUpstream : NoPick::kOverflow;
     return std::nullopt;
   }
-  return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx};
+  return Pick{cs.endpoints[*idx], &cs.runtime->endpoints[*idx], *idx, snap_};
 }
 
 void Worker::report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result) {

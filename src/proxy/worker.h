@@ -48,8 +48,12 @@ struct EndpointState {
 
 struct Pick {
   std::shared_ptr<EndpointState> state;
-  const EndpointRuntime* runtime;  // valid while the caller holds the snapshot
+  const EndpointRuntime* runtime;  // in `snap`
   std::size_t index = 0;           // position in the cluster's endpoints
+  // The worker's snapshot when it picked, which may be newer than the one the
+  // caller holds: kept so that `runtime` outlives any reload during the
+  // exchange (the worker frees the snapshots it replaces).
+  std::shared_ptr<const Snapshot> snap;
 };
 
 // A live downstream connection, as the worker sees it: told when the worker

@@ -213,6 +213,7 @@ TlsConn::TlsConn(std::uint16_t port, const Options& o) : impl_(std::make_unique<
     error_ = std::string("connect: ") + std::strerror(errno);
     return;
   }
+  if (o.before_handshake) o.before_handshake();
   m.ssl = SSL_new(m.ctx);
   SSL_set_fd(m.ssl, m.fd);
   SSL_set_tlsext_host_name(m.ssl, "localhost");

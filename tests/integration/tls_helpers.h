@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,9 @@ class TlsConn {
     std::string key_file;
     std::string alpn;  // one protocol to offer (e.g. "h2"); empty: no ALPN
     Millis timeout = 5s;
+    // Runs once TCP is connected, before the ClientHello is sent (e.g. to
+    // change the server's configuration while the handshake is pending).
+    std::function<void()> before_handshake;
   };
   TlsConn(std::uint16_t port, const Options& o);
   TlsConn(std::uint16_t port) : TlsConn(port, Options{}) {}

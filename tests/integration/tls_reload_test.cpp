@@ -2,8 +2,9 @@
 // to new connections within seconds (fingerprint, expiry gauge, reload
 // counter) while connections opened before keep working; rotations under
 // wrk load lose no request; a bad key is refused and the old certificate
-// keeps serving; TLS 1.3 session resumption (on by default, off on request)
-// survives certificate reloads.
+// keeps serving; a handshake pending across a rotation, and a request in
+// flight across two, finish; TLS 1.3 session resumption (on by default, off
+// on request) survives certificate reloads.
 #include "harness.h"
 #include "tls_helpers.h"
 
@@ -160,6 +161,77 @@ TEST_F(TlsReload, RotatedCertificateIsServedAndOpenConnectionsKeepWorking) {
     EXPECT_EQ(kept.get("/status/200"), 200) << "request " << i << " on the pre-rotation connection: " << kept.error();
   }
   EXPECT_EQ(kept.peer_fingerprint(), first_.fingerprint);
+}
+
+// A connection accepted before a rotation whose client only sends its
+// ClientHello after the new certificate is live: the handshake finishes with
+// the certificate the connection was accepted under, and the request is
+// served. (The session once kept only a pointer into the snapshot it was
+// accepted under; the reload freed it mid-handshake, a use-after-free that
+// the sanitizer lane caught under wrk load.)
+TEST_F(TlsReload, HandshakePendingAcrossARotationFinishesWithTheOldCertificate) {
+  start("ecdsa-p256", 10, server_tls("hybrid"));
+  Leaf second;
+  std::optional<Millis> took;
+  std::string seen;
+  TlsConn::Options o;
+  o.timeout = 15s;
+  o.before_handshake = [&] {
+    second = rotate_by_rename(dir_.path(), "ecdsa-p256", 20, 1);
+    took = wait_presented(port(), second.fingerprint, 6s, &seen);
+    // The connections wait_presented opened have closed; nothing but the
+    // pending connection still refers to the first snapshot.
+    std::this_thread::sleep_for(300ms);
+  };
+  TlsConn pending(port(), o);
+  ASSERT_TRUE(took.has_value()) << "new connections still get " << seen << ", not the rotated certificate\n"
+                                << proxy_->process().stderr_tail();
+  ASSERT_TRUE(pending.ok()) << pending.error() << "\n" << proxy_->process().stderr_tail();
+  EXPECT_EQ(pending.peer_fingerprint(), first_.fingerprint) << "the connection was accepted under certificate 1";
+  EXPECT_EQ(pending.get("/status/200"), 200) << pending.error() << "\n" << proxy_->process().stderr_tail();
+  ASSERT_TRUE(proxy_->alive()) << proxy_->process().stderr_tail();
+  EXPECT_EQ(reloads(kReloadOk), 1) << proxy_->metrics();
+  TlsConn fresh(port());
+  ASSERT_TRUE(fresh.ok()) << fresh.error();
+  EXPECT_EQ(fresh.get("/status/200"), 200) << fresh.error();
+  EXPECT_EQ(fresh.peer_fingerprint(), second.fingerprint);
+}
+
+// A keep-alive connection from before rotation 2 sends a slow request after
+// it, so the upstream is picked from the worker's newer configuration than
+// the one the connection holds; rotation 3 lands while the response is
+// awaited, and the worker frees rotation 2's configuration. The exchange
+// must still finish on the endpoint it picked (the pick keeps its
+// configuration alive: before, this was a use-after-free).
+TEST_F(TlsReload, ARequestInFlightAcrossTwoRotationsIsServed) {
+  start("ecdsa-p256", 10, server_tls("hybrid"));
+  std::string seen;
+  const auto rotate = [&](int gen) {
+    const Leaf l = rotate_by_rename(dir_.path(), "ecdsa-p256", 10 + gen, gen);
+    ASSERT_TRUE(wait_presented(port(), l.fingerprint, 6s, &seen).has_value())
+        << "rotation " << gen << ": new connections still get " << seen << "\n"
+        << proxy_->process().stderr_tail();
+  };
+  rotate(1);
+  TlsConn::Options o;
+  o.timeout = 20s;
+  TlsConn kept(port(), o);
+  ASSERT_TRUE(kept.ok()) << kept.error();
+  ASSERT_EQ(kept.get("/status/200"), 200) << kept.error();  // now waiting for its next request
+  rotate(2);
+  int status = 0;
+  std::string body, error;
+  std::jthread slow([&] {
+    status = kept.get("/slow?ms=5000", &body);
+    error = kept.error();
+  });
+  std::this_thread::sleep_for(300ms);  // the request is with the upstream
+  rotate(3);
+  slow.join();
+  EXPECT_EQ(status, 200) << error << "\n" << proxy_->process().stderr_tail();
+  EXPECT_EQ(body, "slept 5000\n");
+  EXPECT_TRUE(proxy_->alive()) << proxy_->process().stderr_tail();
+  EXPECT_EQ(reloads(kReloadOk), 3) << proxy_->metrics();
 }
 
 TEST_F(TlsReload, RotationsUnderLoadLoseNoRequest) {
