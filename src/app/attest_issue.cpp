@@ -35,6 +35,29 @@ CLI::App* add_issue_cert_command(CLI::App& attest, IssueCertArgs& a) {
   return issue;
 }
 
+tls::CertResult<AttestedCertificate> issue_attested(tls::LeafRequest request, const EvidenceArgs& source,
+                                                    bool* evidence_failed) {
+  AttestedCertificate out;
+  request.before_signing = [&](X509* leaf) -> tls::CertResult<void> {
+    const auto claims = attest::encode_claims(attest::spki_der(leaf));
+    if (claims.empty()) return tls::failure("cannot encode the evidence claims");
+    auto evidence = obtain_evidence(source, attest::report_data_for(claims));
+    if (const auto* f = std::get_if<attest::Failure>(&evidence)) {
+      if (evidence_failed != nullptr) *evidence_failed = f->code != "usage";
+      return f->code == "usage" ? tls::invalid_input(f->detail) : tls::failure("no evidence: " + f->text());
+    }
+    out.evidence = std::move(std::get<attest::RawEvidence>(evidence));
+    const auto value = attest::encode_extension(out.evidence.tee, out.evidence.report, claims);
+    if (value.empty() || !attest::add_extension(leaf, value))
+      return tls::failure("cannot add the evidence extension to the certificate");
+    return {};
+  };
+  auto written = tls::issue_certificate(request);
+  if (!written) return written.error();
+  out.written = std::move(written.value());
+  return out;
+}
+
 int run_issue_cert(const IssueCertArgs& a) {
   if (const std::string error = simulated_usage_error(a.source); !error.empty()) {
     fmt::print(stderr, "aegis-flow attest issue-cert: {}\n", error);
@@ -48,33 +71,16 @@ int run_issue_cert(const IssueCertArgs& a) {
   request.days = a.days;
   request.out_dir = a.out;
   request.force = a.force;
-  std::string source, tee;
   bool evidence_failed = false;
-  request.before_signing = [&](X509* leaf) -> tls::CertResult<void> {
-    const auto claims = attest::encode_claims(attest::spki_der(leaf));
-    if (claims.empty()) return tls::failure("cannot encode the evidence claims");
-    auto evidence = obtain_evidence(a.source, attest::report_data_for(claims));
-    if (const auto* f = std::get_if<attest::Failure>(&evidence)) {
-      evidence_failed = f->code != "usage";
-      return f->code == "usage" ? tls::invalid_input(f->detail) : tls::failure("no evidence: " + f->text());
-    }
-    const auto& ev = std::get<attest::RawEvidence>(evidence);
-    const auto value = attest::encode_extension(ev.tee, ev.report, claims);
-    if (value.empty() || !attest::add_extension(leaf, value))
-      return tls::failure("cannot add the evidence extension to the certificate");
-    source = ev.source;
-    tee = attest::tee_name(ev.tee);
-    return {};
-  };
-  auto written = tls::issue_certificate(request);
-  if (!written) {
-    fmt::print(stderr, "aegis-flow attest issue-cert: {}\n", written.error().message);
-    return written.error().kind == tls::CertError::Kind::invalid_input && !evidence_failed ? kExitInvalid
-                                                                                           : kExitRefused;
+  auto issued = issue_attested(std::move(request), a.source, &evidence_failed);
+  if (!issued) {
+    fmt::print(stderr, "aegis-flow attest issue-cert: {}\n", issued.error().message);
+    return issued.error().kind == tls::CertError::Kind::invalid_input && !evidence_failed ? kExitInvalid : kExitRefused;
   }
-  fmt::print("{} with {} evidence from {} bound to its key, {}\n", written->cert_file.string(), tee, source,
-             written->key_file.string());
-  if (source == "simulated")
+  const auto& ev = issued->evidence;
+  fmt::print("{} with {} evidence from {} bound to its key, {}\n", issued->written.cert_file.string(),
+             attest::tee_name(ev.tee), ev.source, issued->written.key_file.string());
+  if (ev.source == "simulated")
     fmt::print("SIMULATED: peers accept it only when they trust the TEST roots of {} (attestation.test_roots)\n",
                a.source.simulated_roots);
   return 0;

@@ -40,7 +40,9 @@ constexpr std::array kAllowed = {
     // files: config and certificate reloads, access log, /proc and /sys reads
     "open", "openat", "stat", "fstat", "lstat", "newfstatat", "statx", "access", "faccessat",
     "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd", "fsync", "fdatasync",
-    "ftruncate", "rename", "renameat", "unlink", "unlinkat", "statfs", "fstatfs", "umask",
+    "ftruncate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "statfs", "fstatfs", "umask",
+    // attestation.identity: its state directory, configfs-tsm report entries
+    "mkdir", "mkdirat", "rmdir", "chmod", "fchmod", "fchmodat",
     // memory
     "mmap", "munmap", "mprotect", "madvise", "brk", "mremap", "membarrier",
     // threads, signals, time

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "app/attested_identity.h"
+#include "attest/verdict.h"
 #include "carbon/board_json.h"
 #include "carbon/feed_runner.h"
 #include "config/loader.h"
@@ -130,6 +132,11 @@ class Server {
       spdlog::error("not starting: {}", r.error().message);
       return 1;
     }
+    // The sidecar's own attested certificate, before the tls blocks that present it are read.
+    if (const auto& id = loaded.config->attestation.identity; id && !issue_identity(*id, loaded.config->attestation)) {
+      spdlog::error("not starting: attestation.identity could not be issued");
+      return 1;
+    }
     const std::size_t n = opts_.concurrency ? opts_.concurrency : std::max(1u, std::thread::hardware_concurrency());
     upstream::lb::set_carbon_aware_workers(static_cast<std::uint32_t>(n));  // each worker's share of capacity
     auto snap = proxy::build_snapshot(std::move(*loaded.config), ++version_, nullptr);
@@ -180,6 +187,7 @@ class Server {
     if (!opts_.config_path.empty()) stamp_ = stamp_of(opts_.config_path);
     cred_stamps_ = credential_stamps(current_->config);
     watch_file();
+    if (const auto& id = current_->config.attestation.identity) schedule_identity(id->evidence_ttl);
     carbon_.start(current_->config.carbon);
     ioc_.run();
     carbon_.stop();
@@ -254,6 +262,41 @@ class Server {
     });
   }
 
+  // attestation.identity: a fresh key, evidence and certificate in its
+  // state_dir; false (logged, counted) when it failed.
+  static bool issue_identity(const config::AttestedIdentity& id, const config::AttestationTrust& trust) {
+    auto own = issue_attested_identity(id, trust);
+    if (!own) {
+      spdlog::error("attestation identity {}: {}", id.spiffe_id, own.error().message);
+      return false;
+    }
+    const auto& v = own->verdict;
+    spdlog::info("attestation identity {}: certificate {} issued into {} with {} evidence from {} (renewed every {} s)",
+                 id.spiffe_id, own->certificate_sha256, id.state_dir, attest::tee_name(v.claims.tee), own->source,
+                 std::chrono::duration_cast<std::chrono::seconds>(id.evidence_ttl).count());
+    if (!v.verified)
+      spdlog::warn(
+          "attestation identity {}: this sidecar's own trust does not verify its evidence ({}); peers with "
+          "other trust may",
+          id.spiffe_id, v.failure.text());
+    return true;
+  }
+
+  void schedule_identity(std::chrono::milliseconds after) {
+    identity_timer_.expires_after(after);
+    identity_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || draining_) return;
+      const auto& c = current_->config.attestation;
+      if (!c.identity) return;
+      // Presented once the credential watcher sees the new files settle (within 2 s).
+      if (issue_identity(*c.identity, c)) return schedule_identity(c.identity->evidence_ttl);
+      const auto retry = identity_retry_delay(*c.identity);
+      spdlog::warn("attestation identity {}: the current certificate keeps serving; trying again in {} ms",
+                   c.identity->spiffe_id, retry.count());
+      schedule_identity(retry);
+    });
+  }
+
   using Stamps = std::map<std::string, FileStamp>;
   static Stamps credential_stamps(const config::Config& c) {
     Stamps out;
@@ -324,6 +367,11 @@ class Server {
     }
     if (!(loaded.config->admin.address.str() == current_->config.admin.address.str()))
       spdlog::warn("reload: admin address changes take effect at restart only (still {})", current_->config.admin.address.str());
+    // A changed attestation.identity is issued before its files are read.
+    const auto& id = loaded.config->attestation.identity;
+    const bool identity_changed = !(id == current_->config.attestation.identity);
+    if (identity_changed && id && !issue_identity(*id, loaded.config->attestation))
+      return reject("attestation.identity could not be issued");
     auto snap = proxy::build_snapshot(std::move(*loaded.config), version_ + 1, current_->access_log);
     if (!snap) return reject(snap.error().message);
 
@@ -352,6 +400,12 @@ class Server {
     const bool carbon_changed = !((*snap)->config.carbon == current_->config.carbon);
     publish(*snap);
     if (carbon_changed) carbon_.start(current_->config.carbon);  // feeds restart only when their section changed
+    if (identity_changed) {
+      if (const auto& now = current_->config.attestation.identity)
+        schedule_identity(now->evidence_ttl);
+      else
+        identity_timer_.cancel();
+    }
     for (const auto& name : to_close)
       for (auto& w : workers_) w->close_listener(name);
     for (auto& [name, o] : next)
@@ -372,6 +426,7 @@ class Server {
     ready_ = false;
     draining_gauge_->set(1);
     watch_timer_.cancel();
+    identity_timer_.cancel();
     for (auto& w : workers_) w->begin_drain();
     drain_deadline_ = std::chrono::steady_clock::now() + current_->config.drain_timeout;
     poll_drain();
@@ -449,6 +504,7 @@ class Server {
   ServerOptions opts_;
   asio::io_context ioc_{1};
   asio::steady_timer watch_timer_{ioc_};
+  asio::steady_timer identity_timer_{ioc_};  // attestation.identity renewals
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   upstream::health::Monitor health_{ioc_};  // checks and ejections run on this (main) thread

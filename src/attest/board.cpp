@@ -39,17 +39,24 @@ void AttestationBoard::record_peer(const std::string& side, const std::string& o
   peers_[{side, owner}] = Entry{verdict, std::chrono::system_clock::now()};
 }
 
-void AttestationBoard::set_own(const Claims& claims, const std::string& source) {
+void AttestationBoard::set_own(const OwnIdentity& own) {
   const std::lock_guard lock(mu_);
-  own_ = std::pair{claims, source};
+  own_ = own;
 }
 
 std::string AttestationBoard::json() const {
   const std::lock_guard lock(mu_);
   Json j;
   if (own_) {
-    j["own"] = claims_json(own_->first);
-    j["own"]["source"] = own_->second;
+    Json o = claims_json(own_->verdict.claims);
+    o["source"] = own_->source;
+    o["verified"] = own_->verdict.verified;
+    o["reason"] = own_->verdict.verified ? Json(nullptr) : Json(own_->verdict.failure.text());
+    o["spiffe_id"] = own_->spiffe_id;
+    o["certificate_sha256"] = own_->certificate_sha256;
+    o["issued_at"] = rfc3339(own_->issued_at);
+    o["renews_at"] = rfc3339(own_->renews_at);
+    j["own"] = std::move(o);
   } else {
     j["own"] = nullptr;
   }

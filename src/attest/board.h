@@ -14,12 +14,23 @@
 
 namespace aegis::attest {
 
+// The certificate this process presents with its own evidence
+// (attestation.identity), as last issued.
+struct OwnIdentity {
+  Verdict verdict;     // its evidence checked against this process's own trust
+  std::string source;  // where the evidence came from: configfs-tsm, sev-guest, simulated
+  std::string spiffe_id;
+  std::string certificate_sha256;  // of the leaf (DER), "AB:CD:..."
+  std::chrono::system_clock::time_point issued_at, renews_at;
+};
+
 class AttestationBoard {
  public:
   // `side` is "listener" or "cluster", `owner` its name.
   void record_peer(const std::string& side, const std::string& owner, const Verdict& verdict);
-  void set_own(const Claims& claims, const std::string& source);
-  // {"own": {...} | null, "peers": [{"listener"|"cluster", "at", "verified", "reason", claims...}]}
+  void set_own(const OwnIdentity& own);
+  // {"own": {tee, measurement|mrtd, ..., source, verified, reason, spiffe_id, certificate_sha256, issued_at,
+  //  renews_at} | null, "peers": [{"listener"|"cluster", "at", "verified", "reason", "claims"}]}
   std::string json() const;
 
  private:
@@ -28,7 +39,7 @@ class AttestationBoard {
     std::chrono::system_clock::time_point at;
   };
   mutable std::mutex mu_;
-  std::optional<std::pair<Claims, std::string>> own_;
+  std::optional<OwnIdentity> own_;
   std::map<std::pair<std::string, std::string>, Entry> peers_;
 };
 

@@ -66,6 +66,19 @@ core::Result<std::string> read_text(const std::string& path) {
 
 }  // namespace
 
+core::Result<VerifyInputs> verify_inputs(const config::AttestationTrust& trust) {
+  VerifyInputs in;
+  in.test_roots = trust.test_roots;
+  in.snp_vcek_dir = trust.snp_vcek_dir;
+  auto chain = read_text(trust.snp_cert_chain);
+  if (!chain) return chain.error();
+  in.cert_chain = std::move(chain.value());
+  auto collateral = read_text(trust.tdx_collateral);
+  if (!collateral) return collateral.error();
+  in.collateral = std::move(collateral.value());
+  return in;
+}
+
 core::Result<tls::PeerCertificateCheck> make_peer_check(const config::AttestationPolicy& policy,
                                                         const config::AttestationTrust& trust, tls::Side side,
                                                         const std::string& owner) {
@@ -74,14 +87,9 @@ core::Result<tls::PeerCertificateCheck> make_peer_check(const config::Attestatio
   check->policy = policy;
   check->side = side == tls::Side::kServer ? "listener" : "cluster";
   check->owner = owner;
-  check->inputs.test_roots = trust.test_roots;
-  check->inputs.snp_vcek_dir = trust.snp_vcek_dir;
-  auto chain = read_text(trust.snp_cert_chain);
-  if (!chain) return chain.error();
-  check->inputs.cert_chain = std::move(chain.value());
-  auto collateral = read_text(trust.tdx_collateral);
-  if (!collateral) return collateral.error();
-  check->inputs.collateral = std::move(collateral.value());
+  auto inputs = verify_inputs(trust);
+  if (!inputs) return inputs.error();
+  check->inputs = std::move(inputs.value());
   return tls::PeerCertificateCheck([check](X509* leaf) { return (*check)(leaf); });
 }
 

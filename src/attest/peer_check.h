@@ -8,11 +8,15 @@
 
 #include <string>
 
+#include "attest/verify.h"
 #include "config/types.h"
 #include "core/result.h"
 #include "tls/runtime.h"
 
 namespace aegis::attest {
+
+// The verifier's inputs from the trust (its files read now).
+core::Result<VerifyInputs> verify_inputs(const config::AttestationTrust& trust);
 
 // Reads the trust's files now (a bad path is a load error, not a handshake
 // error). An `off` policy gives an empty check (nothing installed).

@@ -63,13 +63,34 @@ Json attestation_policy_json(const AttestationPolicy& p) {
   return j;
 }
 
+// Paths and settings only: the CA's and the identity's keys stay in their files.
+Json identity_json(const AttestedIdentity& id) {
+  Json j{{"state_dir", id.state_dir},
+         {"ca_dir", id.ca_dir},
+         {"spiffe_id", id.spiffe_id},
+         {"key_type", id.key_type},
+         {"evidence_ttl", format_duration(id.evidence_ttl)},
+         {"source", id.source}};
+  if (!id.dns.empty()) j["dns"] = id.dns;
+  if (id.source == "simulated") {
+    Json sim{{"roots", id.simulated_roots}, {"tee", id.simulated_tee}, {"debug", id.simulated_debug}};
+    if (!id.simulated_measurement.empty()) sim["measurement"] = id.simulated_measurement;
+    j["simulated"] = std::move(sim);
+  } else {
+    j["tsm_root"] = id.tsm_root;
+    j["sev_guest_device"] = id.sev_guest_device;
+  }
+  return j;
+}
+
 // Paths only (never key material); fields that are unset are left out so that
 // the dump loads back.
 Json tls_json(const TlsConfig& t, bool listener) {
   Json j = Json::object();
+  if (t.attested_identity) j["identity"] = "attested";  // the files are attestation.identity's
   for (auto [name, value] : {std::pair{"cert_file", &t.cert_file}, std::pair{"key_file", &t.key_file},
                              std::pair{"trust_bundle", &t.trust_bundle}})
-    if (!value->empty()) j[name] = *value;
+    if (!value->empty() && (!t.attested_identity || name == std::string_view("trust_bundle"))) j[name] = *value;
   j["pq_policy"] = t.pq_policy;
   if (!t.groups.empty()) j["groups"] = t.groups;
   j["session_resumption"] = t.session_resumption;
@@ -353,13 +374,15 @@ std::string to_json(const Config& config, int indent) {
          {"clusters", std::move(clusters)}};
   if (!config.carbon.providers.empty()) j["carbon"] = carbon_json(config.carbon);
   const auto& at = config.attestation;
-  if (!at.test_roots.empty() || !at.snp_vcek_dir.empty() || !at.snp_cert_chain.empty() || !at.tdx_collateral.empty()) {
+  if (!at.test_roots.empty() || !at.snp_vcek_dir.empty() || !at.snp_cert_chain.empty() || !at.tdx_collateral.empty() ||
+      at.identity) {
     Json a = Json::object();
     if (!at.test_roots.empty()) a["test_roots"] = at.test_roots;
     for (auto [name, value] :
          {std::pair{"snp_vcek_dir", &at.snp_vcek_dir}, std::pair{"snp_cert_chain", &at.snp_cert_chain},
           std::pair{"tdx_collateral", &at.tdx_collateral}})
       if (!value->empty()) a[name] = *value;
+    if (at.identity) a["identity"] = identity_json(*at.identity);
     j["attestation"] = std::move(a);
   }
   // Replace invalid UTF-8 instead of throwing: the dump must never fail.

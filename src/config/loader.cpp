@@ -29,11 +29,11 @@ void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& c
   detail::parse_access_log(top, config);
   detail::parse_process(top, config);
   top.read_duration("drain_timeout", config.drain_timeout);
+  detail::parse_attestation_trust(top, ctx, config);
   detail::parse_listeners(top, ctx, config);
   detail::parse_route_configs(top, config);
   detail::parse_clusters(top, ctx, config);
   detail::parse_carbon(top, ctx, config);
-  detail::parse_attestation_trust(top, ctx, config);
   detail::validate_across_sections(config, ctx.diags);
 }
 
@@ -81,7 +81,7 @@ std::vector<Diagnostic> parse_yaml(std::string_view yaml, const std::string& sou
                                    const std::function<void(const YAML::Node&, detail::ParseContext&)>& parse) {
   detail::Diagnostics diags(source);
   const HostResolver resolve = options.resolve ? options.resolve : HostResolver(&resolve_with_getaddrinfo);
-  detail::ParseContext ctx{diags, resolve, {}, options.base_dir};
+  detail::ParseContext ctx{diags, resolve, {}, options.base_dir, {}};
   try {
     // Not YAML::LoadAll: yaml-cpp 0.7's loops forever on input such as
     // ",a: b", adding a null document per turn until memory runs out

@@ -3,6 +3,7 @@
 // evidence must show (docs/attestation.md).
 #include <algorithm>
 #include <array>
+#include <filesystem>
 
 #include "config/sections.h"
 #include "core/hex.h"
@@ -40,6 +41,59 @@ void read_measurements(const Object& o, std::string_view field, bool wildcard, s
         o.path(field) + "[" + std::to_string(i) + "]",
         std::string(field) + ": '" + out[i] + "' is not 48 bytes of hex (96 digits)" + (wildcard ? " or '*'" : ""));
   }
+}
+
+void parse_identity(const Object& parent, ParseContext& ctx, AttestedIdentity& id) {
+  const Object o(parent.get("identity"), parent.value_mark("identity"), "attestation identity", parent.path("identity"),
+                 {"state_dir", "ca_dir", "spiffe_id", "dns", "key_type", "evidence_ttl", "source", "tsm_root",
+                  "sev_guest_device", "simulated"},
+                 ctx.diags);
+  if (!o.is_mapping()) return;
+  auto& d = o.diags();
+  for (const char* f : {"state_dir", "ca_dir", "spiffe_id"})
+    if (!o.has(f)) d.error(o.mark(), std::string("attestation identity needs '") + f + "'");
+  // The state directory is made at start if missing: only resolved here.
+  if (o.read_string("state_dir", id.state_dir)) {
+    std::filesystem::path p(id.state_dir);
+    if (p.is_relative() && !ctx.base_dir.empty()) p = std::filesystem::path(ctx.base_dir) / p;
+    id.state_dir = p.lexically_normal().string();
+    if (id.state_dir.empty()) d.error(o.value_mark("state_dir"), "state_dir: must not be empty");
+  }
+  read_file_path(o, ctx, "ca_dir", id.ca_dir);
+  if (o.read_string("spiffe_id", id.spiffe_id) && id.spiffe_id.rfind("spiffe://", 0) != 0)
+    d.error(o.value_mark("spiffe_id"), "spiffe_id: '" + id.spiffe_id + "' is not a spiffe:// URI");
+  if (o.has("dns")) o.read_strings("dns", id.dns);
+  std::size_t choice = 0;
+  static constexpr std::array<const char*, 4> kKeyTypes = {"mldsa65", "mldsa87", "mldsa44", "ecdsa-p256"};
+  if (o.read_choice("key_type", {"mldsa65", "mldsa87", "mldsa44", "ecdsa-p256"}, choice))
+    id.key_type = kKeyTypes.at(choice);
+  if (o.read_duration("evidence_ttl", id.evidence_ttl) && id.evidence_ttl < std::chrono::seconds(1))
+    d.error(o.value_mark("evidence_ttl"), "evidence_ttl: must be at least 1s");
+  static constexpr std::array<const char*, 4> kSources = {"auto", "configfs-tsm", "sev-guest", "simulated"};
+  if (o.read_choice("source", {"auto", "configfs-tsm", "sev-guest", "simulated"}, choice))
+    id.source = kSources.at(choice);
+  o.read_string("tsm_root", id.tsm_root);
+  o.read_string("sev_guest_device", id.sev_guest_device);
+  const bool simulated = id.source == "simulated";
+  if (o.has("simulated") != simulated) {
+    d.error(o.has("simulated") ? o.value_mark("simulated") : o.value_mark("source"),
+            simulated ? "source: simulated needs 'simulated: {roots, tee}' (TEST roots of `aegis-flow attest "
+                        "test-roots`)"
+                      : "simulated: applies to 'source: simulated' only");
+  }
+  if (!o.has("simulated")) return;
+  const Object sim(o.get("simulated"), o.value_mark("simulated"), "simulated", o.path("simulated"),
+                   {"roots", "tee", "measurement", "debug"}, d);
+  if (!sim.is_mapping()) return;
+  if (!sim.has("roots") || !sim.has("tee")) d.error(sim.mark(), "simulated needs 'roots' and 'tee'");
+  read_file_path(sim, ctx, "roots", id.simulated_roots);
+  if (sim.read_choice("tee", {"snp", "tdx"}, choice)) id.simulated_tee = choice == 0 ? "snp" : "tdx";
+  if (sim.read_string("measurement", id.simulated_measurement)) {
+    id.simulated_measurement = lower(id.simulated_measurement);
+    if (!is_measurement(id.simulated_measurement))
+      d.error(sim.value_mark("measurement"), "measurement: not 48 bytes of hex (96 digits)");
+  }
+  sim.read_bool("debug", id.simulated_debug);
 }
 
 }  // namespace
@@ -100,7 +154,7 @@ void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, cons
 void parse_attestation_trust(const Object& top, ParseContext& ctx, Config& out) {
   if (!top.has("attestation")) return;
   const Object o(top.get("attestation"), top.value_mark("attestation"), "attestation", top.path("attestation"),
-                 {"test_roots", "snp_vcek_dir", "snp_cert_chain", "tdx_collateral"}, ctx.diags);
+                 {"test_roots", "snp_vcek_dir", "snp_cert_chain", "tdx_collateral", "identity"}, ctx.diags);
   if (!o.is_mapping()) return;
   auto& t = out.attestation;
   if (o.has("test_roots") && o.read_strings("test_roots", t.test_roots)) {
@@ -119,6 +173,10 @@ void parse_attestation_trust(const Object& top, ParseContext& ctx, Config& out) 
   read_file_path(o, ctx, "snp_vcek_dir", t.snp_vcek_dir);
   read_file_path(o, ctx, "snp_cert_chain", t.snp_cert_chain);
   read_file_path(o, ctx, "tdx_collateral", t.tdx_collateral);
+  if (o.has("identity")) {
+    parse_identity(o, ctx, t.identity.emplace());
+    ctx.identity_dir = t.identity->state_dir;
+  }
 }
 
 }  // namespace aegis::config::detail

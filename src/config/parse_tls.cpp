@@ -68,16 +68,35 @@ void read_peer_matchers(const Object& o, std::string_view field, std::vector<Pee
 void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optional<TlsConfig>& out) {
   if (!parent.has("tls")) return;
   const bool server = side == TlsSide::kListener;
-  const Object o = server ? Object(parent.get("tls"), parent.value_mark("tls"), "listener tls", parent.path("tls"),
-                                   {"cert_file", "key_file", "trust_bundle", "require_client_cert", "pq_policy",
-                                    "groups", "session_resumption", "handshake_timeout", "allow_peers", "attestation"},
-                                   ctx.diags)
-                          : Object(parent.get("tls"), parent.value_mark("tls"), "cluster tls", parent.path("tls"),
-                                   {"cert_file", "key_file", "trust_bundle", "pq_policy", "groups", "server_name",
-                                    "session_resumption", "allow_peers", "attestation"},
-                                   ctx.diags);
+  const Object o =
+      server ? Object(parent.get("tls"), parent.value_mark("tls"), "listener tls", parent.path("tls"),
+                      {"cert_file", "key_file", "identity", "trust_bundle", "require_client_cert", "pq_policy",
+                       "groups", "session_resumption", "handshake_timeout", "allow_peers", "attestation"},
+                      ctx.diags)
+             : Object(parent.get("tls"), parent.value_mark("tls"), "cluster tls", parent.path("tls"),
+                      {"cert_file", "key_file", "identity", "trust_bundle", "pq_policy", "groups", "server_name",
+                       "session_resumption", "allow_peers", "attestation"},
+                      ctx.diags);
   if (!o.is_mapping()) return;
   TlsConfig& t = out.emplace();
+  std::size_t identity = 0;
+  if (o.read_choice("identity", {"files", "attested"}, identity) && identity == 1) {
+    // The sidecar's own attested certificate (attestation.identity), which
+    // it writes before the listeners start: not read here.
+    if (o.has("cert_file") || o.has("key_file"))
+      o.diags().error(o.value_mark("identity"),
+                      "identity: attested presents attestation.identity's certificate and key; remove cert_file and "
+                      "key_file");
+    else if (ctx.identity_dir.empty())
+      o.diags().error(o.value_mark("identity"),
+                      "identity: attested needs a top-level attestation.identity (the sidecar's own attested "
+                      "certificate)");
+    t.attested_identity = true;
+    if (!ctx.identity_dir.empty()) {
+      t.cert_file = (std::filesystem::path(ctx.identity_dir) / "cert.pem").string();
+      t.key_file = (std::filesystem::path(ctx.identity_dir) / "key.pem").string();
+    }
+  }
   read_file_path(o, ctx, "cert_file", t.cert_file);
   read_file_path(o, ctx, "key_file", t.key_file);
   read_file_path(o, ctx, "trust_bundle", t.trust_bundle);
@@ -103,8 +122,10 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
     o.read_bool("require_client_cert", t.require_client_cert);
     if (o.read_duration("handshake_timeout", t.handshake_timeout) && t.handshake_timeout.count() == 0)
       o.diags().error(o.value_mark("handshake_timeout"), "handshake_timeout: must be greater than 0");
-    if (!o.has("cert_file") || !o.has("key_file"))
-      o.diags().error(o.mark(), "listener tls needs 'cert_file' and 'key_file' (the server certificate)");
+    if (!t.attested_identity && (!o.has("cert_file") || !o.has("key_file")))
+      o.diags().error(o.mark(),
+                      "listener tls needs 'cert_file' and 'key_file' (the server certificate), or 'identity: "
+                      "attested'");
     if (t.require_client_cert && !o.has("trust_bundle"))
       o.diags().error(o.value_mark("require_client_cert"),
                       "require_client_cert: needs 'trust_bundle' (the roots client certificates must chain to)");

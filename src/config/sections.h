@@ -18,6 +18,7 @@ struct ParseContext {
   const HostResolver& resolve;
   std::map<std::string, core::Result<std::string>> resolved;  // one lookup per name per load
   std::string base_dir;  // relative file paths (TLS certificates) are resolved against it
+  std::string identity_dir;  // attestation.identity's state_dir, once parsed (tls `identity: attested`)
 };
 
 void parse_node(const Object& top, Config& out);
@@ -36,7 +37,8 @@ void parse_tls(const Object& parent, ParseContext& ctx, TlsSide side, std::optio
 // `attestation:`, or the whole of a policy file.
 void parse_attestation_policy(const YAML::Node& node, const YAML::Mark& at, const std::string& path, Diagnostics& d,
                               AttestationPolicy& out);
-// Top-level `attestation:` (parse_attestation.cpp).
+// Top-level `attestation:` (parse_attestation.cpp); before the listeners
+// and clusters, whose tls blocks may present attestation.identity's files.
 void parse_attestation_trust(const Object& top, ParseContext& ctx, Config& out);
 // A file path made absolute against the config's directory, readable now (parse_tls.cpp).
 void read_file_path(const Object& o, const ParseContext& ctx, std::string_view field, std::string& out);

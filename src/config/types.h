@@ -94,13 +94,37 @@ struct AttestationPolicy {
   std::vector<std::string> accepted_tcb_status{"UpToDate"};  // when collateral was evaluated (TDX)
 };
 
+// `attestation.identity`: this sidecar's own attested certificate, made in
+// the process (docs/attestation.md): a fresh key in `state_dir`, this
+// machine's evidence bound to it, signed by the CA in `ca_dir`; again every
+// `evidence_ttl`. tls blocks with `identity: attested` present it.
+struct AttestedIdentity {
+  std::string state_dir;  // cert.pem and key.pem (0600) are written here (absolute after loading)
+  std::string ca_dir;     // ca.crt and ca.key of `aegis-flow certs init-ca`
+  std::string spiffe_id;
+  std::vector<std::string> dns;
+  std::string key_type = "mldsa65";  // mldsa65 | mldsa87 | mldsa44 | ecdsa-p256
+  Millis evidence_ttl{3'600'000};
+  std::string source = "auto";  // auto | configfs-tsm | sev-guest | simulated
+  std::string tsm_root = "/sys/kernel/config/tsm/report";
+  std::string sev_guest_device = "/dev/sev-guest";
+  // source simulated only (no TEE): evidence signed by TEST roots.
+  std::string simulated_roots;  // directory made by `aegis-flow attest test-roots`
+  std::string simulated_tee;    // snp | tdx
+  std::string simulated_measurement;  // 96 hex digits; empty: the fixed TEST value
+  bool simulated_debug = false;
+  bool operator==(const AttestedIdentity&) const = default;
+};
+
 // Top-level `attestation:`: what this sidecar trusts when it verifies a
-// peer's evidence (docs/attestation.md). Paths are absolute after loading.
+// peer's evidence, and its own attested identity (docs/attestation.md).
+// Paths are absolute after loading.
 struct AttestationTrust {
   std::vector<std::string> test_roots;  // SHA-256 (hex) of TEST roots: non-empty = only these, never the vendors'
   std::string snp_vcek_dir;             // SNP peers' VCEKs by chip: DIR/<chip_id hex>.der (or .pem)
   std::string snp_cert_chain;           // AMD's ASK then ARK (PEM); the ARK must still be a pinned one
   std::string tdx_collateral;           // TDX collateral JSON; absent: the TCB status is not evaluated
+  std::optional<AttestedIdentity> identity;
 };
 
 // TLS of a listener (server side) or a cluster (client side). Paths are
@@ -118,6 +142,7 @@ struct TlsConfig {
   std::string server_name;           // cluster only: SNI, and the DNS name the server's cert must carry
   std::vector<PeerMatcher> allow_peers;  // listener: clients allowed; cluster: servers accepted
   std::optional<AttestationPolicy> attestation;  // the hardware evidence the peer's certificate must carry
+  bool attested_identity = false;  // `identity: attested`: cert_file/key_file are attestation.identity's
 };
 
 // What the listener does with an escaped slash (%2F, %5C) in a request path

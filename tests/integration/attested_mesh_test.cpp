@@ -5,6 +5,11 @@
 // verifies the peer's evidence, binding and policy. Refused: a peer whose
 // MRTD is not on the allow list, one whose evidence binds another key, one
 // with no evidence. Every outcome shows in metrics and in /attestation.
+// Then the sidecars issue their own identities (attestation.identity): key,
+// evidence and certificate made in the process and renewed every
+// evidence_ttl, while the mesh keeps working.
+#include <sys/stat.h>
+
 #include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +17,7 @@
 #include "attest/evidence_extension.h"
 #include "harness.h"
 #include "tls/certs.h"
+#include "tls_helpers.h"
 
 #include <gtest/gtest.h>
 
@@ -187,6 +193,151 @@ TEST_F(AttestedMesh, SimulatedTdxEvidenceVerifiedBothWaysAndRefusalsCounted) {
       3);
   // The attested client still gets through.
   EXPECT_EQ(curl(dir_.path(), {url(out_port, "/headers")}).status, 200);
+}
+
+// attestation.identity on both sidecars: each makes its key in its state
+// directory, binds fresh simulated TDX evidence to it and has the CA sign
+// it, at start and every 2 s; the listener and the cluster present it with
+// `identity: attested`. The mesh works across renewals, /attestation shows
+// each sidecar's own claims, and new handshakes get the renewed certificate.
+TEST_F(AttestedMesh, SidecarsIssueAndRenewTheirOwnAttestedIdentities) {
+  auto r = attest({"test-roots", "--out", (dir_ / "roots").string()});
+  ASSERT_TRUE(r.status.ok()) << r.status.describe() << r.out << r.err;
+  tdx_root_ = Json::parse(read_file(dir_ / "roots" / "roots.json"))["tdx_root_sha256"];
+  ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test").status.ok());
+  const std::string mrtd = std::string(48, 'a') + std::string(48, 'b');
+  auto identity = [&](const std::string& state, const std::string& id) {
+    return "attestation:\n  test_roots: [\"" + tdx_root_ + "\"]\n  identity:\n    state_dir: " + state +
+           "\n    ca_dir: ca\n    spiffe_id: \"" + id +
+           "\"\n    dns: [localhost]\n    evidence_ttl: 2s\n    source: simulated\n"
+           "    simulated: {roots: roots, tee: tdx, measurement: \"" +
+           mrtd + "\"}\n";
+  };
+  const std::string policy = "      attestation: {tee: tdx, measurements: [\"" + mrtd + "\"]}\n";
+
+  Upstream up(dir_.path());
+  const auto in_admin = free_port(), in_port = free_port(), out_admin = free_port(), out_port = free_port();
+  const std::string inbound_yaml =
+      identity("in-state", kServerId) + "admin: {address: 127.0.0.1, port: " + std::to_string(in_admin) +
+      "}\ndrain_timeout: 1s\n" +
+      "listeners:\n  - name: inbound\n    address: 127.0.0.1\n    port: " + std::to_string(in_port) +
+      "\n    protocol: http\n    route_config: main\n"
+      "    tls:\n      identity: attested\n      pq_policy: pq_only_1024\n"
+      "      trust_bundle: ca/ca.crt\n      require_client_cert: true\n" +
+      policy +
+      "route_configs:\n  - name: main\n    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n"
+      "        routes:\n" +
+      route("/", "app") + "clusters:\n  - name: app\n    endpoints: [\"" + up.endpoint() + "\"]\n";
+  const std::string outbound_yaml =
+      identity("out-state", kClientId) + "admin: {address: 127.0.0.1, port: " + std::to_string(out_admin) +
+      "}\ndrain_timeout: 1s\n" +
+      "listeners:\n  - name: outbound\n    address: 127.0.0.1\n    port: " + std::to_string(out_port) +
+      "\n    protocol: http\n    route_config: out\n"
+      "route_configs:\n  - name: out\n    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n"
+      "        routes:\n" +
+      route("/", "mesh") +
+      "clusters:\n  - name: mesh\n    connect_timeout: 2s\n    endpoints: [\"127.0.0.1:" + std::to_string(in_port) +
+      "\"]\n    tls:\n      identity: attested\n      trust_bundle: ca/ca.crt\n      pq_policy: pq_only_1024\n"
+      "      server_name: localhost\n      allow_peers: [{exact: \"" +
+      kServerId + "\"}]\n" + policy;
+  Proxy inbound(dir_.path(), inbound_yaml, in_admin, {in_port}, "inbound");
+  AEGIS_ASSERT_READY(inbound);
+  Proxy outbound(dir_.path(), outbound_yaml, out_admin, {out_port}, "outbound");
+  AEGIS_ASSERT_READY(outbound);
+
+  // The key stays in the private state directory; nothing else is left there.
+  for (const char* state : {"in-state", "out-state"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / state).c_str(), &st), 0) << state;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << state;
+    ASSERT_EQ(::stat((dir_ / state / "key.pem").c_str(), &st), 0) << state;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << state;
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_ / state)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"cert.pem", "key.pem"})) << state;
+  }
+
+  auto own = [](std::uint16_t admin) {
+    const auto [status, body] = simple_get(admin, "/attestation");
+    EXPECT_EQ(status, 200);
+    return Json::parse(body)["own"];
+  };
+  const Json in_own = own(in_admin), out_own = own(out_admin);
+  ASSERT_TRUE(in_own.is_object()) << in_own.dump();
+  EXPECT_EQ(in_own["verified"], true) << in_own.dump();
+  EXPECT_EQ(in_own["simulated"], true);
+  EXPECT_EQ(in_own["source"], "simulated");
+  EXPECT_EQ(in_own["mrtd"], mrtd);
+  EXPECT_EQ(in_own["spiffe_id"], kServerId);
+  ASSERT_TRUE(out_own.is_object()) << out_own.dump();
+  EXPECT_EQ(out_own["spiffe_id"], kClientId);
+  EXPECT_EQ(out_own["verified"], true) << out_own.dump();
+
+  // What the listener presents is the certificate /attestation describes.
+  auto presented = [&] {
+    tlsh::TlsConn::Options o;
+    o.groups = "MLKEM1024";
+    const tlsh::TlsConn c(in_port, o);
+    return c.peer_fingerprint();
+  };
+  EXPECT_EQ(presented(), in_own["certificate_sha256"]);
+
+  const auto ok = curl(dir_.path(), {url(out_port, "/headers")});
+  ASSERT_EQ(ok.status, 200) << ok.stderr_text << ok.body << inbound.process().stderr_tail();
+  EXPECT_TRUE(inbound.wait_metric_at_least("aegis_attestation_verified_total",
+                                           {{"listener", "inbound"}, {"tee", "tdx"}, {"simulated", "true"}}, 1, 3s));
+
+  // Renewed: a new certificate with fresh evidence, presented to new connections.
+  const std::string first = in_own["certificate_sha256"];
+  std::string renewed;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const Json now = own(in_admin);
+    if (now.is_object() && now["certificate_sha256"] != first && presented() == now["certificate_sha256"]) {
+      renewed = now["certificate_sha256"];
+      EXPECT_NE(now["report_data"], in_own["report_data"]) << "the new key is not what the evidence binds";
+      break;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_FALSE(renewed.empty()) << "the listener still presents " << presented() << " (first " << first << ")\n"
+                                << inbound.process().stderr_tail();
+  EXPECT_GE(inbound.metric("aegis_attestation_identity_issues_total", {{"result", "success"}}).value_or(0), 2);
+  EXPECT_EQ(inbound.metric("aegis_attestation_identity_issues_total", {{"result", "failure"}}).value_or(0), 0);
+  EXPECT_TRUE(outbound.wait_metric_at_least("aegis_tls_credential_reloads_total", {{"result", "success"}}, 1, 6s))
+      << outbound.metrics();
+  for (int i = 0; i < 3; ++i) {
+    const auto again = curl(dir_.path(), {url(out_port, "/headers")});
+    EXPECT_EQ(again.status, 200) << again.stderr_text << outbound.process().stderr_tail();
+  }
+  EXPECT_EQ(inbound.metric("aegis_attestation_failures_total", {{"listener", "inbound"}, {"reason", "key_binding"}})
+                .value_or(0),
+            0);
+}
+
+// No evidence at start (configfs-tsm with nothing behind it): the sidecar
+// does not start, and says why.
+TEST_F(AttestedMesh, ASidecarWithoutEvidenceForItsIdentityDoesNotStart) {
+  ASSERT_TRUE(certs_init_ca(dir_.path(), dir_ / "ca", "aegis.test").status.ok());
+  fs::create_directories(dir_ / "no-tsm");
+  const auto port = free_port(), admin = free_port();
+  write_file(dir_ / "sidecar.yaml",
+             "attestation:\n  identity:\n    state_dir: state\n    ca_dir: ca\n"
+             "    spiffe_id: \"" +
+                 kServerId +
+                 "\"\n    source: configfs-tsm\n    tsm_root: no-tsm\n"
+                 "admin: {address: 127.0.0.1, port: " +
+                 std::to_string(admin) +
+                 "}\nlisteners:\n  - name: in\n    address: 127.0.0.1\n    port: " + std::to_string(port) +
+                 "\n    protocol: tcp\n    cluster: app\n    tls: {identity: attested}\n"
+                 "clusters:\n  - name: app\n    endpoints: [\"127.0.0.1:9\"]\n");
+  const auto r =
+      run_command("sidecar", {proxy_binary(), "run", "-c", (dir_ / "sidecar.yaml").string()}, dir_.path(), 30s);
+  EXPECT_EQ(r.status.code, 1) << r.status.describe() << r.err;
+  EXPECT_NE(r.err.find("attestation identity " + kServerId + ": no evidence"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not starting: attestation.identity could not be issued"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "key.pem")) << "a key without a certificate was left behind";
 }
 
 }  // namespace

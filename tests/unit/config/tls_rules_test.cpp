@@ -185,5 +185,107 @@ clusters:
   EXPECT_NE(testing::all_diagnostics(r).find("require_client_cert"), std::string::npos) << "listener-only field";
 }
 
+// attestation.identity: the sidecar's own attested certificate; tls blocks
+// present it with `identity: attested` (its files, not read at load).
+TEST_F(TlsRules, AttestedIdentityIsReadAndPresentedByTlsBlocks) {
+  fs::create_directories(dir_ / "ca");
+  fs::create_directories(dir_ / "roots");
+  const auto r = load(std::string(R"(attestation:
+  identity:
+    state_dir: state
+    ca_dir: ca
+    spiffe_id: spiffe://a.test/ns/x/sa/y
+    dns: [localhost, y.a.test]
+    key_type: mldsa87
+    evidence_ttl: 10m
+    source: simulated
+    simulated: {roots: roots, tee: snp, measurement: )") +
+                      std::string(96, 'C') + R"(, debug: true}
+listeners:
+  - name: in
+    port: 15443
+    route_config: r
+    tls:
+      identity: attested
+      trust_bundle: ca.pem
+      require_client_cert: true
+)" + kRoutes + R"(    tls:
+      identity: attested
+      trust_bundle: ca.pem
+)");
+  ASSERT_TRUE(r.ok()) << testing::all_diagnostics(r);
+  const auto& id = *r.config->attestation.identity;
+  EXPECT_EQ(id.state_dir, (dir_ / "state").string());
+  EXPECT_EQ(id.ca_dir, (dir_ / "ca").string());
+  EXPECT_EQ(id.spiffe_id, "spiffe://a.test/ns/x/sa/y");
+  EXPECT_EQ(id.dns, (std::vector<std::string>{"localhost", "y.a.test"}));
+  EXPECT_EQ(id.key_type, "mldsa87");
+  EXPECT_EQ(id.evidence_ttl, Millis(600'000));
+  EXPECT_EQ(id.source, "simulated");
+  EXPECT_EQ(id.simulated_roots, (dir_ / "roots").string());
+  EXPECT_EQ(id.simulated_tee, "snp");
+  EXPECT_EQ(id.simulated_measurement, std::string(96, 'c'));
+  EXPECT_TRUE(id.simulated_debug);
+  for (const auto* t : {&*r.config->listeners[0].tls, &*r.config->clusters[0].tls}) {
+    EXPECT_TRUE(t->attested_identity);
+    EXPECT_EQ(t->cert_file, (dir_ / "state" / "cert.pem").string());
+    EXPECT_EQ(t->key_file, (dir_ / "state" / "key.pem").string());
+  }
+  // The dump says `identity: attested` (not the paths) and loads back.
+  auto dump = nlohmann::json::parse(to_json(*r.config));
+  EXPECT_EQ(dump["listeners"][0]["tls"]["identity"], "attested");
+  EXPECT_FALSE(dump["listeners"][0]["tls"].contains("cert_file"));
+  EXPECT_EQ(dump["attestation"]["identity"]["evidence_ttl"], "600s");
+  dump.erase("source");
+  const auto again = load(dump.dump());
+  ASSERT_TRUE(again.ok()) << testing::all_diagnostics(again);
+  EXPECT_EQ(*again.config->attestation.identity, id);
+}
+
+TEST_F(TlsRules, AttestedIdentityMistakesAreReportedAtTheirLine) {
+  const auto r = load(std::string(R"(attestation:
+  identity:
+    state_dir: state
+    ca_dir: nope
+    spiffe_id: a.test/y
+    evidence_ttl: 500ms
+    source: simulated
+listeners:
+  - name: in
+    port: 15443
+    route_config: r
+    tls:
+      identity: attested
+      cert_file: cert.pem
+      key_file: key.pem
+)") + kRoutes);
+  EXPECT_TRUE(HasError(r, 4, 13, "ca_dir: cannot read")) << testing::all_diagnostics(r);
+  EXPECT_TRUE(HasError(r, 5, 16, "is not a spiffe:// URI")) << testing::all_diagnostics(r);
+  EXPECT_TRUE(HasError(r, 6, 19, "evidence_ttl: must be at least 1s")) << testing::all_diagnostics(r);
+  EXPECT_TRUE(HasError(r, 7, 13, "source: simulated needs 'simulated: {roots, tee}'")) << testing::all_diagnostics(r);
+  EXPECT_TRUE(HasError(r, 13, 17, "remove cert_file and key_file")) << testing::all_diagnostics(r);
+
+  const auto no_identity = load(std::string(R"(listeners:
+  - name: in
+    port: 15443
+    route_config: r
+    tls: {identity: attested}
+)") + kRoutes);
+  EXPECT_TRUE(HasError(no_identity, 5, 21, "needs a top-level attestation.identity"))
+      << testing::all_diagnostics(no_identity);
+
+  const auto incomplete = load(std::string(R"(attestation:
+  identity:
+    spiffe_id: spiffe://a.test/y
+    simulated: {tee: tdx}
+)") + kRoutes);
+  EXPECT_TRUE(HasError(incomplete, 3, 5, "attestation identity needs 'state_dir'"))
+      << testing::all_diagnostics(incomplete);
+  EXPECT_TRUE(HasError(incomplete, 3, 5, "attestation identity needs 'ca_dir'"))
+      << testing::all_diagnostics(incomplete);
+  EXPECT_TRUE(HasError(incomplete, 4, 16, "simulated: applies to 'source: simulated' only"))
+      << testing::all_diagnostics(incomplete);
+}
+
 }  // namespace
 }  // namespace aegis::config
