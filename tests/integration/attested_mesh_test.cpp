@@ -77,6 +77,14 @@ std::string attested_cluster(const std::string& name, const std::string& mesh, c
          "      allow_peers: [{exact: \"" + kServerId + "\"}]\n" + "      attestation: {tee: tdx}\n";
 }
 
+// A sidecar's admin and its one http listener (its tls block, if any, follows).
+std::string sidecar_head(std::uint16_t admin, const std::string& listener, std::uint16_t port,
+                         const std::string& route_config) {
+  return "admin: {address: 127.0.0.1, port: " + std::to_string(admin) + "}\ndrain_timeout: 1s\n" +
+         "listeners:\n  - name: " + listener + "\n    address: 127.0.0.1\n    port: " + std::to_string(port) +
+         "\n    protocol: http\n    route_config: " + route_config + "\n";
+}
+
 std::string route(const std::string& prefix, const std::string& cluster) {
   return "          - {name: " + cluster + ", match: {prefix: \"" + prefix + "\"}, route: {cluster: " + cluster +
          ", timeout: 10s}}\n";
@@ -120,9 +128,7 @@ TEST_F(AttestedMesh, SimulatedTdxEvidenceVerifiedBothWaysAndRefusalsCounted) {
   const auto in_admin = free_port(), in_port = free_port(), out_admin = free_port(), out_port = free_port();
   const std::string trust = "attestation:\n  test_roots: [\"" + tdx_root_ + "\"]\n";
   const std::string inbound_yaml =
-      trust + "admin: {address: 127.0.0.1, port: " + std::to_string(in_admin) + "}\ndrain_timeout: 1s\n" +
-      "listeners:\n  - name: inbound\n    address: 127.0.0.1\n    port: " + std::to_string(in_port) +
-      "\n    protocol: http\n    route_config: main\n"
+      trust + sidecar_head(in_admin, "inbound", in_port, "main") +
       "    tls:\n      cert_file: server/cert.pem\n      key_file: server/key.pem\n      pq_policy: pq_only_1024\n"
       "      trust_bundle: ca/ca.crt\n      require_client_cert: true\n"
       "      attestation: {tee: tdx, measurements: [\"" +
@@ -133,9 +139,7 @@ TEST_F(AttestedMesh, SimulatedTdxEvidenceVerifiedBothWaysAndRefusalsCounted) {
       route("/", "app") + "clusters:\n  - name: app\n    endpoints: [\"" + up.endpoint() + "\"]\n";
   const std::string mesh = "127.0.0.1:" + std::to_string(in_port);
   const std::string outbound_yaml =
-      trust + "admin: {address: 127.0.0.1, port: " + std::to_string(out_admin) + "}\ndrain_timeout: 1s\n" +
-      "listeners:\n  - name: outbound\n    address: 127.0.0.1\n    port: " + std::to_string(out_port) +
-      "\n    protocol: http\n    route_config: out\n"
+      trust + sidecar_head(out_admin, "outbound", out_port, "out") +
       "route_configs:\n  - name: out\n    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n"
       "        routes:\n" +
       route("/intruder/", "as_intruder") + route("/unbound/", "as_unbound") + route("/plain/", "as_plain") +
@@ -218,10 +222,7 @@ TEST_F(AttestedMesh, SidecarsIssueAndRenewTheirOwnAttestedIdentities) {
   Upstream up(dir_.path());
   const auto in_admin = free_port(), in_port = free_port(), out_admin = free_port(), out_port = free_port();
   const std::string inbound_yaml =
-      identity("in-state", kServerId) + "admin: {address: 127.0.0.1, port: " + std::to_string(in_admin) +
-      "}\ndrain_timeout: 1s\n" +
-      "listeners:\n  - name: inbound\n    address: 127.0.0.1\n    port: " + std::to_string(in_port) +
-      "\n    protocol: http\n    route_config: main\n"
+      identity("in-state", kServerId) + sidecar_head(in_admin, "inbound", in_port, "main") +
       "    tls:\n      identity: attested\n      pq_policy: pq_only_1024\n"
       "      trust_bundle: ca/ca.crt\n      require_client_cert: true\n" +
       policy +
@@ -229,10 +230,7 @@ TEST_F(AttestedMesh, SidecarsIssueAndRenewTheirOwnAttestedIdentities) {
       "        routes:\n" +
       route("/", "app") + "clusters:\n  - name: app\n    endpoints: [\"" + up.endpoint() + "\"]\n";
   const std::string outbound_yaml =
-      identity("out-state", kClientId) + "admin: {address: 127.0.0.1, port: " + std::to_string(out_admin) +
-      "}\ndrain_timeout: 1s\n" +
-      "listeners:\n  - name: outbound\n    address: 127.0.0.1\n    port: " + std::to_string(out_port) +
-      "\n    protocol: http\n    route_config: out\n"
+      identity("out-state", kClientId) + sidecar_head(out_admin, "outbound", out_port, "out") +
       "route_configs:\n  - name: out\n    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n"
       "        routes:\n" +
       route("/", "mesh") +
