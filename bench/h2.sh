@@ -92,17 +92,17 @@ start aegis_h2 "$WORK/aegis-h2/aegis.log" "$CPU_PROXY" "$AEGIS_BIN" run -c "$WOR
 wait_up aegis-flow "${PID[aegis_h2]}" "http://127.0.0.1:$AEGIS_H2_ADMIN_PORT/ready" "$WORK/aegis-h2/aegis.log"
 
 # --- h2load ------------------------------------------------------------------------
-# measure NAME PORT: "req/s mean_us errors proxy_cpu%" from one h2load run.
+# measure NAME PORT: "req/s mean_us errors proxy_cpu% nginx_cpu%" from one h2load run.
 measure() {
-  local name=$1 port=$2 out proxy_pid="" p0 p1 t0 t1 secs
+  local name=$1 port=$2 out proxy_pid="" p0 p1 n0 n1 t0 t1 secs
   [ "$name" = nginx ] || proxy_pid=${PID[$name]}
-  p0=$(cpu_ticks "$proxy_pid") t0=$(date +%s.%N)
+  p0=$(cpu_ticks "$proxy_pid") n0=$(cpu_ticks "${PID[nginx]}") t0=$(date +%s.%N)
   out=$(pin "$CPU_LOAD" h2load -c"$CONNS" -m"$STREAMS" -D"$SECONDS_RUN" --warm-up-time="$WARMUP" \
     "http://127.0.0.1:$port/" 2>&1) || { printf '%s\n' "$out" >&2; die "h2load failed against $name"; }
-  p1=$(cpu_ticks "$proxy_pid") t1=$(date +%s.%N)
+  p1=$(cpu_ticks "$proxy_pid") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
   printf '%s\n' "$out" >"$WORK/h2load-$name.txt"
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-  awk -v cpu="$(cpu_pct "$p0" "$p1" "$secs")" '
+  awk -v cpu="$(cpu_pct "$p0" "$p1" "$secs")" -v ncpu="$(cpu_pct "$n0" "$n1" "$secs")" '
     /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
     /^requests:/ {for (i = 1; i <= NF; i++) {if ($(i + 1) ~ /^(failed|errored|timeout),?$/) err += $i}}
     /^status codes:/ {for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^[345]xx,?$/) err += $i}
@@ -112,7 +112,7 @@ measure() {
       m = mean; u = 1
       if (m ~ /us$/) u = 1; else if (m ~ /ms$/) u = 1000; else if (m ~ /s$/) u = 1000000
       sub(/[a-z]+$/, "", m)
-      printf "%s %.1f %d %s\n", rps, m * u, err, cpu
+      printf "%s %.1f %d %s %s\n", rps, m * u, err, cpu, ncpu
     }' <<<"$out" || { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
 }
 
@@ -140,11 +140,11 @@ REPORT=$RESULTS_DIR/h2-latest.txt
   echo "versions: $(nginx -v 2>&1 | head -1); $(haproxy -v 2>&1 | head -1); $(h2load --version 2>&1 | head -1)"
   commit_line "$ROOT"
   echo
-  printf '%-24s %10s %12s %7s %10s\n' target req/s mean_us errors proxy_cpu%
+  printf '%-24s %10s %12s %7s %10s %10s\n' target req/s mean_us errors proxy_cpu% nginx_cpu%
   for t in "${TARGETS[@]}"; do
-    read -r rps mean errs cpu <<<"${RES[$t]}"
+    read -r rps mean errs cpu ncpu <<<"${RES[$t]}"
     [ "$t" != nginx ] || cpu="-"
-    printf '%-24s %10.0f %12.1f %7d %10s\n' "${LABEL[$t]}" "$rps" "$mean" "$errs" "$cpu"
+    printf '%-24s %10.0f %12.1f %7d %10s %10s\n' "${LABEL[$t]}" "$rps" "$mean" "$errs" "$cpu" "$ncpu"
   done
   echo
   read -r ra ma _ <<<"${RES[aegis]}"; read -r rh mh _ <<<"${RES[haproxy]}"; read -r rn _ <<<"${RES[nginx]}"
