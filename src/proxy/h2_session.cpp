@@ -512,8 +512,6 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
   const bool chunked = has_body && !content_length;
   if (chunked) head.set(bhttp::field::transfer_encoding, "chunked");
   if (content_length) head.set(bhttp::field::content_length, std::to_string(*content_length));
-  std::string head_bytes;
-  http::append_head(head_bytes, head);
   // grpc-timeout is the deadline when it is sooner than the route's.
   std::optional<std::chrono::nanoseconds> grpc_timeout;
   if (auto it = head.find("grpc-timeout"); it != head.end()) {
@@ -547,6 +545,8 @@ core::Task<void> H2Session::serve_stream(std::shared_ptr<H2Stream> stream) {
     co_await forward_h2(t, *cluster, action, admitted.body_limit, pick_ctx, retries, has_body, fields);
     co_return;
   }
+  std::string head_bytes;  // HTTP/1.1 clusters only: serialized once, written by every attempt
+  http::append_head(head_bytes, head);
 
   // Phase: connect_upstream, then the exchange: retried once, like HTTP/1.1,
   // when a pooled connection turns out dead before any response byte, and as
