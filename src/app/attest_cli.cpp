@@ -176,9 +176,9 @@ int run_verify(const VerifyArgs& a) {
     *out = std::move(text.value());
   }
   if (!a.aux.empty()) {
-    auto text = attest::read_text_file(a.aux);
-    if (!text) return invalid("verify", text.error().message);
-    in.snp_cert_table.assign(text.value().begin(), text.value().end());
+    auto aux = attest::read_whole_file(a.aux, attest::kMaxEvidenceBytes);
+    if (!aux.ok()) return invalid("verify", "cannot read " + a.aux + ": " + std::strerror(aux.error));
+    in.snp_cert_table = std::move(aux.bytes);
   }
   if (!a.at.empty()) {
     in.at = parse_rfc3339(a.at);

@@ -80,6 +80,10 @@ Verdict verify_raw(Tee tee, std::span<const std::uint8_t> evidence, const Verify
 
 Verdict verify_certificate(X509* cert, const VerifyInputs& in) {
   Verdict v;
+  if (cert == nullptr) {
+    v.failure = {"bad_certificate", "not an X.509 certificate (PEM or DER)"};
+    return v;
+  }
   const auto value = find_extension(cert);
   if (!value) {
     v.failure = {"no_evidence",
@@ -147,7 +151,7 @@ Verdict verify_evidence(std::span<const std::uint8_t> bytes, const VerifyInputs&
     case EvidenceKind::kTdxQuote:
       return verify_raw(Tee::kTdx, bytes, inputs);
     case EvidenceKind::kCertificate: {
-      const auto cert = parse_certificate(bytes);  // detect_evidence parsed it; parsed again only here
+      const auto cert = parse_certificate(bytes);  // null is refused as bad_certificate
       return verify_certificate(cert.get(), inputs);
     }
     case EvidenceKind::kUnknown:

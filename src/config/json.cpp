@@ -87,10 +87,13 @@ Json identity_json(const AttestedIdentity& id) {
 // the dump loads back.
 Json tls_json(const TlsConfig& t, bool listener) {
   Json j = Json::object();
-  if (t.attested_identity) j["identity"] = "attested";  // the files are attestation.identity's
-  for (auto [name, value] : {std::pair{"cert_file", &t.cert_file}, std::pair{"key_file", &t.key_file},
-                             std::pair{"trust_bundle", &t.trust_bundle}})
-    if (!value->empty() && (!t.attested_identity || name == std::string_view("trust_bundle"))) j[name] = *value;
+  if (t.attested_identity) {
+    j["identity"] = "attested";  // cert_file and key_file are attestation.identity's
+  } else {
+    if (!t.cert_file.empty()) j["cert_file"] = t.cert_file;
+    if (!t.key_file.empty()) j["key_file"] = t.key_file;
+  }
+  if (!t.trust_bundle.empty()) j["trust_bundle"] = t.trust_bundle;
   j["pq_policy"] = t.pq_policy;
   if (!t.groups.empty()) j["groups"] = t.groups;
   j["session_resumption"] = t.session_resumption;
