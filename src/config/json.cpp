@@ -113,8 +113,14 @@ Json listener_json(const Listener& l) {
       {"name", l.name}, {"address", l.address.address}, {"port", l.address.port}, {"protocol", to_string(l.protocol)}};
   if (l.protocol == ListenerProtocol::kHttp) {
     j["route_config"] = l.route_config;
-  } else {
+  } else if (l.transparent == TransparentMode::kNone) {
     j["cluster"] = l.cluster;
+  } else {
+    j["transparent"] = to_string(l.transparent);
+    if (l.transparent == TransparentMode::kOutbound) {
+      j["outbound_policy"] = to_string(l.outbound_policy);
+      j["detect_timeout"] = format_duration(l.detect_timeout);
+    }
   }
   j["idle_timeout"] = format_duration(l.idle_timeout);
   if (l.protocol == ListenerProtocol::kHttp) {
@@ -321,6 +327,21 @@ Json cluster_json(const Cluster& c) {
     j["health_checks"] = std::move(checks);
   }
   if (c.outlier_detection) j["outlier_detection"] = outlier_json(*c.outlier_detection);
+  if (c.type == ClusterType::kOriginalDst) {
+    // Only what applies (and what the loader accepts back) for original_dst.
+    for (const char* field : {"lb_policy", "load_assignment", "healthy_panic_threshold"}) j.erase(field);
+    j["type"] = "original_dst";
+  }
+  return j;
+}
+
+Json service_json(const Service& s) {
+  Json j{{"name", s.name},
+         {"addresses", s.addresses},
+         {"ports", s.ports},
+         {"cluster", s.cluster},
+         {"protocol", to_string(s.protocol)}};
+  if (!s.peer_spiffe_id.empty()) j["peer_spiffe_id"] = s.peer_spiffe_id;
   return j;
 }
 
@@ -375,6 +396,11 @@ std::string to_json(const Config& config, int indent) {
          {"listeners", std::move(listeners)},
          {"route_configs", std::move(route_configs)},
          {"clusters", std::move(clusters)}};
+  if (!config.services.empty()) {
+    Json services = Json::array();
+    for (const auto& s : config.services) services.push_back(service_json(s));
+    j["services"] = std::move(services);
+  }
   if (!config.carbon.providers.empty()) j["carbon"] = carbon_json(config.carbon);
   const auto& at = config.attestation;
   if (!at.test_roots.empty() || !at.snp_vcek_dir.empty() || !at.snp_cert_chain.empty() || !at.tdx_collateral.empty() ||

@@ -18,11 +18,10 @@ namespace aegis::config {
 namespace {
 
 void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& config) {
-  const detail::Object top(
-      root, YAML::Mark::null_mark(), "config file", "",
-      {"node", "admin", "access_log", "drain_timeout", "process", "listeners", "route_configs", "clusters", "carbon",
-       "attestation"},
-      ctx.diags);
+  const detail::Object top(root, YAML::Mark::null_mark(), "config file", "",
+                           {"node", "admin", "access_log", "drain_timeout", "process", "listeners", "route_configs",
+                            "clusters", "services", "carbon", "attestation"},
+                           ctx.diags);
   if (!top.is_mapping()) return;
   detail::parse_node(top, config);
   detail::parse_admin(top, config);
@@ -33,6 +32,7 @@ void parse_document(const YAML::Node& root, detail::ParseContext& ctx, Config& c
   detail::parse_listeners(top, ctx, config);
   detail::parse_route_configs(top, config);
   detail::parse_clusters(top, ctx, config);
+  detail::parse_services(top, ctx, config);
   detail::parse_carbon(top, ctx, config);
   detail::validate_across_sections(config, ctx.diags);
 }

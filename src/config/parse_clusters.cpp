@@ -237,14 +237,34 @@ std::size_t count_endpoints(const Cluster& c) {
 void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::Mark& at, ParseContext& ctx,
                    Cluster& c) {
   const Object o(node, at, "cluster", path,
-                 {"name", "lb_policy", "connect_timeout", "max_connections", "max_idle_connections",
-                  "idle_timeout", "endpoints", "load_assignment", "tls", "least_request", "peak_ewma",
-                  "ring_hash", "locality_aware", "circuit_breakers", "retry_budget", "health_checks",
-                  "outlier_detection", "healthy_panic_threshold", "protocol", "http2", "carbon_aware",
-                  "carbon_accounting"},
+                 {"name",
+                  "lb_policy",
+                  "connect_timeout",
+                  "max_connections",
+                  "max_idle_connections",
+                  "idle_timeout",
+                  "endpoints",
+                  "load_assignment",
+                  "tls",
+                  "least_request",
+                  "peak_ewma",
+                  "ring_hash",
+                  "locality_aware",
+                  "circuit_breakers",
+                  "retry_budget",
+                  "health_checks",
+                  "outlier_detection",
+                  "healthy_panic_threshold",
+                  "protocol",
+                  "http2",
+                  "carbon_aware",
+                  "carbon_accounting",
+                  "type"},
                  ctx.diags);
   if (!o.is_mapping()) return;
   o.read_name("name", c.name);
+  std::size_t type = 0;
+  if (o.read_choice("type", {"static", "original_dst"}, type)) c.type = static_cast<ClusterType>(type);
   std::size_t policy = 0;
   // Same order as the LbPolicy enumerators.
   if (o.read_choice("lb_policy", {"round_robin", "random", "least_request", "peak_ewma", "ring_hash", "maglev",
@@ -274,6 +294,19 @@ void parse_cluster(const YAML::Node& node, const std::string& path, const YAML::
   if (o.has("retry_budget")) parse_retry_budget(o, c.retry_budget);
   parse_cluster_health(o, c);
 
+  if (c.type == ClusterType::kOriginalDst) {
+    // Every connection has its own destination: nothing to list, balance or probe.
+    for (std::string_view field : {"endpoints", "load_assignment", "lb_policy", "health_checks", "outlier_detection",
+                                   "protocol", "http2", "carbon_aware", "carbon_accounting", "locality_aware"}) {
+      if (o.has(field)) {
+        ctx.diags.error(o.value_mark(field), std::string(field) +
+                                                 ": a type: original_dst cluster connects to each "
+                                                 "connection's original destination; remove '" +
+                                                 std::string(field) + "'");
+      }
+    }
+    return;
+  }
   const bool shorthand = o.has("endpoints");
   const bool assignment = o.has("load_assignment");
   if (shorthand && assignment) {

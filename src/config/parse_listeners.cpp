@@ -90,19 +90,51 @@ void check_protocol_fields(const Object& o, const Listener& l) {
       d.error(o.value_mark(http_only), std::string(http_only) + ": applies only to protocol: http");
     }
   }
-  if (!o.has("cluster") && o.is_mapping()) {
+  if (l.transparent != TransparentMode::kNone) {
+    if (o.has("cluster")) {
+      d.error(o.value_mark("cluster"),
+              "cluster: a transparent listener sends each connection where its original "
+              "destination leads (services, or 127.0.0.1 for inbound); remove 'cluster'");
+    }
+  } else if (!o.has("cluster") && o.is_mapping()) {
     d.error(o.mark(), "missing required field 'cluster' in listener (protocol: tcp)");
+  }
+}
+
+void parse_transparent(const Object& o, Listener& l) {
+  Diagnostics& d = o.diags();
+  std::size_t mode = 0;
+  if (o.read_choice("transparent", {"outbound", "inbound"}, mode)) {
+    l.transparent = mode == 0 ? TransparentMode::kOutbound : TransparentMode::kInbound;
+    if (l.protocol != ListenerProtocol::kTcp) {
+      d.error(o.value_mark("transparent"),
+              "transparent: needs protocol: tcp (the listener takes whole connections "
+              "redirected by netfilter)");
+    }
+  }
+  std::size_t policy = 0;
+  if (o.read_choice("outbound_policy", {"allow_any", "registry_only"}, policy)) {
+    l.outbound_policy = policy == 0 ? OutboundPolicy::kAllowAny : OutboundPolicy::kRegistryOnly;
+  }
+  if (o.read_duration("detect_timeout", l.detect_timeout) && l.detect_timeout.count() == 0) {
+    d.error(o.value_mark("detect_timeout"), "detect_timeout: must be greater than 0");
+  }
+  for (std::string_view outbound_only : {"outbound_policy", "detect_timeout"}) {
+    if (o.has(outbound_only) && l.transparent != TransparentMode::kOutbound) {
+      d.error(o.value_mark(outbound_only), std::string(outbound_only) + ": applies only to transparent: outbound");
+    }
   }
 }
 
 void parse_listener(const YAML::Node& node, const std::string& path, const YAML::Mark& at, ParseContext& ctx,
                     Listener& l) {
   Diagnostics& d = ctx.diags;
-  const Object o(node, at, "listener", path,
-                 {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout",
-                  "request_headers_timeout", "xff_trust_downstream", "limits", "codec", "http2", "tls",
-                  "normalize_path", "merge_slashes", "path_with_escaped_slashes_action"},
-                 d);
+  const Object o(
+      node, at, "listener", path,
+      {"name", "address", "port", "protocol", "route_config", "cluster", "idle_timeout", "request_headers_timeout",
+       "xff_trust_downstream", "limits", "codec", "http2", "tls", "normalize_path", "merge_slashes",
+       "path_with_escaped_slashes_action", "transparent", "outbound_policy", "detect_timeout"},
+      d);
   if (!o.is_mapping()) return;
   o.read_name("name", l.name);
   read_ip(o, "address", l.address.address);
@@ -134,6 +166,7 @@ void parse_listener(const YAML::Node& node, const std::string& path, const YAML:
     l.codec = codec == 0 ? HttpCodec::kAuto : codec == 1 ? HttpCodec::kHttp1 : HttpCodec::kHttp2;
   parse_http2(o, l.http2);
   parse_tls(o, ctx, TlsSide::kListener, l.tls);
+  parse_transparent(o, l);
   check_protocol_fields(o, l);
 }
 

@@ -45,6 +45,8 @@ void read_file_path(const Object& o, const ParseContext& ctx, std::string_view f
 // A list of {exact|prefix: spiffe://...}; an explicitly empty list is an error.
 void read_peer_matchers(const Object& o, std::string_view field, std::vector<PeerMatcher>& out);
 void parse_clusters(const Object& top, ParseContext& ctx, Config& out);
+// services: the service table of transparent outbound listeners (parse_services.cpp).
+void parse_services(const Object& top, ParseContext& ctx, Config& out);
 // parse_resilience.cpp: route retry_policy, cluster circuit_breakers and retry_budget.
 void parse_retry_policy(const Object& action, RetryPolicy& out);
 void parse_circuit_breakers(const Object& cluster, CircuitBreakers& out);

@@ -44,6 +44,16 @@ struct HttpLimits {
 
 enum class ListenerProtocol { kTcp, kHttp };
 
+// A tcp listener fed by netfilter REDIRECT (`aegis-flow redirect install`):
+// the connection's original destination (SO_ORIGINAL_DST) decides where it
+// goes. outbound: the app's own connections, matched against `services`;
+// inbound: mesh connections to the pod, forwarded to 127.0.0.1:<original port>.
+enum class TransparentMode { kNone, kOutbound, kInbound };
+// What an outbound transparent listener does with a destination that no
+// service matches (Istio's outboundTrafficPolicy): pass it through as plain
+// TCP, or refuse it.
+enum class OutboundPolicy { kAllowAny, kRegistryOnly };
+
 // Which HTTP versions an http listener speaks (Envoy's codec_type). auto: TLS
 // listeners offer ALPN h2 and http/1.1 and follow the client's choice;
 // plaintext ones take HTTP/2 when the connection starts with the h2c
@@ -167,6 +177,30 @@ struct Listener {  // xDS Listener
   HttpCodec codec = HttpCodec::kAuto;  // http only
   Http2Options http2;                  // http only
   std::optional<TlsConfig> tls;       // server TLS (TLS 1.3 only) when set
+  TransparentMode transparent = TransparentMode::kNone;        // tcp only
+  OutboundPolicy outbound_policy = OutboundPolicy::kAllowAny;  // transparent: outbound only
+  // transparent: outbound: how long to wait for the app's first bytes to tell
+  // HTTP/1.1, HTTP/2 and a TLS ClientHello apart (a server-first protocol
+  // sends nothing: it is then treated as opaque TCP).
+  Millis detect_timeout{100};
+};
+
+// The protocol a service speaks (a hint for transparent outbound listeners).
+// auto: detected from the first bytes; tls: the app's own TLS, passed through
+// untouched; http/tcp: carried over mesh mTLS without waiting to detect.
+enum class ServiceProtocol { kAuto, kHttp, kTcp, kTls };
+
+// One entry of the service table of transparent outbound listeners: the
+// destinations (IPs or CIDRs, optionally limited to ports) that belong to a
+// mesh service, the cluster that carries them (usually type: original_dst
+// with mesh mTLS) and the SPIFFE ID the destination's sidecar must present.
+struct Service {
+  std::string name;
+  std::vector<std::string> addresses;  // canonical CIDRs: "10.96.0.0/12", "fd00::/64" (an IP is a /32 or /128)
+  std::vector<std::uint16_t> ports;    // empty: every port
+  std::string cluster;
+  std::string peer_spiffe_id;  // empty: the cluster's own allow_peers (if any) decides
+  ServiceProtocol protocol = ServiceProtocol::kAuto;
 };
 
 struct HeaderValue {
@@ -400,8 +434,14 @@ struct OutlierDetection {
 // connections per endpoint per worker.
 enum class UpstreamProtocol { kHttp1, kHttp2 };
 
+// Envoy's cluster discovery type, as far as it applies: static endpoints
+// (endpoints / load_assignment), or ORIGINAL_DST: each connection goes to the
+// original destination of the downstream connection (transparent listeners).
+enum class ClusterType { kStatic, kOriginalDst };
+
 struct Cluster {  // xDS Cluster
   std::string name;
+  ClusterType type = ClusterType::kStatic;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   Http2Options http2;  // protocol: http2 — our SETTINGS and flood limits towards the endpoints
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
@@ -450,6 +490,7 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<RouteConfiguration> route_configs;
   std::vector<Cluster> clusters;
+  std::vector<Service> services;  // transparent outbound listeners' destinations
   CarbonConfig carbon;  // grid-intensity feeds (config/carbon.h)
   AttestationTrust attestation;
 

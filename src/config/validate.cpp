@@ -56,9 +56,15 @@ void check_listeners(const Config& c, Diagnostics& d) {
       d.error_at(path + ".route_config", "listener '" + l.name + "' names route_config '" + l.route_config +
                                              "', which does not exist (" + known_names(c.route_configs) + ")");
     }
-    if (l.protocol == ListenerProtocol::kTcp && !l.cluster.empty() && !c.find_cluster(l.cluster)) {
-      d.error_at(path + ".cluster", "listener '" + l.name + "' names cluster '" + l.cluster +
-                                        "', which does not exist (" + known_names(c.clusters) + ")");
+    if (l.protocol == ListenerProtocol::kTcp && !l.cluster.empty()) {
+      if (const Cluster* cl = c.find_cluster(l.cluster); !cl) {
+        d.error_at(path + ".cluster", "listener '" + l.name + "' names cluster '" + l.cluster +
+                                          "', which does not exist (" + known_names(c.clusters) + ")");
+      } else if (cl->type == ClusterType::kOriginalDst) {
+        d.error_at(path + ".cluster", "listener '" + l.name + "' names cluster '" + l.cluster +
+                                          "', a type: original_dst cluster, which only transparent listeners' "
+                                          "services can use (a plain listener has no original destination)");
+      }
     }
     if (l.address.port == 0) continue;  // missing port already reported
     const std::string addr = l.address.str();
@@ -79,11 +85,16 @@ void check_route_clusters(const Config& c, Diagnostics& d) {
       const auto& routes = rc.virtual_hosts[j].routes;
       for (std::size_t k = 0; k < routes.size(); ++k) {
         const std::string& cluster = routes[k].action.cluster;
-        if (cluster.empty() || c.find_cluster(cluster)) continue;
+        if (cluster.empty()) continue;
+        const Cluster* cl = c.find_cluster(cluster);
+        if (cl && cl->type != ClusterType::kOriginalDst) continue;
         const std::string path = at_index("route_configs", i) + at_index(".virtual_hosts", j) +
                                  at_index(".routes", k) + ".route.cluster";
-        d.error_at(path, "route sends to cluster '" + cluster + "', which does not exist (" +
-                             known_names(c.clusters) + ")");
+        d.error_at(path, cl ? "route sends to cluster '" + cluster +
+                                  "', a type: original_dst cluster, which only "
+                                  "transparent listeners' services can use"
+                            : "route sends to cluster '" + cluster + "', which does not exist (" +
+                                  known_names(c.clusters) + ")");
       }
     }
   }
@@ -114,15 +125,36 @@ void check_route_peers(const Config& c, Diagnostics& d) {
   }
 }
 
+// Services name existing clusters; a mesh service without a TLS cluster would
+// carry the app's bytes in the clear, which is allowed (a plain upstream) but
+// must be what the operator asked for, so only missing clusters are errors.
+void check_services(const Config& c, Diagnostics& d) {
+  bool outbound = false;
+  for (const auto& l : c.listeners) outbound = outbound || l.transparent == TransparentMode::kOutbound;
+  for (std::size_t i = 0; i < c.services.size(); ++i) {
+    const Service& s = c.services[i];
+    if (s.cluster.empty() || c.find_cluster(s.cluster)) continue;
+    d.error_at(at_index("services", i) + ".cluster", "service '" + s.name + "' names cluster '" + s.cluster +
+                                                         "', which does not exist (" + known_names(c.clusters) + ")");
+  }
+  if (!c.services.empty() && !outbound) {
+    d.error_at("services",
+               "services: only transparent: outbound listeners use the service table, and there is "
+               "none (add a tcp listener with transparent: outbound, or remove services)");
+  }
+}
+
 }  // namespace
 
 void validate_across_sections(const Config& config, Diagnostics& diags) {
   check_unique_names(config.listeners, "listeners", "listener", diags);
   check_unique_names(config.route_configs, "route_configs", "route config", diags);
   check_unique_names(config.clusters, "clusters", "cluster", diags);
+  check_unique_names(config.services, "services", "service", diags);
   check_listeners(config, diags);
   check_route_clusters(config, diags);
   check_route_peers(config, diags);
+  check_services(config, diags);
 }
 
 }  // namespace aegis::config::detail

@@ -114,6 +114,37 @@ std::optional<std::string> canonical_ip(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<std::string> canonical_cidr(std::string_view text) {
+  const auto slash = text.find('/');
+  const std::string ip(text.substr(0, slash));
+  std::array<unsigned char, 16> bin{};
+  int family = 0;
+  for (int f : {AF_INET, AF_INET6}) {
+    if (inet_pton(f, ip.c_str(), bin.data()) == 1) {
+      family = f;
+      break;
+    }
+  }
+  if (family == 0) return std::nullopt;
+  const unsigned max_len = family == AF_INET ? 32 : 128;
+  unsigned len = max_len;
+  if (slash != std::string_view::npos) {
+    const auto digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3) return std::nullopt;
+    len = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      len = len * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (len > max_len) return std::nullopt;
+  }
+  // Host bits are cleared: "10.1.2.3/8" is the network 10.0.0.0/8.
+  for (unsigned bit = len; bit < max_len; ++bit) bin.at(bit / 8) &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  if (inet_ntop(family, bin.data(), out.data(), out.size()) == nullptr) return std::nullopt;
+  return std::string(out.data()) + "/" + std::to_string(len);
+}
+
 bool is_dns_name(std::string_view text) {
   if (text.empty() || text.size() > 253) return false;
   if (text.back() == '.') text.remove_suffix(1);
@@ -198,6 +229,15 @@ core::Result<std::string> resolve_with_getaddrinfo(const std::string& host) {
     }
   }
   return core::Error{"no IPv4 or IPv6 address"};
+}
+
+const char* to_string(TransparentMode m) {
+  return m == TransparentMode::kOutbound ? "outbound" : m == TransparentMode::kInbound ? "inbound" : "none";
+}
+const char* to_string(OutboundPolicy p) { return p == OutboundPolicy::kAllowAny ? "allow_any" : "registry_only"; }
+const char* to_string(ServiceProtocol p) {
+  static constexpr std::array<const char*, 4> kNames = {"auto", "http", "tcp", "tls"};
+  return kNames.at(static_cast<std::size_t>(p));
 }
 
 const char* to_string(ListenerProtocol p) { return p == ListenerProtocol::kTcp ? "tcp" : "http"; }

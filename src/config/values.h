@@ -54,7 +54,14 @@ using HostResolver = std::function<core::Result<std::string>(const std::string& 
 // getaddrinfo(AF_UNSPEC, SOCK_STREAM); the first address it returns.
 core::Result<std::string> resolve_with_getaddrinfo(const std::string& host);
 
+// "10.1.0.0/16", "fd00::1" (a /128), "10.1.2.3/8" (→ "10.0.0.0/8"): the
+// network in canonical form "ADDRESS/LENGTH", or nullopt.
+std::optional<std::string> canonical_cidr(std::string_view text);
+
 const char* to_string(ListenerProtocol p);
+const char* to_string(TransparentMode m);
+const char* to_string(OutboundPolicy p);
+const char* to_string(ServiceProtocol p);
 const char* to_string(HttpCodec c);
 const char* to_string(LbPolicy p);
 
