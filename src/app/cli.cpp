@@ -53,6 +53,11 @@ int main_cli(int argc, char** argv) {
   run->add_option("-c,--config", config_path, "Configuration file (YAML)")->required()->check(CLI::ExistingFile);
   run->add_option("--concurrency", concurrency, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
   run->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  std::optional<std::string> node_region, node_zone;
+  run->add_option(
+      "--node-region", node_region,
+      "Replaces the file's node.region (e.g. from the node's topology.kubernetes.io/region label; \"\" = none)");
+  run->add_option("--node-zone", node_zone, "Replaces the file's node.zone (topology.kubernetes.io/zone)");
 
   auto* validate = app.add_subcommand("validate", "Check a configuration file; exit 0 if valid, 2 with every error as FILE:LINE:COL: message");
   validate->add_option("-c,--config", config_path, "Configuration file (YAML)")->required();
@@ -98,6 +103,8 @@ int main_cli(int argc, char** argv) {
   ServerOptions opts;
   opts.config_path = config_path;
   opts.concurrency = concurrency;
+  opts.node_region = node_region;
+  opts.node_zone = node_zone;
   return run_server(opts);
 }
 

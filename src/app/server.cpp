@@ -199,8 +199,19 @@ class Server {
 
  private:
   config::LoadResult load() {
-    if (opts_.embedded) return config::load_from_string(*opts_.embedded, "<embedded>");
-    return config::load_from_file(opts_.config_path);
+    auto loaded = opts_.embedded ? config::load_from_string(*opts_.embedded, "<embedded>")
+                                 : config::load_from_file(opts_.config_path);
+    if (loaded.ok()) {
+      if (opts_.node_region) loaded.config->node.region = *opts_.node_region;
+      if (opts_.node_zone) loaded.config->node.zone = *opts_.node_zone;
+      auto& node = loaded.config->node;
+      if (node.region.empty() && !node.zone.empty()) {
+        // A zone is matched within its region: alone it means nothing.
+        spdlog::warn("node zone '{}' has no region (--node-region): no locality preference", node.zone);
+        node.zone.clear();
+      }
+    }
+    return loaded;
   }
 
   void publish(const std::shared_ptr<const proxy::Snapshot>& snap) {
@@ -354,7 +365,7 @@ class Server {
         s.pending_creds_.reset();
       }
     } restamp{*this};
-    auto loaded = config::load_from_file(opts_.config_path);
+    auto loaded = load();
     if (!loaded.ok()) {
       for (const auto& d : loaded.diagnostics) spdlog::error("{}", d.str());
       return reject(fmt::format("{} error(s)", loaded.diagnostics.size()));

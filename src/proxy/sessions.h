@@ -17,5 +17,9 @@ core::Task<void> serve_http(Worker& worker, core::Socket socket, std::string lis
 // L4 TCP proxy: accept → (TLS handshake, allow_peers) → upstream pick →
 // connect (→ TLS) → splice.
 core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string listener);
+// Transparent listener (netfilter REDIRECT): original destination → service
+// table → mesh mTLS, plain passthrough or refusal (outbound), or → the local
+// app at 127.0.0.1:<original port> after mesh mTLS (inbound).
+core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::string listener);
 
 }  // namespace aegis::proxy

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 
@@ -87,6 +88,58 @@ stats::Counter* ListenerRuntime::downstream_timeouts(std::string_view kind) cons
   return &S().counter("aegis_http_downstream_timeouts_total",
                       "Downstream connections closed because the client stalled, by kind",
                       {{"listener", config->name}, {"kind", std::string(kind)}});
+}
+
+stats::Counter* ListenerRuntime::transparent(std::string_view action, std::string_view service,
+                                             std::string_view protocol) const {
+  return &S().counter("aegis_transparent_connections_total",
+                      "Connections taken by transparent listeners, by what was done with them (mesh: mTLS to the "
+                      "destination's sidecar, passthrough: plain TCP, inbound: to the local app, refused)",
+                      {{"listener", config->name},
+                       {"action", std::string(action)},
+                       {"service", std::string(service)},
+                       {"protocol", std::string(protocol)}});
+}
+
+stats::Counter* ListenerRuntime::transparent_refused(std::string_view reason) const {
+  return &S().counter("aegis_transparent_refused_total",
+                      "Connections a transparent listener closed without relaying them, by reason",
+                      {{"listener", config->name}, {"reason", std::string(reason)}});
+}
+
+bool IpNetwork::contains(const boost::asio::ip::address& a) const {
+  std::array<std::uint8_t, 16> b{};
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return !v6 && contains(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()));
+  }
+  if (a.is_v6() != v6) return false;
+  if (v6) {
+    b = a.to_v6().to_bytes();
+  } else {
+    const auto v4 = a.to_v4().to_bytes();
+    std::copy(v4.begin(), v4.end(), b.begin());
+  }
+  const std::size_t full = length / 8;
+  for (std::size_t i = 0; i < full; ++i)
+    if (b.at(i) != bytes.at(i)) return false;
+  if (const unsigned rest = length % 8; rest != 0) {
+    const auto mask = static_cast<std::uint8_t>(0xFFu << (8 - rest));
+    if ((b.at(full) & mask) != bytes.at(full)) return false;
+  }
+  return true;
+}
+
+bool ServiceRuntime::matches(const boost::asio::ip::tcp::endpoint& destination) const {
+  const auto& ports = config->ports;
+  if (!ports.empty() && std::find(ports.begin(), ports.end(), destination.port()) == ports.end()) return false;
+  return std::any_of(networks.begin(), networks.end(),
+                     [&](const IpNetwork& n) { return n.contains(destination.address()); });
+}
+
+const ServiceRuntime* Snapshot::match_service(const boost::asio::ip::tcp::endpoint& destination) const {
+  for (const auto& s : services)
+    if (s.matches(destination)) return &s;
+  return nullptr;
 }
 
 const ClusterRuntime* Snapshot::find_cluster(std::string_view name) const {
@@ -183,7 +236,7 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config conf
       if (it == routers.end())
         return core::Error{fmt::format("listener '{}': unknown route_config '{}'", l.name, l.route_config)};
       lr.router = it->second;
-    } else {
+    } else if (l.transparent == config::TransparentMode::kNone) {
       lr.tcp_cluster = snap->find_cluster(l.cluster);
       if (!lr.tcp_cluster) return core::Error{fmt::format("listener '{}': unknown cluster '{}'", l.name, l.cluster)};
     }
@@ -237,6 +290,29 @@ core::Result<std::shared_ptr<const Snapshot>> build_snapshot(config::Config conf
                          {{"listener", l.name}, {"kind", std::string(http::h2::flood_kind_name(kind))}});
     }
     snap->listeners.push_back(std::move(lr));
+  }
+  for (const auto& svc : cfg.services) {
+    ServiceRuntime sr{&svc, snap->find_cluster(svc.cluster), {}};
+    if (!sr.cluster) return core::Error{fmt::format("service '{}': unknown cluster '{}'", svc.name, svc.cluster)};
+    for (const auto& cidr : svc.addresses) {
+      // canonical "ADDRESS/LENGTH" (config::canonical_cidr)
+      const auto slash = cidr.find('/');
+      boost::system::error_code ec;
+      const auto addr = boost::asio::ip::make_address(cidr.substr(0, slash), ec);
+      if (ec || slash == std::string::npos)
+        return core::Error{fmt::format("service '{}': bad address '{}'", svc.name, cidr)};
+      IpNetwork n;
+      n.v6 = addr.is_v6();
+      n.length = static_cast<std::uint8_t>(std::stoi(cidr.substr(slash + 1)));
+      if (n.v6) {
+        n.bytes = addr.to_v6().to_bytes();
+      } else {
+        const auto v4 = addr.to_v4().to_bytes();
+        std::copy(v4.begin(), v4.end(), n.bytes.begin());
+      }
+      sr.networks.push_back(n);
+    }
+    snap->services.push_back(std::move(sr));
   }
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }

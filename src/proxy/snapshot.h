@@ -84,6 +84,11 @@ struct ListenerRuntime {
   stats::Counter* no_route;
   stats::Counter* grpc_timeout_invalid;  // grpc-timeout headers ignored as malformed
   stats::Counter* authz_denied;  // peer identity not allowed (listener or route allow_peers)
+  // transparent listeners: aegis_transparent_connections_total{listener, action, service, protocol},
+  // registered lazily (bounded: actions × services × protocols).
+  stats::Counter* transparent(std::string_view action, std::string_view service, std::string_view protocol) const;
+  // aegis_transparent_refused_total{listener, reason}: connections closed without a relay.
+  stats::Counter* transparent_refused(std::string_view reason) const;
   stats::Counter* malformed(std::string_view reason) const;  // registered lazily (bounded set)
   // Downstream connections ended by a timeout, by kind ("response_write": the
   // client stopped reading). Registered lazily (bounded set).
@@ -96,6 +101,22 @@ struct ListenerRuntime {
   stats::Counter* h2_resets_sent = nullptr;
   stats::Counter* h2_goaways_sent = nullptr;
   std::array<stats::Counter*, http::h2::kFloodKinds> h2_floods{};  // indexed by http::h2::FloodKind
+};
+
+// An IP network of a service's `addresses` (v4 or v6), compiled for matching.
+struct IpNetwork {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};  // network address (host bits zero); v4 in the first 4
+  std::uint8_t length = 0;
+  bool contains(const boost::asio::ip::address& a) const;
+};
+
+// One entry of the service table (config.services), resolved.
+struct ServiceRuntime {
+  const config::Service* config;
+  const ClusterRuntime* cluster;
+  std::vector<IpNetwork> networks;
+  bool matches(const boost::asio::ip::tcp::endpoint& destination) const;
 };
 
 // A route's local rate limit: the shared bucket and its counter.
@@ -114,10 +135,14 @@ struct Snapshot {
   // Routes with a rate_limit, keyed by the route (inside `config`). A reload
   // starts every bucket full.
   std::unordered_map<const config::Route*, RouteLimit> route_limits;
+  std::vector<ServiceRuntime> services;  // in config order: the first match wins
 
   const ClusterRuntime* find_cluster(std::string_view name) const;
   const ListenerRuntime* find_listener(std::string_view name) const;
   const RouteLimit* find_route_limit(const config::Route* route) const;
+  // The first service whose addresses and ports hold `destination` (a
+  // v4-mapped IPv6 address matches as IPv4), or null.
+  const ServiceRuntime* match_service(const boost::asio::ip::tcp::endpoint& destination) const;
 };
 
 // Builds the runtime view. `previous_log` is reused when the path is unchanged.

@@ -90,6 +90,18 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   snap_ = std::move(snap);
 }
 
+std::shared_ptr<tls::SessionCache> Worker::destination_sessions(const std::string& destination) {
+  // Bounded: a sidecar talks to a bounded set of pods, but nothing promises
+  // it; past the bound the table starts over (connections in flight keep
+  // their cache alive).
+  constexpr std::size_t kMaxDestinations = 4096;
+  if (destination_sessions_.size() >= kMaxDestinations && !destination_sessions_.count(destination))
+    destination_sessions_.clear();
+  auto& cache = destination_sessions_[destination];
+  if (!cache) cache = std::make_shared<tls::SessionCache>();
+  return cache;
+}
+
 namespace {
 // Marks the `avoid` endpoints unavailable, unless that would leave none.
 void avoid_endpoints(std::vector<upstream::EndpointLoad>& loads, std::span<const std::size_t> avoid) {
@@ -256,6 +268,8 @@ void Worker::start_accepting(ListenerSlot& slot) {
           sock.set_option(tcp::no_delay(true), ignored);
           if (lr->config->protocol == config::ListenerProtocol::kHttp) {
             asio::co_spawn(*ioc_, serve_http(*this, std::move(sock), name), asio::detached);
+          } else if (lr->config->transparent != config::TransparentMode::kNone) {
+            asio::co_spawn(*ioc_, serve_transparent(*this, std::move(sock), name), asio::detached);
           } else {
             asio::co_spawn(*ioc_, serve_tcp(*this, std::move(sock), name), asio::detached);
           }

@@ -113,6 +113,9 @@ class Worker {
   void report(std::string_view cluster, const Pick& pick, const upstream::AttemptResult& result);
   // Writes a random (version 4) UUID into `out` and returns a view of it.
   std::string_view new_request_id(std::array<char, 36>& out);
+  // The TLS session cache (resumption ticket) for an original_dst
+  // destination "ip:port", shared by this worker's connections to it.
+  std::shared_ptr<tls::SessionCache> destination_sessions(const std::string& destination);
   std::uint64_t random() { return rng_(); }
   void add_session(LiveSession* s);
   void remove_session(LiveSession* s);
@@ -150,6 +153,7 @@ class Worker {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, ClusterState, NameHash, std::equal_to<>> clusters_;
+  std::unordered_map<std::string, std::shared_ptr<tls::SessionCache>> destination_sessions_;
   std::unordered_set<LiveSession*> sessions_;  // non-owning: sessions remove themselves
   bool draining_ = false;
   std::mt19937_64 rng_;
