@@ -186,7 +186,9 @@ YAML::Node volumes(const InjectOptions& o, const std::string& secret) {
   return v;
 }
 
-std::string scalar_or(const YAML::Node& n, std::string fallback) { return n && n.IsScalar() ? n.Scalar() : fallback; }
+std::string scalar_or(const YAML::Node& n, const std::string& fallback) {
+  return n && n.IsScalar() ? n.Scalar() : fallback;
+}
 
 bool has_container(const YAML::Node& list, std::string_view name) {
   if (!list || !list.IsSequence()) return false;
