@@ -33,6 +33,7 @@ PACKAGES=(
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test
+  python3-yaml python3-kubernetes  # tests/k8s: the Helm chart renderer and the Kubernetes API schema check
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

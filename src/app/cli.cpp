@@ -10,6 +10,7 @@
 #include "app/attest_cli.h"
 #include "app/carbon_cli.h"
 #include "app/certs_cli.h"
+#include "app/inject_cli.h"
 #include "app/quickstart.h"
 #include "app/server.h"
 #include "config/loader.h"
@@ -79,6 +80,7 @@ int main_cli(int argc, char** argv) {
   auto* certs = add_certs_command(app);
   auto* carbon = add_carbon_command(app);
   auto* attest = add_attest_command(app);
+  auto* inject = add_inject_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -86,6 +88,7 @@ int main_cli(int argc, char** argv) {
   if (certs->parsed()) return run_certs_command(*certs);
   if (carbon->parsed()) return run_carbon_command(*carbon);
   if (attest->parsed()) return run_attest_command(*attest);
+  if (inject->parsed()) return run_inject_command(*inject);
   if (validate->parsed()) return cmd_validate(config_path);
 
   if (!core::init_logging(log_level)) {
