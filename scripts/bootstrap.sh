@@ -33,6 +33,8 @@ PACKAGES=(
   curl nginx-light haproxy wrk prometheus nghttp2-client python3
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test
+  iptables  # aegis-flow redirect: iptables(-nft)-restore/-save; its integration tests (network namespaces)
+  tcpdump  # packet captures in the integration tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -11,6 +11,7 @@
 #include "app/carbon_cli.h"
 #include "app/certs_cli.h"
 #include "app/quickstart.h"
+#include "app/redirect_cli.h"
 #include "app/server.h"
 #include "config/loader.h"
 #include "core/log.h"
@@ -74,6 +75,7 @@ int main_cli(int argc, char** argv) {
   auto* certs = add_certs_command(app);
   auto* carbon = add_carbon_command(app);
   auto* attest = add_attest_command(app);
+  auto* redirect = add_redirect_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -81,6 +83,7 @@ int main_cli(int argc, char** argv) {
   if (certs->parsed()) return run_certs_command(*certs);
   if (carbon->parsed()) return run_carbon_command(*carbon);
   if (attest->parsed()) return run_attest_command(*attest);
+  if (redirect->parsed()) return run_redirect_command(*redirect);
   if (validate->parsed()) return cmd_validate(config_path);
 
   if (!core::init_logging(log_level)) {
