@@ -111,10 +111,13 @@ int cmd_install(const RedirectPlan& plan) {
   auto tools = find_tools(fams);
   if (!tools) return fail(tools.error().message);
   for (const auto& t : *tools) {
+    // A later family failing leaves the earlier ones installed: say so, and how to undo them.
+    const std::string partly =
+        t.family == IpFamily::v4 ? "" : " (the IPv4 rules are installed: `redirect remove` takes them out)";
     auto state = read_state(t);
-    if (!state) return fail(state.error().message);
+    if (!state) return fail(state.error().message + partly);
     if (auto applied = apply_rules(t, install_rules(plan, t.family, *state)); !applied) {
-      return fail(applied.error().message);
+      return fail(applied.error().message + partly);
     }
   }
   fmt::print("redirect: installed {} rules: {}\n", family_list(fams), describe_plan(plan));

@@ -112,7 +112,12 @@ core::Result<ToolOutput> run_tool(const std::vector<std::string>& argv, std::str
   in.read.reset();
   out.write.reset();
   err.write.reset();
-  if (input.empty()) in.write.reset();
+  if (input.empty()) {
+    in.write.reset();
+  } else {
+    // A partial write, not a blocked one, when the pipe is full: the tool may be waiting for us to read.
+    ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
+  }
 
   ToolOutput result;
   std::array<char, 4096> buf{};
@@ -131,7 +136,12 @@ core::Result<ToolOutput> run_tool(const std::vector<std::string>& argv, std::str
         in.write.reset();  // the tool stopped reading (EPIPE); its exit status tells why
       } else if (n > 0) {
         input.remove_prefix(static_cast<std::size_t>(n));
-        if (input.empty()) in.write.reset();
+        if (input.empty()) {
+    in.write.reset();
+  } else {
+    // A partial write, not a blocked one, when the pipe is full: the tool may be waiting for us to read.
+    ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
+  }
       }
     }
     for (std::size_t i = 1; i < fds.size(); ++i) {
