@@ -34,6 +34,8 @@ PACKAGES=(
   python3-grpcio  # gRPC test server and client (Debian's /usr/bin/python3)
   chromium  # an independent TLS stack (BoringSSL) for the post-quantum handshake test
   python3-yaml python3-kubernetes  # tests/k8s: the Helm chart renderer and the Kubernetes API schema check
+  iptables  # aegis-flow redirect: iptables(-nft)-restore/-save; its integration tests (network namespaces)
+  tcpdump  # packet captures in the integration tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -12,6 +12,7 @@
 #include "app/certs_cli.h"
 #include "app/inject_cli.h"
 #include "app/quickstart.h"
+#include "app/redirect_cli.h"
 #include "app/server.h"
 #include "config/loader.h"
 #include "core/log.h"
@@ -81,6 +82,7 @@ int main_cli(int argc, char** argv) {
   auto* carbon = add_carbon_command(app);
   auto* attest = add_attest_command(app);
   auto* inject = add_inject_command(app);
+  auto* redirect = add_redirect_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -89,6 +91,7 @@ int main_cli(int argc, char** argv) {
   if (carbon->parsed()) return run_carbon_command(*carbon);
   if (attest->parsed()) return run_attest_command(*attest);
   if (inject->parsed()) return run_inject_command(*inject);
+  if (redirect->parsed()) return run_redirect_command(*redirect);
   if (validate->parsed()) return cmd_validate(config_path);
 
   if (!core::init_logging(log_level)) {
