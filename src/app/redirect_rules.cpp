@@ -189,21 +189,17 @@ core::Result<RedirectPlan> make_redirect_plan(const RedirectFlags& flags) {
 
 NatState parse_nat_state(std::string_view text) {
   NatState state;
-  std::vector<bool> present(kOurChains.size(), false);
+  std::vector<std::string_view> declared;
   while (!text.empty()) {
     const auto eol = text.find('\n');
     const std::string_view line = trim(text.substr(0, eol));
     text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
     if (line == kPreroutingJump) ++state.prerouting_jumps;
     if (line == kOutputJump) ++state.output_jumps;
-    if (line.size() < 2 || line.front() != ':') continue;
-    const std::string_view name = line.substr(1, line.find(' ') - 1);
-    for (std::size_t i = 0; i < kOurChains.size(); ++i) {
-      if (name == kOurChains[i]) present[i] = true;
-    }
+    if (line.size() >= 2 && line.front() == ':') declared.push_back(line.substr(1, line.find(' ') - 1));
   }
-  for (std::size_t i = 0; i < kOurChains.size(); ++i) {
-    if (present[i]) state.chains.emplace_back(kOurChains[i]);
+  for (const auto chain : kOurChains) {
+    if (std::find(declared.begin(), declared.end(), chain) != declared.end()) state.chains.emplace_back(chain);
   }
   return state;
 }

@@ -137,24 +137,24 @@ core::Result<ToolOutput> run_tool(const std::vector<std::string>& argv, std::str
       } else if (n > 0) {
         input.remove_prefix(static_cast<std::size_t>(n));
         if (input.empty()) {
-    in.write.reset();
-  } else {
-    // A partial write, not a blocked one, when the pipe is full: the tool may be waiting for us to read.
-    ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
-  }
+          in.write.reset();
+        } else {
+          // A partial write, not a blocked one, when the pipe is full: the tool may be waiting for us to read.
+          ::fcntl(in.write.get(), F_SETFL, ::fcntl(in.write.get(), F_GETFL) | O_NONBLOCK);
+        }
       }
     }
-    for (std::size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      Fd& fd = i == 1 ? out.read : err.read;
-      std::string& sink = i == 1 ? result.out : result.err;
+    auto drain = [&buf](const pollfd& p, Fd& fd, std::string& sink) {
+      if (p.revents == 0) return;
       const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
       if (n > 0) {
         sink.append(buf.data(), static_cast<std::size_t>(n));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         fd.reset();
       }
-    }
+    };
+    drain(fds[1], out.read, result.out);
+    drain(fds[2], err.read, result.err);
   }
 
   int status = 0;

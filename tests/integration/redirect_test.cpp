@@ -1,7 +1,8 @@
 // `aegis-flow redirect` against real netfilter (iptables-nft), each test in
 // its own network namespace (aegis-rd-<pid>-<n>, deleted at the end): the
 // rules install, install again to the same ruleset, and remove back to the
-// exact prior tables; a redirected connection reaches the outbound port and
+// exact prior tables; a redirected connection (outbound, and inbound from a
+// peer namespace) reaches the sidecar port and
 // net::original_destination names where it was going; the proxy's uid is not
 // captured. Needs root; skips (saying why) only when not root or when network
 // namespaces cannot be made here.
@@ -57,10 +58,9 @@ class RedirectTest : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: network namespaces and netfilter rules";
     ip_ = find_tool("ip");
     if (ip_.empty()) GTEST_SKIP() << "no `ip` tool (iproute2): cannot make a network namespace";
-    ns_ = fmt_name();
-    auto r = run_command("netns-add", {ip_, "netns", "add", ns_}, dir_.path(), 10s);
-    if (!r.status.ok()) GTEST_SKIP() << "`ip netns add` is not possible here: " << r.err;
-    created_ = true;
+    std::string why;
+    ns_ = add_namespace(why);
+    if (ns_.empty()) GTEST_SKIP() << "`ip netns add` is not possible here: " << why;
     for (const char* tool : {"iptables-save", "ip6tables-save", "iptables", "ip6tables"}) {
       ASSERT_FALSE(find_tool(tool).empty()) << tool << " missing: apt-get install iptables (scripts/bootstrap.sh)";
     }
@@ -68,7 +68,21 @@ class RedirectTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (created_) static_cast<void>(run_command("netns-del", {ip_, "netns", "del", ns_}, dir_.path(), 10s));
+    for (const auto& ns : created_) {
+      static_cast<void>(run_command("netns-del", {ip_, "netns", "del", ns}, dir_.path(), 10s));
+    }
+  }
+
+  // A new namespace (deleted in TearDown); empty, with `why`, when it cannot be made.
+  std::string add_namespace(std::string& why) {
+    std::string name = fmt_name();
+    auto r = run_command("netns-add", {ip_, "netns", "add", name}, dir_.path(), 10s);
+    if (!r.status.ok()) {
+      why = r.err;
+      return {};
+    }
+    created_.push_back(name);
+    return name;
   }
 
   static std::string fmt_name() {
@@ -77,11 +91,14 @@ class RedirectTest : public ::testing::Test {
 
   // Runs argv inside the namespace; a failure fails the test unless allowed.
   CommandResult in_ns(const std::vector<std::string>& argv, bool must_succeed = true) {
-    std::vector<std::string> full = {ip_, "netns", "exec", ns_};
+    return in_named_ns(ns_, argv, must_succeed);
+  }
+  CommandResult in_named_ns(const std::string& ns, const std::vector<std::string>& argv, bool must_succeed = true) {
+    std::vector<std::string> full = {ip_, "netns", "exec", ns};
     full.insert(full.end(), argv.begin(), argv.end());
     auto r = run_command("in-ns-" + std::to_string(commands_++), full, dir_.path(), 20s);
     if (must_succeed) {
-      EXPECT_TRUE(r.status.ok()) << "in " << ns_ << ": " << argv[0] << " " << (argv.size() > 1 ? argv[1] : "") << " → "
+      EXPECT_TRUE(r.status.ok()) << "in " << ns << ": " << argv[0] << " " << (argv.size() > 1 ? argv[1] : "") << " → "
                                  << r.status.describe() << "\n"
                                  << r.out << r.err;
     }
@@ -101,10 +118,11 @@ class RedirectTest : public ::testing::Test {
   }
 
   // Runs fn on a thread inside the namespace (sockets made there stay there).
-  void on_ns_thread(const std::function<void()>& fn) {
+  void on_ns_thread(const std::function<void()>& fn) { on_named_ns_thread(ns_, fn); }
+  void on_named_ns_thread(const std::string& name, const std::function<void()>& fn) {
     std::string failure;
     std::thread t([&] {
-      Fd ns(::open(("/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC));
+      Fd ns(::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
       if (ns.get() < 0 || ::setns(ns.get(), CLONE_NEWNET) != 0) {
         failure = std::string("cannot enter the namespace: ") + std::strerror(errno);
         return;
@@ -118,7 +136,7 @@ class RedirectTest : public ::testing::Test {
   TempDir dir_{"redirect"};
   std::string ip_;
   std::string ns_;
-  bool created_ = false;
+  std::vector<std::string> created_;
   int commands_ = 0;
 };
 
@@ -299,6 +317,52 @@ TEST_F(RedirectTest, CapturesOutboundToOriginalDestinationExceptProxyUid) {
   EXPECT_EQ(ec.value(), ENOENT) << ec.message();
 
   redirect({"remove", "--ipv6", "on"});
+}
+
+TEST_F(RedirectTest, CapturesInboundToOriginalDestinationExceptExcludedPorts) {
+  // A peer namespace on the other end of a veth pair sends to the pod's address.
+  std::string why;
+  const std::string peer = add_namespace(why);
+  ASSERT_FALSE(peer.empty()) << why;
+  in_ns({ip_, "link", "add", "rd0", "type", "veth", "peer", "name", "rd1", "netns", peer});
+  in_ns({ip_, "addr", "add", "10.78.0.1/24", "dev", "rd0"});
+  in_ns({ip_, "-6", "addr", "add", "fd78::1/64", "dev", "rd0", "nodad"});
+  in_ns({ip_, "link", "set", "rd0", "up"});
+  in_named_ns(peer, {ip_, "addr", "add", "10.78.0.2/24", "dev", "rd1"});
+  in_named_ns(peer, {ip_, "-6", "addr", "add", "fd78::2/64", "dev", "rd1", "nodad"});
+  in_named_ns(peer, {ip_, "link", "set", "rd1", "up"});
+  constexpr std::uint16_t kInboundPort = 16006;
+  redirect({"install", "--ipv6", "on", "--inbound-port", std::to_string(kInboundPort)});
+
+  Fd listener, excluded_listener;
+  on_ns_thread([&] {
+    listener = dual_stack_listener(kInboundPort);
+    excluded_listener = dual_stack_listener(15020);  // health: excluded by default
+  });
+  Fd client4, client6, client_excluded;
+  on_named_ns_thread(peer, [&] {
+    client4 = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    client6 = Fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    client_excluded = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  });
+  ASSERT_GE(listener.get(), 0);
+
+  ASSERT_TRUE(connect_within(client4.get(), "10.78.0.1", 8080, 3s)) << std::strerror(errno);
+  Fd accepted4 = accept_within(listener.get(), 2s);
+  ASSERT_GE(accepted4.get(), 0) << "the inbound IPv4 connection did not arrive on " << kInboundPort;
+  boost::system::error_code ec;
+  EXPECT_EQ(endpoint_text(net::original_destination(accepted4.get(), ec)), "10.78.0.1:8080") << ec.message();
+
+  ASSERT_TRUE(connect_within(client6.get(), "fd78::1", 8080, 3s)) << std::strerror(errno);
+  Fd accepted6 = accept_within(listener.get(), 2s);
+  ASSERT_GE(accepted6.get(), 0) << "the inbound IPv6 connection did not arrive on " << kInboundPort;
+  EXPECT_EQ(endpoint_text(net::original_destination(accepted6.get(), ec)), "[fd78::1]:8080") << ec.message();
+
+  // An excluded port reaches its own listener, not the sidecar.
+  ASSERT_TRUE(connect_within(client_excluded.get(), "10.78.0.1", 15020, 3s)) << std::strerror(errno);
+  Fd accepted_excluded = accept_within(excluded_listener.get(), 2s);
+  EXPECT_GE(accepted_excluded.get(), 0) << "the connection to excluded port 15020 did not arrive there";
+  EXPECT_LT(accept_within(listener.get(), 0ms).get(), 0) << "the connection to excluded port 15020 was captured";
 }
 
 TEST_F(RedirectTest, RefusesWithoutPrivilegeAndBadOptions) {
