@@ -166,6 +166,49 @@ core::Task<Sniffed> detect_protocol(core::Socket& s, std::chrono::milliseconds t
   co_return result;
 }
 
+// One downstream TCP connection's bookkeeping: counted open on
+// construction; finish() counts its bytes and duration, closes the gauge and
+// writes the access-log line.
+struct TcpRecord {
+  TcpRecord(const Snapshot& snap, const ListenerRuntime& lr, const core::Socket& socket) : snap(snap), lr(lr) {
+    lr.connections->inc();
+    lr.connections_active->add();
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (!ec) client = fmt::format("{}:{}", peer.address().to_string(), peer.port());
+  }
+  void finish(std::string_view protocol) const {
+    lr.bytes_received->inc(result.bytes_down_to_up);
+    lr.bytes_sent->inc(result.bytes_up_to_down);
+    lr.connections_active->sub();
+    const double secs = seconds_since(start);
+    lr.request_duration->observe(secs);
+    if (!snap.access_log) return;
+    AccessLogEntry e;
+    e.start = wall_start;
+    e.listener = lr.config->name;
+    e.protocol = protocol;
+    e.bytes_in = result.bytes_down_to_up;
+    e.bytes_out = result.bytes_up_to_down;
+    e.duration_ms = secs * 1000.0;
+    e.upstream = upstream_name;
+    e.client = client;
+    e.flags = flags;
+    e.tls = tls ? &*tls : nullptr;
+    snap.access_log->write(e);
+  }
+
+  const Snapshot& snap;
+  const ListenerRuntime& lr;
+  const std::chrono::system_clock::time_point wall_start = std::chrono::system_clock::now();
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string client;  // "ip:port", or "" when unknown
+  net::SpliceResult result;
+  std::string upstream_name;
+  std::string_view flags;  // why the connection ended early, or ""
+  std::optional<DownstreamTls> tls;
+};
+
 }  // namespace
 
 core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string listener) {
@@ -173,73 +216,42 @@ core::Task<void> serve_tcp(Worker& worker, core::Socket socket, std::string list
   auto snap = worker.snapshot();
   const auto* lr = snap ? snap->find_listener(listener) : nullptr;
   if (!lr || !lr->tcp_cluster) co_return;
-  lr->connections->inc();
-  lr->connections_active->add();
-  const auto wall_start = std::chrono::system_clock::now();
-  const auto start = std::chrono::steady_clock::now();
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  const std::string client = ec ? "" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+  TcpRecord rec(*snap, *lr, socket);
   net::Stream down =
       lr->tls ? net::Stream(std::move(socket), lr->tls->ctx(), /*server=*/true) : net::Stream(std::move(socket));
-
-  net::SpliceResult result;
-  std::string upstream_name;
-  std::string_view flags;
-  std::optional<DownstreamTls> tls;
   const auto* cluster = lr->tcp_cluster;
 
-  const bool admitted = co_await admit_downstream(*lr, down, start, client, tls, flags);
+  const bool admitted = co_await admit_downstream(*lr, down, rec.start, rec.client, rec.tls, rec.flags);
   Worker::NoPick no_pick{};
   if (!admitted) {
     // nothing to relay
   } else if (auto pick = worker.pick(cluster->config->name, {}, {}, &no_pick); !pick) {
     const bool unhealthy = no_pick == Worker::NoPick::kNoHealthyUpstream;
     (unhealthy ? cluster->no_healthy : cluster->overflow)->inc();
-    flags = unhealthy ? "no_healthy_upstream" : "upstream_overflow";
+    rec.flags = unhealthy ? "no_healthy_upstream" : "upstream_overflow";
   } else {
     const auto& ep = *pick->runtime;
-    upstream_name = ep.name;
+    rec.upstream_name = ep.name;
     ++pick->state->active_requests;
     ep.requests_active->add();
     ep.requests->inc();
     net::Stream up{core::Socket(down.get_executor())};
     const auto cec = co_await connect_upstream(up, ep.address, cluster->config->connect_timeout, cluster->tls.get(),
-                                               &pick->state->tls_sessions, ep.name, flags);
+                                               &pick->state->tls_sessions, ep.name, rec.flags);
     if (cec) {
       ep.connect_failures->inc();
     } else {
       ep.connections_opened->inc();
       ep.connections_active->add();
-      result = co_await net::splice(down, up, lr->config->idle_timeout);
+      rec.result = co_await net::splice(down, up, lr->config->idle_timeout);
       ep.connections_active->sub();
-      if (result.idle_timeout) flags = "idle_timeout";
+      if (rec.result.idle_timeout) rec.flags = "idle_timeout";
     }
     --pick->state->active_requests;
     ep.requests_active->sub();
   }
   down.close();
-  lr->bytes_received->inc(result.bytes_down_to_up);
-  lr->bytes_sent->inc(result.bytes_up_to_down);
-  lr->connections_active->sub();
-  const double secs = seconds_since(start);
-  lr->request_duration->observe(secs);
-  if (snap->access_log)
-    snap->access_log->write(AccessLogEntry{wall_start,
-                                           listener,
-                                           "tcp",
-                                           {},
-                                           {},
-                                           {},
-                                           0,
-                                           result.bytes_down_to_up,
-                                           result.bytes_up_to_down,
-                                           secs * 1000.0,
-                                           upstream_name,
-                                           {},
-                                           client,
-                                           flags,
-                                           tls ? &*tls : nullptr});
+  rec.finish("tcp");
 }
 
 core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::string listener) {
@@ -249,23 +261,16 @@ core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::str
   if (!lr) co_return;
   const auto& cfg = *lr->config;
   const bool inbound = cfg.transparent == config::TransparentMode::kInbound;
-  lr->connections->inc();
-  lr->connections_active->add();
-  const auto wall_start = std::chrono::system_clock::now();
-  const auto start = std::chrono::steady_clock::now();
+  TcpRecord rec(*snap, *lr, socket);
   boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  const std::string client = ec ? "" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
   const auto local = socket.local_endpoint(ec);
   const auto original = net::original_destination(socket.native_handle(), ec);
 
-  net::SpliceResult result;
-  std::string upstream_name;
-  std::string_view flags;
   std::string_view action = "refused";
   std::string_view service;
   std::string_view protocol = "tcp";
-  std::optional<DownstreamTls> tls;
+  auto& flags = rec.flags;
+  auto& upstream_name = rec.upstream_name;
   // Not redirected (no NAT entry, or the listener's own address): refused,
   // or a client dialling the listener directly would loop through it.
   if (!original || *original == local) {
@@ -273,7 +278,7 @@ core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::str
     spdlog::info(
         "transparent listener '{}': connection from {} was not redirected by netfilter (no original "
         "destination): closing",
-        cfg.name, client);
+        cfg.name, rec.client);
   }
   net::Stream down = inbound && lr->tls ? net::Stream(std::move(socket), lr->tls->ctx(), /*server=*/true)
                                         : net::Stream(std::move(socket));
@@ -284,7 +289,7 @@ core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::str
   } else if (inbound) {
     // Mesh mTLS (policy, identity, attestation) ends here; the app listens
     // on loopback at the port the client asked for.
-    if (co_await admit_downstream(*lr, down, start, client, tls, flags)) {
+    if (co_await admit_downstream(*lr, down, rec.start, rec.client, rec.tls, flags)) {
       const tcp::endpoint app(original->address().is_v6() && !original->address().to_v6().is_v4_mapped()
                                   ? boost::asio::ip::address(boost::asio::ip::address_v6::loopback())
                                   : boost::asio::ip::address(boost::asio::ip::address_v4::loopback()),
@@ -302,7 +307,7 @@ core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::str
       spdlog::info(
           "transparent listener '{}': {} -> {} is in no service and outbound_policy is registry_only: "
           "closing",
-          cfg.name, client, upstream_name);
+          cfg.name, rec.client, upstream_name);
     } else {
       Sniffed sniffed = Sniffed::kOther;
       const auto hint = svc ? svc->config->protocol : config::ServiceProtocol::kAuto;
@@ -360,41 +365,21 @@ core::Task<void> serve_transparent(Worker& worker, core::Socket socket, std::str
         }
         if (connected) action = "mesh";
         if (connected) {
-          result = co_await net::splice(down, up, cfg.idle_timeout);
-          if (result.idle_timeout) flags = "idle_timeout";
+          rec.result = co_await net::splice(down, up, cfg.idle_timeout);
+          if (rec.result.idle_timeout) flags = "idle_timeout";
         }
         if (pick) --pick->state->active_requests;
       }
     }
   }
   if (connected && action != "mesh") {  // a mesh relay ran above, while its pick was held
-    result = co_await net::splice(down, up, cfg.idle_timeout);
-    if (result.idle_timeout) flags = "idle_timeout";
+    rec.result = co_await net::splice(down, up, cfg.idle_timeout);
+    if (rec.result.idle_timeout) flags = "idle_timeout";
   }
   if (!connected) lr->transparent_refused(flags)->inc();
   lr->transparent(action, service, protocol)->inc();
   down.close();
-  lr->bytes_received->inc(result.bytes_down_to_up);
-  lr->bytes_sent->inc(result.bytes_up_to_down);
-  lr->connections_active->sub();
-  const double secs = seconds_since(start);
-  lr->request_duration->observe(secs);
-  if (snap->access_log)
-    snap->access_log->write(AccessLogEntry{wall_start,
-                                           listener,
-                                           protocol,
-                                           {},
-                                           {},
-                                           {},
-                                           0,
-                                           result.bytes_down_to_up,
-                                           result.bytes_up_to_down,
-                                           secs * 1000.0,
-                                           upstream_name,
-                                           {},
-                                           client,
-                                           flags,
-                                           tls ? &*tls : nullptr});
+  rec.finish(protocol);
 }
 
 }  // namespace aegis::proxy
