@@ -7,8 +7,10 @@
 #     the outbound's ssl_bc_curve, x-inbound-group: the inbound's ssl_fc_curve);
 #   - `openssl s_client` (the project's OpenSSL 3.5) with the outbound's client
 #     certificate against the inbound bind prints the expected
-#     "Negotiated TLS1.3 group" and the peer signature type, and a client that
-#     offers only another group is refused.
+#     "Negotiated TLS1.3 group", the peer signature type and "Verify return
+#     code: 0 (ok)", and its GET gets nginx's body; a client that offers only
+#     another group is refused, and so is one without a client certificate
+#     (alert certificate required).
 # Then the same for Debian 12's HAProxy 2.6 (system OpenSSL 3.0) with X25519 +
 # ecdsa-p256, and wrk -t1 -c16 through the two HAProxy 3.0 hops (MLKEM1024 +
 # mldsa65) vs nginx direct (numbers only informative). Prints a table and
@@ -70,25 +72,33 @@ check_body nginx "http://127.0.0.1:$NGINX_PORT/"
 
 FAILS=0
 ROWS=()
-# s_client_probe PORT GROUP CERTDIR LOG: "group sigtype verify" seen by the project's
-# openssl s_client offering only GROUP with the client certificate (output in LOG).
+row() { printf '%-11s %-18s %-10s %-4s %-18s %-18s %-18s %-22s %-6s %-3s %-19s %-15s %s\n' "$@"; }
+# s_client_probe PORT GROUP CERTDIR LOG [nocert]: the project's openssl s_client
+# offering only GROUP, with the client certificate of CERTDIR (none with nocert),
+# sends one GET straight to the inbound; output in LOG. Prints
+# "group sigtype verify got_body alert": got_body "yes" when nginx's body came back,
+# alert e.g. "certificate_required" ("-" when none).
 s_client_probe() {
-  local out grp sig ver
-  out=$(timeout 10 "$OSSL" s_client -connect "127.0.0.1:$1" -servername localhost -groups "$2" \
-        -cert "$3/client/cert.pem" -key "$3/client/key.pem" -CAfile "$3/ca/ca.crt" -verify_return_error \
-        </dev/null 2>&1) || true
+  local out grp sig ver got alert cert=()
+  [ "${5:-}" = nocert ] || cert=(-cert "$3/client/cert.pem" -key "$3/client/key.pem")
+  out=$(printf 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+        | timeout 10 "$OSSL" s_client -connect "127.0.0.1:$1" -servername localhost -groups "$2" \
+          "${cert[@]}" -CAfile "$3/ca/ca.crt" -verify_return_error -ign_eof 2>&1) || true
+  printf '%s\n' "$out" >"$4"
   # ML-KEM groups: "Negotiated TLS1.3 group: MLKEM1024"; classical ones (X25519)
-  # only in "Peer Temp Key: X25519, 253 bits" (before 3.5: "Server Temp Key"). A failed handshake: neither (or <NULL>).
+  # only in "Peer Temp Key: X25519, 253 bits" (before 3.5: "Server Temp Key").
+  # A failed handshake: neither (or <NULL>).
   grp=$(awk -F': ' '/^Negotiated TLS1.3 group:/ && $2 != "<NULL>" {print $2; exit}' <<<"$out")
   [ -n "$grp" ] || grp=$(awk -F'[:,] *' '/^(Peer|Server) Temp Key:/ {print $2; exit}' <<<"$out")
-  printf '%s\n' "$out" >"$4"
   sig=$(awk -F': ' '/^Peer signature type:/ {print $2; exit}' <<<"$out")
   ver=$(awk -F': ' '/^Verify return code:/ {print $2; exit}' <<<"$out")
-  echo "${grp:--} ${sig:--} ${ver// /_}"
+  got=no; ! grep -qx 'hello' <<<"$out" || got=yes
+  alert=$(sed -n 's/.*alert \([a-z ]*\):.*/\1/p' <<<"$out" | head -n1)
+  alert=${alert// /_}
+  echo "${grp:--} ${sig:--} ${ver// /_} $got ${alert:--}"
 }
-# check_combo HAPROXY LABEL GROUP KEYTYPE: one row of the table.
 check_combo() {
-  local hap=$1 label=$2 g=$3 kt=$4 d name out_port in_port code hdrs body hop inb probe other refused pgrp psig pver ok=yes
+  local hap=$1 label=$2 g=$3 kt=$4 d name out_port in_port code hdrs body hop inb probe other refused pgrp psig pver pgot ngot nalert nocert ok=yes
   name=$label-$g-$kt d=$WORK/mesh/$name
   free_port out_port; free_port in_port
   haproxy_mesh_conf "$hap" "$g" "$WORK/certs/$kt" "$d" "$out_port" "$in_port" "$NGINX_PORT"
@@ -98,17 +108,20 @@ check_combo() {
   body=$(cat "$d/body" 2>/dev/null || true)
   hop=$(awk -F': ' 'tolower($1) == "x-hop-group" {sub(/\r$/, "", $2); print $2}' <<<"$hdrs")
   inb=$(awk -F': ' 'tolower($1) == "x-inbound-group" {sub(/\r$/, "", $2); print $2}' <<<"$hdrs")
-  read -r pgrp psig pver <<<"$(s_client_probe "$in_port" "$g" "$WORK/certs/$kt" "$d/s_client.log")"
+  read -r pgrp psig pver pgot _ <<<"$(s_client_probe "$in_port" "$g" "$WORK/certs/$kt" "$d/s_client.log")"
+  # The inbound refuses a client offering only another group, and one without a certificate.
   other=X25519; [ "$g" != X25519 ] || other=MLKEM1024
   probe=$(s_client_probe "$in_port" "$other" "$WORK/certs/$kt" "$d/s_client-$other.log")
   if [ "${probe%% *}" = "-" ]; then refused=yes; else refused="NO(${probe%% *})"; ok=no; fi
+  read -r _ _ _ ngot nalert <<<"$(s_client_probe "$in_port" "$g" "$WORK/certs/$kt" "$d/s_client-nocert.log" nocert)"
+  if [ "$ngot" = no ] && [ "$nalert" = certificate_required ]; then nocert=yes; else nocert="NO($nalert)"; ok=no; fi
   [ "$code" = 200 ] && [ "$body" = hello ] || ok=no
-  [ "$pgrp" = "$g" ] && [ "$pver" = "0_(ok)" ] || ok=no
+  [ "$pgrp" = "$g" ] && [ "$pver" = "0_(ok)" ] && [ "$pgot" = yes ] || ok=no
   # ssl_bc_curve/ssl_fc_curve spell SecP384r1MLKEM1024 in capitals: compare ignoring case.
   if [ -n "$hop$inb" ] && { [ "${hop^^}" != "${g^^}" ] || [ "${inb^^}" != "${g^^}" ]; }; then ok=no; fi
   [ "$ok" = yes ] || { FAILS=$((FAILS + 1)); log "FAILED: $label $g $kt (configs and logs in $d; BENCH_KEEP_WORK=1 keeps them)"; }
-  ROWS+=("$(printf '%-12s %-19s %-10s %-4s %-19s %-19s %-19s %-22s %-12s %-13s %s' \
-    "$label" "$g" "$kt" "${code:-ERR}" "${hop:-n/a}" "${inb:-n/a}" "$pgrp" "$psig" "${pver//_/ }" "$refused($other)" "$ok")")
+  ROWS+=("$(row "$label" "$g" "$kt" "${code:-ERR}" "${hop:-n/a}" "${inb:-n/a}" \
+    "$pgrp" "$psig" "${pver//_/ }" "$pgot" "$refused($other)" "$nocert" "$ok")")
   haproxy_mesh_stop "$name"
 }
 
@@ -155,11 +168,11 @@ REPORT=$(results_dir "$ROOT")/haproxy3-check-latest.txt
   commit_line "$ROOT"
   hap_line "$HAP3" ""
   [ -z "$HAP26" ] || hap_line "$HAP26" " (Debian 12)"
-  echo "probe:    $("$OSSL" version | cut -d' ' -f1-2) s_client with the outbound's client certificate against the inbound bind"
+  echo "probe:    $("$OSSL" version | cut -d' ' -f1-2) s_client -groups GROUP with the outbound's client certificate, one GET, against the inbound bind"
   echo "pinning:  nginx and both HAProxy hops cpu${CPU_SRV:-any}, wrk cpu${CPU_LOAD:-any}"
   echo
-  printf '%-12s %-19s %-10s %-4s %-19s %-19s %-19s %-22s %-12s %-13s %s\n' \
-    peer group cert http hop-group inbound-group s_client-group peer-sig verify other-refused ok
+  row peer group cert http hop-group inbound-group s_client-group peer-sig verify GET \
+    other-group-refused no-cert-refused ok
   printf '%s\n' "${ROWS[@]}"
   if [ ${#WRK_ROWS[@]} -gt 0 ]; then
     echo
