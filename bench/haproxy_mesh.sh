@@ -122,7 +122,7 @@ backend app
   server nginx 127.0.0.1:$nginx_port
 CFG
   for f in outbound inbound; do
-    "$hap" -c -q -f "$dir/$f.cfg" >"$dir/$f.check.log" 2>&1 \
+    "$hap" -c -f "$dir/$f.cfg" >"$dir/$f.check.log" 2>&1 \
       || { cat "$dir/$f.check.log" >&2; die "$hap rejected the generated config $dir/$f.cfg (output above)"; }
   done
 }
