@@ -36,6 +36,7 @@ PACKAGES=(
   python3-yaml python3-kubernetes  # tests/k8s: the Helm chart renderer and the Kubernetes API schema check
   iptables  # aegis-flow redirect: iptables(-nft)-restore/-save; its integration tests (network namespaces)
   tcpdump  # packet captures in the integration tests
+  libpcre2-dev zlib1g-dev  # benchmarks only: HAProxy 3.0 built against our OpenSSL 3.5 (bench/haproxy3.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -52,35 +53,19 @@ else
 fi
 
 # --- 2. OpenSSL 3.5 from Debian stable's source package ------------------------
-# A private apt configuration: our own sources list (deb-src, suite stable) on
-# the machine's own mirror, our own list directory; the system's apt sources
-# are not touched. apt verifies the signed Release file and the .dsc hashes.
-mirror_uri() {
-  local f uri=""
-  for f in /etc/apt/sources.list.d/debian.sources; do
-    [ -r "$f" ] && uri=$(awk '/^URIs:/ {print $2; exit}' "$f")
-  done
-  if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || die "cannot find the Debian mirror URI in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-  printf '%s\n' "$uri"
-}
-
-APT_DIR="$CACHE_DIR/apt"
-mkdir -p "$APT_DIR/lists/partial"
-APT_OPTS=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o "Dir::State::Lists=$APT_DIR/lists" -o Dir::Cache="$APT_DIR/cache" -o APT::Sandbox::User=root -q)
+# A private apt configuration (scripts/apt_source.sh): our own sources list
+# (deb-src, suite stable) on the machine's own mirror, our own list directory;
+# the system's apt sources are not touched.
+# shellcheck source=scripts/apt_source.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt_source.sh"
+apt_source_setup
 
 current_link="$CACHE_DIR/openssl-current"
 have_cached() { [ -f "$1/.aegis-complete" ] && [ -f "$1/lib64/libssl.a" ]; }
 
 openssl_version=""
-uri=$(mirror_uri)
-printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s stable main\n' "$uri" > "$APT_DIR/sources.list"
-mkdir -p "$APT_DIR/cache/archives/partial"
-if apt-get "${APT_OPTS[@]}" update >"$APT_DIR/update.log" 2>&1; then
-  openssl_version=$(apt-cache "${APT_OPTS[@]}" showsrc openssl 2>/dev/null | awk '/^Version:/ {print $2}' | sort -V | tail -n1)
+if apt_source_update; then
+  openssl_version=$(apt_source_version openssl)
 fi
 if [ -z "$openssl_version" ]; then
   # Offline: reuse the newest cached build if there is one.
@@ -101,7 +86,7 @@ else
   src="$CACHE_DIR/src-$openssl_version"
   rm -rf "$src" && mkdir -p "$src"
   (cd "$src" && apt-get "${APT_OPTS[@]}" source --download-only "openssl=$openssl_version" >/dev/null)
-  orig=$(ls "$src"/openssl_*.orig.tar.* | head -n1)
+  orig=$(find "$src" -maxdepth 1 -name 'openssl_*.orig.tar.*' | head -n1)
   [ -n "$orig" ] || die "no orig tarball in $src"
   tar -xf "$orig" -C "$src"
   dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name 'openssl-*' | head -n1)
