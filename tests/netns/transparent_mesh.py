@@ -283,15 +283,17 @@ srv.serve_forever()
 # --- the wire ----------------------------------------------------------------
 
 def tcp_flows(pcap):
-    """{(src, sport, dst, dport): bytes} of every TCP flow in an Ethernet pcap,
-    reassembled by sequence number (IPv4 and IPv6)."""
+    """{(src, sport, dst, dport): bytes} of every TCP flow in an Ethernet pcap
+    (IPv4 and IPv6): each payload placed at its offset from the flow's SYN
+    (or its first segment), so retransmissions and overlapping segments land
+    on the same bytes; a hole in the capture is an error."""
     data = open(pcap, "rb").read()
     check(len(data) >= 24, "empty capture")
     magic = struct.unpack("<I", data[:4])[0]
     endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
     linktype = struct.unpack(endian + "I", data[20:24])[0]
     check(linktype == 1, f"unexpected link type {linktype}")
-    segs = {}
+    segs, syn = {}, {}
     off = 24
     while off + 16 <= len(data):
         _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
@@ -313,16 +315,24 @@ def tcp_flows(pcap):
         if len(tcp) < 20:
             continue
         sport, dport, seq = struct.unpack("!HHI", tcp[:8])
-        doff = (tcp[12] >> 4) * 4
-        payload = tcp[doff:]
+        key = (bytes(src), sport, bytes(dst), dport)
+        if tcp[13] & 0x02:  # SYN: the data starts at seq + 1
+            syn[key] = (seq + 1) & 0xFFFFFFFF
+        payload = tcp[(tcp[12] >> 4) * 4:]
         if payload:
-            segs.setdefault((bytes(src), sport, bytes(dst), dport), {})[seq] = payload
+            segs.setdefault(key, []).append((seq, payload))
     flows = {}
-    for key, by_seq in segs.items():
-        out = b""
-        for seq in sorted(by_seq):
-            out += by_seq[seq]  # retransmissions share a seq: kept once
-        flows[key] = out
+    for key, parts in segs.items():
+        base = syn.get(key, parts[0][0])
+        placed = [((seq - base) & 0xFFFFFFFF, p) for seq, p in parts]
+        size = max(o + len(p) for o, p in placed)
+        check(size < 1 << 30, f"flow :{key[1]}->:{key[3]}: segments do not fit one stream")
+        buf, covered = bytearray(size), bytearray(size)
+        for o, p in placed:
+            buf[o:o + len(p)] = p
+            covered[o:o + len(p)] = b"\x01" * len(p)
+        check(all(covered), f"flow :{key[1]}->:{key[3]}: the capture has a hole (packets dropped?)")
+        flows[key] = bytes(buf)
     return flows
 
 
