@@ -92,7 +92,6 @@ void WorkerStats::merge(const WorkerStats& o) {
 Connection::Connection(Worker& worker, unsigned global_index)
     : w_(worker),
       phase_(static_cast<double>(global_index) / static_cast<double>(worker.plan.connections)),
-      tick_(worker.io.get_executor()),
       wake_(worker.io.get_executor()),
       watch_(worker.io.get_executor()) {
   const auto& p = w_.plan;
@@ -101,7 +100,6 @@ Connection::Connection(Worker& worker, unsigned global_index)
 
 void Connection::spawn() {
   auto ex = w_.io.get_executor();
-  asio::co_spawn(ex, schedule(), asio::detached);
   asio::co_spawn(ex, serve(), asio::detached);
   asio::co_spawn(ex, watchdog(), asio::detached);
 }
@@ -111,29 +109,24 @@ Clock::time_point Connection::intended_time(uint64_t i) const {
   return w_.plan.start + std::chrono::nanoseconds(std::llround(seconds * 1e9));
 }
 
-// One timer per connection, armed for the next intended send time. A late
-// wake-up (a busy thread) enqueues every request already due, each with its
-// own intended time.
-core::Task<void> Connection::schedule() {
-  uint64_t i = 0;
-  for (;;) {
-    const auto next = intended_time(i);
-    if (next >= w_.plan.end) co_return;
-    tick_.expires_at(next);
-    co_await tick_.async_wait(kAwait);  // cancelled only by stop()
-    if (w_.stopped) co_return;
-    const auto now = Clock::now();
-    for (auto due = intended_time(i); due <= now && due < w_.plan.end; due = intended_time(i)) {
-      queue_.push_back(due);
-      ++i;
-    }
-    wake();
-  }
+// The schedule is pulled, not pushed: the connection takes the next request
+// when it can send one, at once if it is already due (late), else after a
+// timer set for its intended time. A busy connection arms no timer at all.
+std::optional<Clock::time_point> Connection::take_due(Clock::time_point now) {
+  const auto next = intended_time(next_index_);
+  if (next > now || next >= w_.plan.end) return std::nullopt;
+  ++next_index_;
+  return next;
 }
 
-core::Task<void> Connection::wait_wake() {
+Clock::time_point Connection::next_due() const {
+  const auto next = intended_time(next_index_);
+  return next >= w_.plan.end ? Clock::time_point::max() : next;
+}
+
+core::Task<void> Connection::wait_wake(Clock::time_point deadline) {
   if (w_.stopped) co_return;
-  wake_.expires_at(Clock::time_point::max());
+  wake_.expires_at(deadline);
   co_await wake_.async_wait(kAwait);  // wake() cancels it
 }
 
@@ -143,7 +136,7 @@ core::Task<void> Connection::serve() {
     if (w_.stopped) co_return;
     if (ec) {
       if (w_.in_window(Clock::now())) ++w_.stats.err_connect;
-      stream_.reset();  // the queue stays: its requests wait for the next connection
+      stream_.reset();  // the schedule stays: its requests wait for the next connection
       Timer pause(w_.io.get_executor(), kReconnectPause);
       co_await pause.async_wait(kAwait);
       continue;
@@ -254,14 +247,12 @@ void Connection::stop() {
     ++w_.stats.unfinished;
     w_.stats.latency.record(to_us(end - intended));
   };
-  for (const auto& t : queue_) record_unfinished(t);
+  for (auto t = intended_time(next_index_); t < end; t = intended_time(++next_index_)) record_unfinished(t);
   for (const auto& [id, req] : in_flight_) record_unfinished(req.intended);
-  queue_.clear();
   in_flight_.clear();
   boost::system::error_code ec;
   if (connecting_) connecting_->close(ec);
   if (stream_) stream_->close();
-  tick_.cancel();
   wake_.cancel();
   watch_.cancel();
 }
@@ -270,11 +261,13 @@ void Connection::stop() {
 core::Task<void> Connection::exchange_h1() {
   boost::beast::flat_buffer buffer;
   for (;;) {
-    while (queue_.empty() && !w_.stopped) co_await wait_wake();
+    auto due = take_due(Clock::now());
+    while (!due && !w_.stopped) {
+      co_await wait_wake(next_due());
+      due = take_due(Clock::now());
+    }
     if (w_.stopped) co_return;
-    const auto intended = queue_.front();
-    queue_.pop_front();
-    begin(0, intended);
+    begin(0, *due);
     auto [wec, wn] = co_await asio::async_write(*stream_, asio::buffer(request_), kAwait);
     if (w_.stopped || wec) co_return;
     http::response_parser<http::string_body> parser;
@@ -320,12 +313,14 @@ core::Task<void> Connection::exchange_h2() {
     const uint32_t cap =
         std::min(kMaxStreamsPerConnection,
                  nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
-    while (!queue_.empty() && in_flight_.size() < cap) {
-      if (!submit_h2(queue_.front())) {
-        h2_dead_ = true;  // stream IDs used up: a new connection
+    const auto now = Clock::now();
+    while (in_flight_.size() < cap) {
+      const auto due = take_due(now);
+      if (!due) break;
+      if (!submit_h2(*due)) {
+        h2_dead_ = true;  // stream IDs used up: a new connection (this request counts as lost)
         break;
       }
-      queue_.pop_front();
     }
     out.clear();
     for (;;) {
@@ -341,11 +336,11 @@ core::Task<void> Connection::exchange_h2() {
       continue;
     }
     if (nghttp2_session_want_read(session_.get()) == 0 && nghttp2_session_want_write(session_.get()) == 0) break;
-    co_await wait_wake();
+    co_await wait_wake(in_flight_.size() < cap ? next_due() : Clock::time_point::max());
   }
   if (w_.stopped) co_return;  // the reader may still hold the stream: stop() closed it
   stream_->close();
-  while (!reader_done_ && !w_.stopped) co_await wait_wake();
+  while (!reader_done_ && !w_.stopped) co_await wait_wake(Clock::time_point::max());
   if (w_.stopped) co_return;
   session_.reset();
 }

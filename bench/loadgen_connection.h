@@ -13,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,7 +85,7 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Spawns the schedule, the exchange loop (connect, serve, reconnect) and
+  // Spawns the exchange loop (connect, serve the schedule, reconnect) and
   // the timeout watchdog on the worker's io_context.
   void spawn();
   // At the end of the run: every request still queued or in flight is
@@ -105,14 +104,15 @@ class Connection {
   };
 
   Clock::time_point intended_time(uint64_t i) const;
-  core::Task<void> schedule();
+  std::optional<Clock::time_point> take_due(Clock::time_point now);
+  Clock::time_point next_due() const;  // max() once the schedule has ended
   core::Task<void> serve();
   core::Task<void> watchdog();
   core::Task<boost::system::error_code> connect();
   core::Task<void> exchange_h1();
   core::Task<void> exchange_h2();
   core::Task<void> read_h2();
-  core::Task<void> wait_wake();
+  core::Task<void> wait_wake(Clock::time_point deadline);  // until deadline or wake()
   void wake() { wake_.cancel(); }
   void begin(int32_t id, Clock::time_point intended);
   void complete(const InFlight& req, int status, Clock::time_point now);
@@ -121,9 +121,9 @@ class Connection {
 
   Worker& w_;
   double phase_;  // 0..1: where in its period this connection starts
-  Timer tick_, wake_, watch_;
+  Timer wake_, watch_;
   std::string request_;                              // HTTP/1.1 request bytes
-  std::deque<Clock::time_point> queue_;              // intended times not sent yet
+  uint64_t next_index_ = 0;                          // the next request of the schedule not sent yet
   std::unordered_map<int32_t, InFlight> in_flight_;  // HTTP/1.1: key 0
   std::optional<core::Socket> connecting_;
   std::optional<Clock::time_point> connect_started_;
