@@ -11,6 +11,7 @@
 //   aegis-bench-loadgen --self-test
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -174,8 +175,18 @@ int self_test() {
   return failures == 0 ? 0 : 1;
 }
 
+// CPU seconds this process used (user + system): whether the generator itself was the limit.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
 void report(const Options& o, const RunPlan& plan, const WorkerStats& s, const std::string& first_error) {
   const double achieved = static_cast<double>(s.completed_in_window) / o.duration;
+  const double cpu = cpu_seconds();
+  const double cpu_pct = 100.0 * cpu / (o.warmup + o.duration);
   const auto& h = s.latency;
   fmt::print("target   {} (HTTP/{}{}), {} connections, {} thread(s)\n", o.url, o.http, plan.tls ? ", TLS" : "",
              o.connections, o.threads);
@@ -185,6 +196,7 @@ void report(const Options& o, const RunPlan& plan, const WorkerStats& s, const s
              s.sent, s.late, s.unfinished);
   fmt::print("errors   {} (connect {}, non-2xx {}, reset/closed {}, timeout {})\n", s.errors(), s.err_connect,
              s.err_status, s.err_reset, s.err_timeout);
+  fmt::print("cpu      {:.2f} s of CPU for the whole run ({:.0f} % of one core, warm-up included)\n", cpu, cpu_pct);
   if (!first_error.empty()) fmt::print("first error: {}\n", first_error);
   fmt::print("latency from the intended send time (µs), {} recorded:\n", h.count());
   fmt::print("  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n", h.percentile(50), h.percentile(90), h.percentile(99),
@@ -193,9 +205,10 @@ void report(const Options& o, const RunPlan& plan, const WorkerStats& s, const s
     fmt::print(
         "{{\"rate_target\": {:.1f}, \"rate_achieved\": {:.1f}, \"requests\": {}, \"errors\": {}, \"late\": {}, "
         "\"unfinished\": {}, \"p50_us\": {}, \"p90_us\": {}, \"p99_us\": {}, \"p999_us\": {}, \"max_us\": {}, "
-        "\"connections\": {}, \"http\": \"{}\", \"tls\": {}, \"duration_s\": {}}}\n",
+        "\"connections\": {}, \"http\": \"{}\", \"tls\": {}, \"duration_s\": {}, \"cpu_pct\": {:.0f}}}\n",
         o.rate, achieved, s.requests, s.errors(), s.late, s.unfinished, h.percentile(50), h.percentile(90),
-        h.percentile(99), h.percentile(99.9), h.max(), o.connections, o.http, plan.tls ? "true" : "false", o.duration);
+        h.percentile(99), h.percentile(99.9), h.max(), o.connections, o.http, plan.tls ? "true" : "false", o.duration,
+        cpu_pct);
   }
 }
 

@@ -101,17 +101,17 @@ f() { json_field "$1" "$2"; }
   commit_line "$ROOT"
   echo "pinning:  nginx on ${CPU_SERVER:-any CPU}, wrk/loadgen on ${CPU_LOAD:-any CPU}; $NGINX_DESC"
   echo
-  printf '%-44s %10s %10s %10s %12s %8s %8s %10s\n' run "req/s" p50_us p99_us max_us errors late unfinished
-  printf '%-44s %10.0f %10.0f %10.0f %12s %8s %8s %10s\n' "wrk -t1 -c$CONNS -d${D}s (closed, own rate)" \
-    "$W16_RPS" "$W16_P50" "$W16_P99" - "$W16_ERR" - -
-  printf '%-44s %10.0f %10.0f %10.0f %12s %8s %8s %10s\n' "wrk -t1 -c1 -d${D}s (closed, service time)" \
-    "$W1_RPS" "$W1_P50" "$W1_P99" - "$W1_ERR" - -
+  printf '%-44s %10s %10s %10s %12s %8s %8s %10s %7s\n' run "req/s" p50_us p99_us max_us errors late unfinished "cpu%"
+  printf '%-44s %10.0f %10.0f %10.0f %12s %8s %8s %10s %7s\n' "wrk -t1 -c$CONNS -d${D}s (closed, own rate)" \
+    "$W16_RPS" "$W16_P50" "$W16_P99" - "$W16_ERR" - - -
+  printf '%-44s %10.0f %10.0f %10.0f %12s %8s %8s %10s %7s\n' "wrk -t1 -c1 -d${D}s (closed, service time)" \
+    "$W1_RPS" "$W1_P50" "$W1_P99" - "$W1_ERR" - - -
   for row in "LOW|loadgen $LOW_RATE req/s -c$CONNS ${D}s" "SAT1|loadgen 1.5R=$SAT_RATE req/s ${HALF}s" \
     "SAT2|loadgen 1.5R=$SAT_RATE req/s ${D}s"; do
     name=${row%%|*}
     j=${!name}
-    printf '%-44s %10.0f %10s %10s %12s %8s %8s %10s\n' "${row#*|}" "$(f rate_achieved "$j")" "$(f p50_us "$j")" \
-      "$(f p99_us "$j")" "$(f max_us "$j")" "$(f errors "$j")" "$(f late "$j")" "$(f unfinished "$j")"
+    printf '%-44s %10.0f %10s %10s %12s %8s %8s %10s %7s\n' "${row#*|}" "$(f rate_achieved "$j")" "$(f p50_us "$j")" \
+      "$(f p99_us "$j")" "$(f max_us "$j")" "$(f errors "$j")" "$(f late "$j")" "$(f unfinished "$j")" "$(f cpu_pct "$j")"
   done
   echo "R = $R req/s (wrk -c$CONNS); wrk -c$CONNS around the saturated runs: $WA, $WB, $WC req/s"
   echo
