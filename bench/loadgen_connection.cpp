@@ -159,7 +159,7 @@ core::Task<boost::system::error_code> Connection::connect() {
   auto [ec] = co_await connecting_->async_connect(p.endpoint, kAwait);
   if (!ec) connecting_->set_option(asio::ip::tcp::no_delay(true), ec);
   if (ec || w_.stopped) {
-    if (ec) w_.note_error("connect to " + p.authority + ": " + ec.message());
+    if (ec && !w_.stopped) w_.note_error("connect to " + p.authority + ": " + ec.message());
     connecting_.reset();
     connect_started_.reset();
     co_return ec;
@@ -178,8 +178,10 @@ core::Task<boost::system::error_code> Connection::connect() {
   }
   const auto hec = co_await stream_->handshake();
   connect_started_.reset();
+  if (hec && w_.stopped) co_return hec;  // stop() closed it: not a failure
   if (hec) {
-    w_.note_error("TLS handshake with " + p.authority + ": " + stream_->tls_error());
+    w_.note_error("TLS handshake with " + p.authority + ": " +
+                  (stream_->tls_error().empty() ? hec.message() : stream_->tls_error()));
     co_return hec;
   }
   if (p.http2) {
