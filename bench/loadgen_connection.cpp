@@ -135,7 +135,9 @@ core::Task<void> Connection::serve() {
     const auto ec = co_await connect();
     if (w_.stopped) co_return;
     if (ec) {
-      if (w_.in_window(Clock::now())) ++w_.stats.err_connect;
+      // A connect the watchdog gave up on counts once, as a timeout.
+      if (!connect_timed_out_ && w_.in_window(Clock::now())) ++w_.stats.err_connect;
+      connect_timed_out_ = false;
       stream_.reset();  // the schedule stays: its requests wait for the next connection
       Timer pause(w_.io.get_executor(), kReconnectPause);
       co_await pause.async_wait(kAwait);
@@ -207,7 +209,10 @@ core::Task<void> Connection::watchdog() {
     bool expired = connect_started_ && now - *connect_started_ > w_.plan.timeout;
     for (const auto& [id, req] : in_flight_) expired = expired || now - req.sent > w_.plan.timeout;
     if (!expired) continue;
-    if (connect_started_ && w_.in_window(now)) ++w_.stats.err_timeout;
+    if (connect_started_) {
+      connect_timed_out_ = true;
+      if (w_.in_window(now)) ++w_.stats.err_timeout;
+    }
     fail_in_flight(&WorkerStats::err_timeout);
     if (connecting_) connecting_->close(ec);
     if (stream_) stream_->close();

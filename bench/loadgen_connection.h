@@ -129,6 +129,7 @@ class Connection {
   std::optional<Clock::time_point> connect_started_;
   std::optional<net::Stream> stream_;
   NgSessionPtr session_;
+  bool connect_timed_out_ = false;
   bool h2_dead_ = false;
   bool reader_done_ = true;
 };
