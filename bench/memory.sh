@@ -76,8 +76,8 @@ if want haproxy3 || want haproxy3-tls; then
 fi
 
 # Every server and the client hold N sockets (a proxy: N downstream plus its
-# upstream ones): raise the fd limit before starting them (they inherit it).
-NOFILE=$((2 * CONNS + 4096))
+# few upstream ones): raise the fd limit before starting them (they inherit it).
+NOFILE=$((CONNS + 1024))
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$NOFILE" ]; then
   ulimit -Hn "$NOFILE" 2>/dev/null || die "need $NOFILE file descriptors, hard limit is $(ulimit -Hn) (run as root or lower BENCH_MEM_CONNS)"
 fi
@@ -109,11 +109,16 @@ fi
 # --- configs -------------------------------------------------------------------
 # mem_haproxy_conf DIR PORT [BIND_OPTS]: lib.sh's haproxy_conf with maxconn
 # above N and `timeout client` (which idle keep-alive connections fall back to)
-# at 300 s, aegis-flow's listener idle_timeout default.
+# at 300 s, aegis-flow's listener idle_timeout default. HAProxy wants
+# 2 x maxconn fds (a client and a server side per connection) and by default
+# refuses to start below that; where the hard limit is lower (20000 without
+# CAP_SYS_RESOURCE, N = 10000) `ulimit-n` is set to what we have and `no
+# strict-limits` lets it start: idle client connections hold no server side
+# here, so N + 1024 fds are enough.
 mem_haproxy_conf() {
   local dir=$1 port=$2 bind_opts=${3:-}
   haproxy_conf "$dir" "$port" "$NGINX_PORT" "$bind_opts"
-  sed -i -e "s/^  maxconn 4096\$/  maxconn $((CONNS + 1024))/" \
+  sed -i -e "s/^  maxconn 4096\$/  maxconn $((CONNS + 1024))\n  ulimit-n $(ulimit -Sn)\n  no strict-limits/" \
          -e 's/^  timeout client 60s$/  timeout client 300s/' "$dir/haproxy.cfg"
   if ! grep -q "^  maxconn $((CONNS + 1024))\$" "$dir/haproxy.cfg" || ! grep -q '^  timeout client 300s$' "$dir/haproxy.cfg"; then
     die "lib.sh's haproxy_conf changed: update mem_haproxy_conf in bench/memory.sh"
