@@ -51,8 +51,6 @@ async def exchange(reader, writer):
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or parts[1] != "200":
-        return f"status line {lines[0]!r}"
     length = None
     for line in lines[1:]:
         name, _, value = line.partition(":")
@@ -63,6 +61,9 @@ async def exchange(reader, writer):
     if length is None:
         return "no Content-Length"
     body = await reader.readexactly(length)
+    if len(parts) < 2 or parts[1] != "200":
+        # The proxy's own error replies name the reason in their body.
+        return f"status line {lines[0]!r}, body {body[:80]!r}"
     if body != EXPECTED_BODY:
         return f"body {body[:40]!r}"
     return None
