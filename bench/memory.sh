@@ -18,7 +18,9 @@
 # Environment:
 #   BENCH_MEM_CONNS=10000     N idle connections per target
 #   BENCH_MEM_BATCH=100       connections opened concurrently (listen backlog)
-#   BENCH_MEM_SETTLE=2        seconds to wait before each reading
+#   BENCH_MEM_SETTLE=2        seconds to wait before each reading (with N open: the
+#                             proxy's CPU use over that wait is reported too)
+#   BENCH_MEM_TIMEOUT=30      client: seconds per connect (+ TLS handshake) and per request
 #   BENCH_MEM_TLS=1           also the TLS variants (0 = plain HTTP only)
 #   BENCH_MEM_TARGETS="aegis haproxy haproxy3 aegis-tls haproxy-tls haproxy3-tls"
 #   BENCH_BUILD_HAPROXY3=1    build HAProxy 3 (bench/haproxy3.sh build) if not cached
@@ -35,6 +37,7 @@ AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 CONNS=${BENCH_MEM_CONNS:-10000}
 BATCH=${BENCH_MEM_BATCH:-100}
 SETTLE=${BENCH_MEM_SETTLE:-2}
+TIMEOUT=${BENCH_MEM_TIMEOUT:-30}
 TLS=${BENCH_MEM_TLS:-1}
 TARGETS=${BENCH_MEM_TARGETS:-aegis haproxy haproxy3 aegis-tls haproxy-tls haproxy3-tls}
 GOAL_IDLE_MIB=20
@@ -60,6 +63,7 @@ AEGIS_BIN=$(abspath "$AEGIS_BIN")
 [[ "$CONNS" =~ ^[0-9]+$ && "$CONNS" -gt 0 ]] || die "BENCH_MEM_CONNS must be a positive integer"
 [[ "$BATCH" =~ ^[0-9]+$ && "$BATCH" -gt 0 ]] || die "BENCH_MEM_BATCH must be a positive integer"
 [[ "$SETTLE" =~ ^[0-9]+$ ]] || die "BENCH_MEM_SETTLE must be an integer (seconds)"
+[[ "$TIMEOUT" =~ ^[0-9]+$ && "$TIMEOUT" -gt 0 ]] || die "BENCH_MEM_TIMEOUT must be a positive integer (seconds)"
 [ -f /proc/self/smaps_rollup ] || die "/proc/PID/smaps_rollup not available (Linux >= 4.14 needed)"
 
 HAPROXY3=""
@@ -160,7 +164,7 @@ stop_server() {  # stop_server NAME: TERM, wait up to 5 s, then KILL
   wait "$pid" 2>/dev/null || true
 }
 
-declare -A LABEL RSS0 PSS0 RSSN PSSN RSSC SRV UPS ERRS
+declare -A LABEL RSS0 PSS0 RSSN PSSN RSSC SRV UPS ERRS IDLECPU
 # measure_target NAME PORT TLS(0|1): warm-up, idle reading, N connections,
 # reading, close, reading; fills the arrays above; dies if a request fails.
 measure_target() {
@@ -177,7 +181,7 @@ measure_target() {
   rm -f "$ready"
   # Through `start`, so $! is Python itself (it gets SIGUSR1), not a subshell.
   start "$name-client" "$out" "$CPU_LOAD" "$PY" "$ROOT/bench/idle_conns.py" --port "$port" "${py_tls[@]}" \
-    --conns "$CONNS" --batch "$BATCH" --ready-file "$ready"
+    --conns "$CONNS" --batch "$BATCH" --timeout "$TIMEOUT" --ready-file "$ready"
   local cpid=${PID[$name-client]}
   for ((i = 0; ; i++)); do
     [ -s "$ready" ] && break
@@ -192,7 +196,11 @@ measure_target() {
     cat "$ready" >&2
     die "$name: $failed of $CONNS connections failed after $open were open (reasons above)"
   fi
+  local c0 c1 t0 t1
+  c0=$(cpu_ticks "$pid") t0=$(date +%s.%N)
   sleep "$SETTLE"
+  c1=$(cpu_ticks "$pid") t1=$(date +%s.%N)
+  IDLECPU[$name]=$(cpu_pct "$c0" "$c1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
   SRV[$name]=$(established "sport = :$port")
   UPS[$name]=$(established "dport = :$NGINX_PORT")
   read -r "RSSN[$name]" "PSSN[$name]" <<<"$(mem_kib "$pid")"
@@ -281,13 +289,13 @@ REPORT=$RESULTS_DIR/memory-latest.txt
   commit_line "$ROOT"
   [ -z "$HAPROXY3_NOTE" ] || echo "note:     $HAPROXY3_NOTE"
   echo
-  printf '%-18s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s\n' target "idle_RSS" "N_RSS" "KiB/conn" "idle_PSS" "N_PSS" "KiB/conn" "closed" "srv" "ups" "goals"
-  printf '%-18s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s\n' "" MiB MiB RSS MiB MiB PSS "RSS MiB" conns conns "idle/conn"
+  printf '%-16s %8s %8s %8s %8s %8s %8s %8s %6s %6s %5s %9s\n' target "idle_RSS" "N_RSS" "KiB/conn" "idle_PSS" "N_PSS" "KiB/conn" "closed" "N_cpu" "srv" "ups" "goals"
+  printf '%-16s %8s %8s %8s %8s %8s %8s %8s %6s %6s %5s %9s\n' "" MiB MiB RSS MiB MiB PSS "RSS MiB" "%" conns conns "idle/conn"
   for t in "${ORDER[@]}"; do
-    printf '%-18s %9s %9s %9s %9s %9s %9s %9s %7s %7s %9s\n' "${LABEL[$t]}" \
+    printf '%-16s %8s %8s %8s %8s %8s %8s %8s %6s %6s %5s %9s\n' "${LABEL[$t]}" \
       "$(mib "${RSS0[$t]}")" "$(mib "${RSSN[$t]}")" "$(per_conn "${RSS0[$t]}" "${RSSN[$t]}")" \
       "$(mib "${PSS0[$t]}")" "$(mib "${PSSN[$t]}")" "$(per_conn "${PSS0[$t]}" "${PSSN[$t]}")" \
-      "$(mib "${RSSC[$t]}")" "${SRV[$t]}" "${UPS[$t]}" \
+      "$(mib "${RSSC[$t]}")" "${IDLECPU[$t]}" "${SRV[$t]}" "${UPS[$t]}" \
       "$(verdict "$(mib "${RSS0[$t]}")" "$(per_conn "${RSS0[$t]}" "${RSSN[$t]}")")"
   done
   echo
@@ -301,6 +309,7 @@ REPORT=$RESULTS_DIR/memory-latest.txt
   done
   echo "(ratios: lower is better for aegis-flow)"
   echo "goals: idle RSS <= $GOAL_IDLE_MIB MiB / <= $GOAL_CONN_KIB KiB RSS per idle connection (PASS/MISS, informative)"
+  echo "N_cpu: the proxy's CPU use (100 = one core) over the ${SETTLE}s with all N open and idle"
   echo "srv conns: established on the proxy's port while measuring (ss); ups conns: proxy -> nginx connections then"
   echo "closed: RSS ${SETTLE}s after the client closed all N (memory the allocator kept)"
 } >"$REPORT"
