@@ -246,9 +246,10 @@ clusters:
 
     def capture(self, pod):
         pcap = os.path.join(self.tmp, f"v{pod}.pcap")
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns["sw"], "tcpdump", "-i", f"v{pod}", "--immediate-mode", "-U", "-s", "0",
-                              "-w", pcap, "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+        # A 32 MiB ring: the kernel must drop nothing (stop_capture checks).
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns["sw"], "tcpdump", "-i", f"v{pod}", "--immediate-mode",
+                              "-B", "32768", "-U", "-s", "0", "-w", pcap, "tcp"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.procs.append(p)
         line = p.stderr.readline()  # "listening on vB, link-type EN10MB ..."
         check("listening" in line, f"tcpdump did not start: {line}")
@@ -281,6 +282,18 @@ srv.serve_forever()
 
 
 # --- the wire ----------------------------------------------------------------
+
+def stop_capture(cap):
+    """Stops tcpdump and fails if the kernel dropped packets (the wire check
+    would then have holes)."""
+    time.sleep(0.2)
+    cap.send_signal(signal.SIGINT)
+    cap.wait(timeout=10)
+    stats = cap.stderr.read()
+    m = re.search(r"(\d+) packets dropped by kernel", stats)
+    check(m is not None, f"tcpdump printed no statistics: {stats!r}")
+    check(m.group(1) == "0", f"tcpdump: {m.group(1)} packets dropped by the kernel (machine overloaded?)")
+
 
 def tcp_flows(pcap):
     """{(src, sport, dst, dport): bytes} of every TCP flow in an Ethernet pcap
@@ -421,9 +434,7 @@ def case_mesh(t):
     check(any(m6 in line for line in seen), f"B's app did not get the IPv6 request: {seen}")
     # The app sees the sidecar (loopback), never A: the mesh hop is the sidecars'.
     check(all(line.split()[1] in ("::1", "::ffff:127.0.0.1", "127.0.0.1") for line in seen), f"{seen}")
-    time.sleep(0.3)
-    cap.send_signal(signal.SIGINT)
-    cap.wait(timeout=10)
+    stop_capture(cap)
     flows = check_only_tls13(pcap, 8080, [m4, m6, "reply-" + m4, "body-" + m4])
     check_only_tls13(pcap, 50051, [mg])
     b, a = t.stats("B"), t.stats("A")
@@ -472,9 +483,7 @@ def case_registry_only(t):
     cap, pcap = t.capture("C")
     r = t.curl("A", "http://10.44.0.4:8080/", m)
     check(r.stdout == f"reply-{m}", f"unexpected passthrough reply {r.stdout!r}")
-    time.sleep(0.2)
-    cap.send_signal(signal.SIGINT)
-    cap.wait(timeout=10)
+    stop_capture(cap)
     # Plain TCP outside the mesh: the marker is on the wire, and the check
     # the mesh cases pass must refuse this capture.
     check(m.encode() in open(pcap, "rb").read(), "the passthrough capture does not show the plaintext marker")
@@ -505,9 +514,7 @@ def case_fail_closed(t):
     m2 = f"PLAINTEXT-{secrets.token_hex(6)}"
     r = t.curl("A", "http://10.44.0.3:8080/", m2)
     check(r.stdout == f"reply-{m2}", f"after the restart: {r.stdout!r}")
-    time.sleep(0.3)
-    cap.send_signal(signal.SIGINT)
-    cap.wait(timeout=10)
+    stop_capture(cap)
     check_only_tls13(pcap, 8080, [m, m2])
     print("fail_closed: no sidecar, no connection and no plaintext; restarted, mTLS again")
 
