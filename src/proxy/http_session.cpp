@@ -49,6 +49,22 @@ constexpr auto kTuple = core::kAwait;
 using namespace boost::asio::experimental::awaitable_operators;  // NOLINT: && on awaitables
 constexpr std::size_t kRelayBuffer = std::size_t{16} * 1024;
 
+// A body relay buffer, allocated (not zeroed) when an exchange first relays
+// a body and released when the connection goes idle, so that an idle
+// keep-alive connection holds none (docs/benchmarks.md, "Memory").
+class RelayBuffer {
+ public:
+  char* data() {
+    if (!buf_) buf_ = std::make_unique_for_overwrite<std::array<char, kRelayBuffer>>();
+    return buf_->data();
+  }
+  static constexpr std::size_t size() { return kRelayBuffer; }
+  void release() { buf_.reset(); }
+
+ private:
+  std::unique_ptr<std::array<char, kRelayBuffer>> buf_;
+};
+
 namespace {
 
 // What a request body may leave unparsed in the buffer: an unfinished
@@ -211,6 +227,8 @@ class HttpSession final : public LiveSession {
     // for the rest of the head with the (shorter) headers timeout.
     idle_ = true;
     if (dbuf_.size() == 0) {
+      req_relay_.release();
+      res_relay_.release();
       down_dl_.read = after(lc.idle_timeout);
       auto [ec, n] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
       down_dl_.read = kNever;
@@ -1103,8 +1121,8 @@ class HttpSession final : public LiveSession {
   beast::flat_buffer dbuf_;
   beast::flat_buffer ubuf_;
   std::string up_wbuf_, down_wbuf_;  // write scratch, one per direction (both run at once)
-  std::array<char, kRelayBuffer> req_relay_{};
-  std::array<char, kRelayBuffer> res_relay_{};
+  RelayBuffer req_relay_;
+  RelayBuffer res_relay_;
   const config::RouteAction* match_action_ = nullptr;
   retry::RequestRetries* rr_ = nullptr;         // the request's retries during its upstream phase
   const ClusterRuntime* rr_cluster_ = nullptr;  // and its cluster
