@@ -19,7 +19,7 @@ help:
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
 	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh, attested handshakes; BENCH_SUITES=\"http tls mesh h2 grpc attest\""
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh, attested handshakes, added latency at fixed rates (two-hop meshes vs HAProxy); BENCH_SUITES=\"http tls mesh h2 grpc attest\" (default) or mesh-rates; QUICK=1 short runs"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -43,8 +43,13 @@ test: build
 # mesh = bench/mesh.sh (two-sidecar mTLS mesh added latency vs direct and one proxy),
 # h2 = bench/h2.sh (h2load over h2c: nginx direct, aegis-flow and HAProxy 2.6, h2 → h1 and h2 → h2),
 # grpc = bench/grpc.sh (gRPC unary calls/s direct vs through the two-sidecar PQC mesh),
-# attest = bench/attest.sh (attested vs plain mTLS handshakes: rate and server CPU per handshake).
+# attest = bench/attest.sh (attested vs plain mTLS handshakes: rate and server CPU per handshake),
+# mesh-rates = bench/mesh_rates.sh (open-loop added latency at fixed rates: aegis-flow vs HAProxy 3.0/2.6 two-hop meshes; not in the default set).
+# QUICK=1 exports BENCH_QUICK=1 (the suites' short mode, e.g. bench/mesh_rates.sh).
 BENCH_SUITES ?= http tls mesh h2 grpc attest
+ifdef QUICK
+export BENCH_QUICK := $(QUICK)
+endif
 bench: build
 	@set -e; for s in $(BENCH_SUITES); do \
 	  case $$s in \
@@ -54,7 +59,8 @@ bench: build
 	    h2) bench/h2.sh build/$(PRESET)/aegis-flow ;; \
 	    grpc) bench/grpc.sh build/$(PRESET)/aegis-flow ;; \
 	    attest) bench/attest.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc, attest)" >&2; exit 2 ;; \
+	    mesh-rates) bench/mesh_rates.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc, attest, mesh-rates)" >&2; exit 2 ;; \
 	  esac; \
 	done
 
