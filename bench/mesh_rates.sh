@@ -2,7 +2,7 @@
 # Benchmark (not a test): the latency a two-hop mTLS mesh adds at fixed
 # request rates, measured open loop with aegis-bench-loadgen (issue 8,
 # scenario 2). Against one nginx (bench/lib.sh):
-#   direct       loadgen -> nginx, at each rate (the baseline)
+#   direct       loadgen -> nginx, at each rate, right before the meshes of each pass (the baseline)
 #   aegis-flow   loadgen (plain HTTP/1.1) -> outbound aegis-flow -> mTLS -> inbound aegis-flow -> nginx
 #                (bench/mesh_conf.sh; run --concurrency 1; the cluster's default pooling;
 #                tls pq_policy hybrid with groups: [GROUP])
@@ -116,22 +116,20 @@ json_field() { grep -o "\"$1\": [^,}]*" <<<"$2" | head -n1 | sed 's/.*: //; s/"/
 declare -A RES       # "mesh|group|keytype|rate" -> loadgen's JSON line
 ROWS=()              # the keys of RES in order
 TOTAL_ERRS=0
-# measure MESH GROUP KEYTYPE URL: loadgen at each rate.
+# measure MESH GROUP KEYTYPE URL RATE: one loadgen run; the JSON line in RES.
 measure() {
-  local mesh=$1 g=$2 kt=$3 url=$4 r out j k errs
-  for r in $RATES; do
-    k="$mesh|$g|$kt|$r"
-    log "$mesh $g $kt: loadgen --rate $r --connections $CONNS --duration $SECONDS_RUN --warmup $WARMUP"
-    out=$(pin "$CPU_LOAD" "$LOADGEN" --url "$url" --rate "$r" --connections "$CONNS" \
-      --duration "$SECONDS_RUN" --warmup "$WARMUP" --json) || { printf '%s\n' "$out" >&2; die "aegis-bench-loadgen failed ($k)"; }
-    printf '%s\n' "$out" >"$WORK/loadgen-${k//|/-}.txt"
-    j=$(tail -n1 <<<"$out")
-    [ -n "$(json_field rate_achieved "$j")" ] || { printf '%s\n' "$out" >&2; die "no JSON line from aegis-bench-loadgen ($k)"; }
-    errs=$(json_field errors "$j")
-    if [ "$errs" != 0 ]; then TOTAL_ERRS=$((TOTAL_ERRS + errs)); log "$k: $errs failed request(s)"; fi
-    RES[$k]=$j
-    ROWS+=("$k")
-  done
+  local mesh=$1 g=$2 kt=$3 url=$4 r=$5 out j k errs
+  k="$mesh|$g|$kt|$r"
+  log "$mesh ($g $kt): loadgen --rate $r --connections $CONNS --duration $SECONDS_RUN --warmup $WARMUP"
+  out=$(pin "$CPU_LOAD" "$LOADGEN" --url "$url" --rate "$r" --connections "$CONNS" \
+    --duration "$SECONDS_RUN" --warmup "$WARMUP" --json) || { printf '%s\n' "$out" >&2; die "aegis-bench-loadgen failed ($k)"; }
+  printf '%s\n' "$out" >"$WORK/loadgen-${k//|/-}.txt"
+  j=$(tail -n1 <<<"$out")
+  [ -n "$(json_field rate_achieved "$j")" ] || { printf '%s\n' "$out" >&2; die "no JSON line from aegis-bench-loadgen ($k)"; }
+  errs=$(json_field errors "$j")
+  if [ "$errs" != 0 ]; then TOTAL_ERRS=$((TOTAL_ERRS + errs)); log "$k: $errs failed request(s)"; fi
+  RES[$k]=$j
+  ROWS+=("$k")
 }
 declare -A TPUT TPUT_P99
 # throughput MESH URL: wrk -t1 -c64 (closed loop, saturated), after a 1 s warm-up.
@@ -149,7 +147,8 @@ MEASURED=()  # per verified mesh: what showed the negotiated group (and signatur
 
 # --- the meshes ----------------------------------------------------------------------------
 declare -A ADMIN
-# aegis_mesh G KT: start the two sidecars, verify, measure, stop.
+declare -A URL_OF NAME_OF   # per mesh of the current pass: its URL and process names
+# aegis_mesh G KT: start the two sidecars and verify them (URL_OF[aegis-flow]).
 aegis_mesh() {
   local g=$1 kt=$2 n="af-$1-$2" d=$WORK/certs/$2 in_port out_port line grp sig
   free_port in_port; free_port out_port; free_port "ADMIN[$n-in]"; free_port "ADMIN[$n-out]"
@@ -176,11 +175,9 @@ aegis_mesh() {
   [ "$sig" = "${SIGALG_WANT[$kt]}" ] || die "aegis-flow mesh $g $kt: signature '$sig', expected ${SIGALG_WANT[$kt]} ($line)"
   log "aegis-flow mesh $g $kt: 200 + body; inbound handshake group $grp, sigalg $sig"
   MEASURED+=("aegis-flow $g $kt: the inbound's aegis_tls_handshakes_total{group=\"$grp\",sigalg=\"$sig\"}")
-  measure aegis-flow "$g" "$kt" "http://127.0.0.1:$out_port/"
-  if [ "$g" = MLKEM1024 ] && [ "$kt" = mldsa65 ]; then throughput aegis-flow "http://127.0.0.1:$out_port/"; fi
-  haproxy_mesh_stop "$n"
+  URL_OF[aegis-flow]="http://127.0.0.1:$out_port/" NAME_OF[aegis-flow]=$n
 }
-# haproxy_mesh LABEL HAPROXY G KT: the same with two HAProxy hops.
+# haproxy_mesh LABEL HAPROXY G KT: the same with two HAProxy hops (URL_OF[LABEL]).
 haproxy_mesh() {
   local label=$1 hap=$2 g=$3 kt=$4 n="$1-$3-$4" d in_port out_port hdrs code body hop inb note
   d=$WORK/mesh/$n
@@ -205,21 +202,43 @@ haproxy_mesh() {
   fi
   log "$label mesh $g $kt: 200 + body; $note"
   MEASURED+=("$label $g $kt: $note")
-  measure "$label" "$g" "$kt" "http://127.0.0.1:$out_port/"
-  if [ "$label" = haproxy-3.0 ] && [ "$g" = MLKEM1024 ] && [ "$kt" = mldsa65 ]; then
-    throughput haproxy-3.0 "http://127.0.0.1:$out_port/"
-  fi
-  haproxy_mesh_stop "$n"
+  URL_OF[$label]="http://127.0.0.1:$out_port/" NAME_OF[$label]=$n
 }
 
-measure direct - - "http://127.0.0.1:$NGINX_PORT/"
+# pass G KT MESH...: start the meshes for G + KT, then at each rate measure direct
+# (the baseline of this pass) and each mesh back to back, so that every mesh row is
+# compared with a direct run made seconds before it on the same busy machine; stop them.
+pass() {
+  local g=$1 kt=$2 m r; shift 2
+  URL_OF=() NAME_OF=()
+  for m in "$@"; do
+    case $m in
+      aegis-flow) aegis_mesh "$g" "$kt" ;;
+      haproxy-3.0) haproxy_mesh haproxy-3.0 "$HAP3" "$g" "$kt" ;;
+      haproxy-2.6) haproxy_mesh haproxy-2.6 "$HAP26" "$g" "$kt" ;;
+    esac
+  done
+  for r in $RATES; do
+    measure direct "$g" "$kt" "http://127.0.0.1:$NGINX_PORT/" "$r"
+    for m in "$@"; do measure "$m" "$g" "$kt" "${URL_OF[$m]}" "$r"; done
+  done
+  if [ "$g" = MLKEM1024 ] && [ "$kt" = mldsa65 ]; then
+    throughput aegis-flow "${URL_OF[aegis-flow]}"
+    throughput haproxy-3.0 "${URL_OF[haproxy-3.0]}"
+  fi
+  for m in "$@"; do haproxy_mesh_stop "${NAME_OF[$m]}"; done
+}
+HAP26_DONE=""
 for g in $MESH_GROUPS; do
   for kt in $MESH_KEYTYPES; do
-    aegis_mesh "$g" "$kt"
-    haproxy_mesh haproxy-3.0 "$HAP3" "$g" "$kt"
+    if [ -n "$HAP26" ] && [ "$g/$kt" = X25519/ecdsa-p256 ]; then
+      pass "$g" "$kt" aegis-flow haproxy-3.0 haproxy-2.6; HAP26_DONE=1
+    else
+      pass "$g" "$kt" aegis-flow haproxy-3.0
+    fi
   done
 done
-[ -z "$HAP26" ] || haproxy_mesh haproxy-2.6 "$HAP26" X25519 ecdsa-p256
+[ -z "$HAP26" ] || [ -n "$HAP26_DONE" ] || pass X25519 ecdsa-p256 haproxy-2.6
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ----------------------------------------------------------------------------------
@@ -228,7 +247,9 @@ sat() {  # sat KEY: "*" when the achieved rate is below 95 % of the target (satu
   awk -v a="$(f rate_achieved "$1")" -v r="${1##*|}" 'BEGIN { if (a < 0.95 * r) print "*"; else print "" }'
 }
 added() {  # added FIELD KEY: mesh minus direct at the same rate, microseconds
-  awk -v a="$(f "$1" "$2")" -v b="$(f "$1" "direct|-|-|${2##*|}")" 'BEGIN { printf "%.0f", a - b }'
+  local mesh g kt r
+  IFS='|' read -r mesh g kt r <<<"$2"
+  awk -v a="$(f "$1" "$2")" -v b="$(f "$1" "direct|$g|$kt|$r")" 'BEGIN { printf "%.0f", a - b }'
 }
 RESULTS_DIR=$(results_dir "$ROOT")
 REPORT=$RESULTS_DIR/mesh-rates-latest.txt JSONL=$RESULTS_DIR/mesh-rates-latest.jsonl
@@ -263,7 +284,9 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
       "$(f p999_us "$k")" "$(f max_us "$k")" "$(f errors "$k")" "$(f late "$k")" "$(f unfinished "$k")" \
       "$([ -n "$(sat "$k")" ] && echo true || echo false)" "$([ "$ap50" = - ] && echo null || echo "$ap50")" "$([ "$ap99" = - ] && echo null || echo "$ap99")" >>"$JSONL"
   done
-  echo "+p50/+p99: added latency = mesh minus direct at the same rate (microseconds); late: sent > 1 ms after the"
+  echo "direct rows: loadgen -> nginx, measured right before the mesh rows of the same group/cert and rate (each"
+  echo "pass of meshes has its own baseline); +p50/+p99: added latency = mesh minus that direct row (microseconds),"
+  echo "negative when the machine's noise exceeds what the mesh adds; late: sent > 1 ms after the"
   echo "intended time; unfin: still queued or in flight at the end (recorded with end - intended as latency);"
   echo "*: achieved < 95 % of the target rate (saturated: latency is queueing, and an added latency against a"
   echo "saturated direct row means nothing)"
@@ -299,9 +322,9 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
   fi
   if [ -n "${RES[$A20]:-}" ]; then
     a99=$(added p99_us "$A20")
-    if [ -n "$(sat "$A20")$(sat "direct|-|-|20000")" ]; then
+    if [ -n "$(sat "$A20")$(sat "direct|MLKEM1024|mldsa65|20000")" ]; then
       # Saturated (the mesh or nginx itself): the difference of two queueing delays is no added latency.
-      tgt "20k req/s: aegis-flow added p99 <= 2000 us: saturated (achieved $(f rate_achieved "$A20") req/s through the mesh, $(f rate_achieved "direct|-|-|20000") direct; p99 $(f p99_us "$A20") us)" "0"
+      tgt "20k req/s: aegis-flow added p99 <= 2000 us: saturated (achieved $(f rate_achieved "$A20") req/s through the mesh, $(f rate_achieved "direct|MLKEM1024|mldsa65|20000") direct; p99 $(f p99_us "$A20") us)" "0"
     else
       tgt "20k req/s: aegis-flow added p99 $a99 us <= 2000 us (achieved $(f rate_achieved "$A20") req/s)" "$a99 <= 2000"
     fi
