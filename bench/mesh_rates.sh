@@ -32,6 +32,7 @@
 #   BENCH_RATE_SECONDS=5           measured seconds per row (after BENCH_RATE_WARMUP=1)
 #   BENCH_RATE_GROUPS, BENCH_RATE_KEYTYPES   subsets of the lists above
 #   BENCH_RATE_WRK_SECONDS=5       the throughput runs (0 skips them)
+# The report also counts the aegis-flow inbound's handshakes per pass (pooling check).
 #   BENCH_LOADGEN=path             default: aegis-bench-loadgen next to aegis-flow
 #   HAPROXY3_BIN=path              default: the cached bench/haproxy3.sh build (built if missing)
 #   HAPROXY26_BIN=/usr/sbin/haproxy   Debian's 2.6 ("" skips it)
@@ -148,6 +149,12 @@ MEASURED=()  # per verified mesh: what showed the negotiated group (and signatur
 # --- the meshes ----------------------------------------------------------------------------
 declare -A ADMIN
 declare -A URL_OF NAME_OF   # per mesh of the current pass: its URL and process names
+declare -A HANDSHAKES       # "group|keytype" -> full + resumed handshakes at the aegis-flow inbound during the pass
+# inbound_handshakes NAME: successful handshakes so far on aegis-flow NAME-in's listener "in".
+inbound_handshakes() {
+  curl -fsS --max-time 2 "http://127.0.0.1:${ADMIN[$1-in]}/stats/prometheus" \
+    | awk '/^aegis_tls_handshakes_total\{/ && /listener="in"/ && /result="success"/ {n += $NF} END {print n + 0}'
+}
 # aegis_mesh G KT: start the two sidecars and verify them (URL_OF[aegis-flow]).
 aegis_mesh() {
   local g=$1 kt=$2 n="af-$1-$2" d=$WORK/certs/$2 in_port out_port line grp sig
@@ -218,6 +225,8 @@ pass() {
       haproxy-2.6) haproxy_mesh haproxy-2.6 "$HAP26" "$g" "$kt" ;;
     esac
   done
+  local h0=""
+  [ -z "${NAME_OF[aegis-flow]:-}" ] || h0=$(inbound_handshakes "${NAME_OF[aegis-flow]}")
   for r in $RATES; do
     measure direct "$g" "$kt" "http://127.0.0.1:$NGINX_PORT/" "$r"
     for m in "$@"; do measure "$m" "$g" "$kt" "${URL_OF[$m]}" "$r"; done
@@ -226,6 +235,7 @@ pass() {
     throughput aegis-flow "${URL_OF[aegis-flow]}"
     throughput haproxy-3.0 "${URL_OF[haproxy-3.0]}"
   fi
+  if [ -n "$h0" ]; then HANDSHAKES[$g|$kt]=$(($(inbound_handshakes "${NAME_OF[aegis-flow]}") - h0)); fi
   for m in "$@"; do haproxy_mesh_stop "${NAME_OF[$m]}"; done
 }
 HAP26_DONE=""
@@ -290,6 +300,17 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
   echo "intended time; unfin: still queued or in flight at the end (recorded with end - intended as latency);"
   echo "*: achieved < 95 % of the target rate (saturated: latency is queueing, and an added latency against a"
   echo "saturated direct row means nothing)"
+  if [ ${#HANDSHAKES[@]} -gt 0 ]; then
+    # Pooling check: with pooled upstream connections the inbound sees about one handshake per
+    # upstream connection (<= 64 per pass), not one per request.
+    line="aegis-flow inbound handshakes during each pass (all rates and the throughput run; pooling check):"
+    for k in "${!HANDSHAKES[@]}"; do
+      line+=" ${k/|/+} ${HANDSHAKES[$k]};"
+      printf '{"bench": "mesh-rates-handshakes", "date": "%s", "commit": "%s", "mesh": "aegis-flow", "group": "%s", "keytype": "%s", "inbound_handshakes": %s}\n' \
+        "$DATE" "$COMMIT" "${k%|*}" "${k#*|}" "${HANDSHAKES[$k]}" >>"$JSONL"
+    done
+    echo "$line"
+  fi
   if [ "$WRK_SECONDS" -gt 0 ]; then
     echo
     echo "two-hop throughput, MLKEM1024 + mldsa65: wrk -t1 -c64 -d${WRK_SECONDS}s --latency (closed loop, saturated), after 1 s warm-up"
