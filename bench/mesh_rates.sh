@@ -32,11 +32,12 @@
 #   BENCH_RATE_SECONDS=5           measured seconds per row (after BENCH_RATE_WARMUP=1)
 #   BENCH_RATE_GROUPS, BENCH_RATE_KEYTYPES   subsets of the lists above
 #   BENCH_RATE_WRK_SECONDS=5       the throughput runs (0 skips them)
-# The report also counts the aegis-flow inbound's handshakes per pass (pooling check).
 #   BENCH_LOADGEN=path             default: aegis-bench-loadgen next to aegis-flow
 #   HAPROXY3_BIN=path              default: the cached bench/haproxy3.sh build (built if missing)
 #   HAPROXY26_BIN=/usr/sbin/haproxy   Debian's 2.6 ("" skips it)
 #   BENCH_CPU_SERVERS, BENCH_CPU_LOAD, BENCH_NICE   as in bench/mesh.sh
+#
+# The report also counts the aegis-flow inbound's handshakes per pass (pooling check).
 #
 # Pinning (bench/mesh_conf.sh's mesh_cpus): on 2 CPUs nginx and both hops on
 # cpu0, the load generator (and wrk) alone on cpu1; on 3+ CPUs spread out.
