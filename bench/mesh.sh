@@ -63,6 +63,8 @@ TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid mesh-pq-fresh me
 BENCH_LOG_TAG=bench-mesh
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+# shellcheck source=bench/mesh_conf.sh
+. "$ROOT/bench/mesh_conf.sh"
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 # --- tools and settings ------------------------------------------------------
@@ -88,16 +90,7 @@ for t in "${ORDER[@]}"; do [[ "$t" != mesh-* ]] || MESH+=("${t#mesh-}"); done
 bench_setup_work aegis-bench-mesh
 
 # --- CPU pinning (see the comment at the top) ----------------------------------
-CPU_NGINX="" CPU_OUT="" CPU_IN="" CPU_LOAD=""
-if [ ${#CPUS[@]} -ge 4 ]; then
-  CPU_NGINX=${CPUS[0]} CPU_OUT=${CPUS[1]} CPU_IN=${CPUS[2]} CPU_LOAD=${CPUS[3]}
-elif [ ${#CPUS[@]} -eq 3 ]; then
-  CPU_NGINX=${CPUS[0]},${CPUS[1]} CPU_OUT=$CPU_NGINX CPU_IN=$CPU_NGINX CPU_LOAD=${CPUS[2]}
-elif [ ${#CPUS[@]} -eq 2 ]; then
-  CPU_NGINX=${CPUS[0]} CPU_OUT=${CPUS[0]} CPU_IN=${CPUS[0]} CPU_LOAD=${CPUS[1]}
-fi
-if [ -n "${BENCH_CPU_SERVERS:-}" ]; then CPU_NGINX=$BENCH_CPU_SERVERS CPU_OUT=$BENCH_CPU_SERVERS CPU_IN=$BENCH_CPU_SERVERS; fi
-CPU_LOAD=${BENCH_CPU_LOAD:-$CPU_LOAD}
+mesh_cpus
 if [ "$CPU_NGINX" = "$CPU_OUT" ] && [ "$CPU_OUT" = "$CPU_IN" ]; then
   PIN_NOTE="nginx+single+outbound+inbound cpu${CPU_NGINX:-any}, wrk cpu${CPU_LOAD:-any}"
 else
@@ -129,32 +122,7 @@ wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/nginx/error
 check_body nginx "http://127.0.0.1:$NGINX_PORT/"
 
 # --- aegis-flow processes ----------------------------------------------------------
-# route NAME CLUSTER: a route_config sending everything to CLUSTER.
-route() {
-  cat <<EOF
-  - name: $1
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {prefix: /}
-            route: {cluster: $2}
-EOF
-}
-head_yaml() {  # head_yaml ADMIN_PORT
-  printf 'admin: {address: 127.0.0.1, port: %s}\naccess_log: {path: ""}\ndrain_timeout: 1s\n' "$1"
-}
-# start_aegis NAME CPUS: validate $WORK/NAME.yaml, start it, wait for /ready.
-start_aegis() {
-  local name=$1 cfg=$WORK/$1.yaml vout
-  if ! vout=$("$AEGIS_BIN" validate -c "$cfg" 2>&1); then
-    printf '%s\n' "$vout" >&2
-    die "aegis-flow rejected the generated $name config $cfg (errors above; the schema may have changed: update bench/mesh.sh)"
-  fi
-  start "$name" "$WORK/$name.log" "$2" "$AEGIS_BIN" run -c "$cfg" --concurrency 1
-  wait_up "aegis-flow $name" "${PID[$name]}" "http://127.0.0.1:${ADMIN[$name]}/ready" "$WORK/$name.log"
-}
+# route, head_yaml, start_aegis, mesh_inbound_listener, mesh_outbound_cluster: bench/mesh_conf.sh
 declare -A ADMIN PORT
 
 if want single; then
@@ -177,20 +145,7 @@ if [ ${#MESH[@]} -gt 0 ]; then
     echo "listeners:"
     for f in "${FLAVOURS[@]}"; do
       free_port "PORT[in-$f]"; d=$WORK/certs/$f
-      cat <<EOF
-  - name: in-$f
-    address: 127.0.0.1
-    port: ${PORT[in-$f]}
-    protocol: http
-    route_config: app
-    tls:
-      cert_file: $d/server/cert.pem
-      key_file: $d/server/key.pem
-      trust_bundle: $d/ca/ca.crt
-      require_client_cert: true
-      pq_policy: ${POLICY[$f]}
-      allow_peers: [{prefix: "spiffe://bench.test/ns/b/"}]
-EOF
+      mesh_inbound_listener "in-$f" "${PORT[in-$f]}" "$d" "${POLICY[$f]}"
     done
     echo "route_configs:"; route app app
     printf 'clusters:\n  - name: app\n    endpoints: ["127.0.0.1:%s"]\n' "$NGINX_PORT"
@@ -214,19 +169,7 @@ EOF
       d=$WORK/certs/$f
       [ "$m" = "$f" ] || idle=0
       [[ "$m" != *-fresh ]] || resume=false
-      cat <<EOF
-  - name: mesh-$m
-    endpoints: ["127.0.0.1:${PORT[in-$f]}"]
-    max_idle_connections: $idle
-    tls:
-      cert_file: $d/client/cert.pem
-      key_file: $d/client/key.pem
-      trust_bundle: $d/ca/ca.crt
-      pq_policy: ${POLICY[$f]}
-      server_name: localhost
-      session_resumption: $resume
-      allow_peers: [{exact: "$SERVER_ID"}]
-EOF
+      mesh_outbound_cluster "mesh-$m" "${PORT[in-$f]}" "$d" "${POLICY[$f]}" "$idle" "$resume" "$SERVER_ID"
     done
   } >"$WORK/outbound.yaml"
   start_aegis outbound "$CPU_OUT"
