@@ -230,6 +230,18 @@ class HttpSession final : public LiveSession {
       req_relay_.release();
       res_relay_.release();
       down_dl_.read = after(lc.idle_timeout);
+      if (!down_.is_tls()) {
+        // An idle plaintext connection holds no read buffer either: wait
+        // until bytes arrive, then read them. (TLS keeps reading directly:
+        // OpenSSL may already hold a decrypted record the socket won't
+        // signal again.)
+        dbuf_.shrink_to_fit();
+        auto [wec] = co_await down_.socket().async_wait(tcp::socket::wait_read, kTuple);
+        if (wec) {
+          down_dl_.read = kNever;
+          co_return false;  // closed, reset or idle timeout
+        }
+      }
       auto [ec, n] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
       down_dl_.read = kNever;
       if (ec) co_return false;  // closed, reset or idle timeout: nothing to answer
