@@ -91,16 +91,7 @@ haproxy_mesh_conf() {
     hdr_in="
   http-response set-header x-inbound-group %[ssl_fc_curve]"
   fi
-  common="global
-  nbthread 1
-  maxconn 4096
-
-defaults
-  mode http
-  http-reuse always
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s"
+  common=$(haproxy_head)
   cat >"$dir/outbound.cfg" <<CFG
 $common
 

@@ -212,10 +212,10 @@ EOF
 # of the nginx upstream, one thread, `http-reuse always`, written to
 # DIR/haproxy.cfg and checked; BIND_OPTS e.g. "proto h2" (h2c from the
 # client), SERVER_OPTS e.g. "proto h2" (h2c to nginx).
-haproxy_conf() {
-  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-} server_opts=${5:-}
-  mkdir -p "$dir"
-  cat >"$dir/haproxy.cfg" <<EOF
+# The global and defaults sections every benchmark HAProxy shares: one
+# thread, HTTP mode, upstream connections reused (bench/haproxy_mesh.sh too).
+haproxy_head() {
+  cat <<EOF
 global
   nbthread 1
   maxconn 4096
@@ -226,6 +226,13 @@ defaults
   timeout connect 5s
   timeout client 60s
   timeout server 60s
+EOF
+}
+haproxy_conf() {
+  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-} server_opts=${5:-}
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<EOF
+$(haproxy_head)
 
 frontend bench
   bind 127.0.0.1:$port${bind_opts:+ $bind_opts}
