@@ -49,7 +49,7 @@ struct Options {
   uint16_t port = 0;
   std::string groups = "X25519MLKEM768";
   std::string servername = "localhost";
-  std::string ca_file;  // empty: no verification of the server
+  std::string ca_file;              // empty: no verification of the server
   std::string cert_file, key_file;  // a client certificate (mTLS), both or neither
   double seconds = 5;
   double warmup = 1;
@@ -91,8 +91,7 @@ std::string ssl_error(SSL* ssl, int rc, std::string_view what) {
   const int e = SSL_get_error(ssl, rc);
   if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
     return std::string(what) + ": " + (errno != 0 ? std::strerror(errno) : "unexpected EOF");
-  return aegis::tls::with_openssl_errors(std::string(what) + " (SSL_get_error " +
-                                         std::to_string(e) + ")");
+  return aegis::tls::with_openssl_errors(std::string(what) + " (SSL_get_error " + std::to_string(e) + ")");
 }
 
 // Reads one HTTP/1.x response: the head, then Content-Length bytes of body, or
@@ -103,14 +102,11 @@ std::optional<std::string> read_response(SSL* ssl, int& status) {
   size_t head_end = std::string::npos;
   std::optional<size_t> content_length;
   for (;;) {
-    if (head_end != std::string::npos && content_length &&
-        buf.size() >= head_end + 4 + *content_length)
-      break;
+    if (head_end != std::string::npos && content_length && buf.size() >= head_end + 4 + *content_length) break;
     const int n = SSL_read(ssl, chunk, sizeof chunk);
     if (n <= 0) {
       const int e = SSL_get_error(ssl, n);
-      if (head_end != std::string::npos && !content_length &&
-          (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL))
+      if (head_end != std::string::npos && !content_length && (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL))
         break;  // body delimited by the end of the connection
       return std::nullopt;
     }
@@ -170,8 +166,8 @@ class Bench {
       negotiated->sigalg = info.peer_sigalg;
     }
     if (o_.http) {
-      const std::string req = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.servername +
-                              "\r\nConnection: close\r\n\r\n";
+      const std::string req =
+          "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.servername + "\r\nConnection: close\r\n\r\n";
       errno = 0;
       const int w = SSL_write(s, req.data(), static_cast<int>(req.size()));
       if (w <= 0) return fail(out, ssl_error(s, w, "HTTP request"));
@@ -224,8 +220,8 @@ std::vector<ThreadResult> run_phase(const Bench& bench, unsigned threads, Clock:
         const Outcome o = bench.connect_once(nullptr);
         if (!record) continue;
         if (o.ok) {
-          r.latencies_us.push_back(static_cast<uint32_t>(
-              std::chrono::duration_cast<std::chrono::microseconds>(o.handshake).count()));
+          r.latencies_us.push_back(
+              static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(o.handshake).count()));
         } else {
           if (r.errors++ == 0) r.first_error = o.error;
         }
@@ -258,8 +254,7 @@ int run(const Options& o) {
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_set1_groups_list(c, o.groups.c_str()) != 1) {
-    std::fprintf(stderr, "%s\n",
-                 aegis::tls::with_openssl_errors("groups list '" + o.groups + "'").c_str());
+    std::fprintf(stderr, "%s\n", aegis::tls::with_openssl_errors("groups list '" + o.groups + "'").c_str());
     return 2;
   }
   if (o.cert_file.empty() != o.key_file.empty()) {
@@ -300,32 +295,28 @@ int run(const Options& o) {
   Negotiated neg;
   const Outcome probe = bench.connect_once(&neg);
   if (!probe.ok) {
-    std::fprintf(stderr, "first connection to %s:%u failed: %s\n", o.host.c_str(), o.port,
-                 probe.error.c_str());
+    std::fprintf(stderr, "first connection to %s:%u failed: %s\n", o.host.c_str(), o.port, probe.error.c_str());
     return 1;
   }
   if (!o.expect_group.empty() && strcasecmp(neg.group.c_str(), o.expect_group.c_str()) != 0) {
-    std::fprintf(stderr, "negotiated group '%s', expected '%s'\n", neg.group.c_str(),
-                 o.expect_group.c_str());
+    std::fprintf(stderr, "negotiated group '%s', expected '%s'\n", neg.group.c_str(), o.expect_group.c_str());
     return 1;
   }
   if (!o.expect_sigalg.empty() && strcasecmp(neg.sigalg.c_str(), o.expect_sigalg.c_str()) != 0) {
-    std::fprintf(stderr, "server signed with '%s', expected '%s'\n", neg.sigalg.c_str(),
-                 o.expect_sigalg.c_str());
+    std::fprintf(stderr, "server signed with '%s', expected '%s'\n", neg.sigalg.c_str(), o.expect_sigalg.c_str());
     return 1;
   }
 
   if (o.count == 0 && o.warmup > 0) {
-    const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(o.warmup));
+    const auto until =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
     (void)run_phase(bench, o.concurrency, until, nullptr, false);
   }
 
   std::atomic<int64_t> remaining(static_cast<int64_t>(o.count));
   const double cpu0 = process_cpu_seconds();
   const auto t0 = Clock::now();
-  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(o.seconds));
+  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   auto results = run_phase(bench, o.concurrency, deadline, o.count > 0 ? &remaining : nullptr, true);
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   const double client_cpu_pct = 100.0 * (process_cpu_seconds() - cpu0) / elapsed;
@@ -346,20 +337,19 @@ int run(const Options& o) {
   };
   const double rate = static_cast<double>(lat.size()) / elapsed;
 
-  std::printf("%s:%u groups=%s concurrency=%u%s\n", o.host.c_str(), o.port, o.groups.c_str(),
-              o.concurrency, o.http ? " +1 HTTP request per connection" : " (handshake only)");
-  std::printf("negotiated: group %s, cipher %s, server signature %s\n", neg.group.c_str(),
-              neg.cipher.c_str(), neg.sigalg.c_str());
-  std::printf("%zu handshakes in %.2f s: %.1f handshakes/s, p50 %u us, p99 %u us, %llu errors\n",
-              lat.size(), elapsed, rate, pct(0.50), pct(0.99),
-              static_cast<unsigned long long>(errors));
+  std::printf("%s:%u groups=%s concurrency=%u%s\n", o.host.c_str(), o.port, o.groups.c_str(), o.concurrency,
+              o.http ? " +1 HTTP request per connection" : " (handshake only)");
+  std::printf("negotiated: group %s, cipher %s, server signature %s\n", neg.group.c_str(), neg.cipher.c_str(),
+              neg.sigalg.c_str());
+  std::printf("%zu handshakes in %.2f s: %.1f handshakes/s, p50 %u us, p99 %u us, %llu errors\n", lat.size(), elapsed,
+              rate, pct(0.50), pct(0.99), static_cast<unsigned long long>(errors));
   std::printf("client CPU: %.0f %% (100 = one core)\n", client_cpu_pct);
   if (errors > 0) std::printf("first error: %s\n", first_error.c_str());
   std::printf(
       "RESULT handshakes=%zu seconds=%.3f rate=%.1f p50_us=%u p99_us=%u errors=%llu client_cpu_pct=%.0f "
       "group=%s sigalg=%s\n",
-      lat.size(), elapsed, rate, pct(0.50), pct(0.99), static_cast<unsigned long long>(errors),
-      client_cpu_pct, neg.group.c_str(), neg.sigalg.c_str());
+      lat.size(), elapsed, rate, pct(0.50), pct(0.99), static_cast<unsigned long long>(errors), client_cpu_pct,
+      neg.group.c_str(), neg.sigalg.c_str());
   return errors > 0 ? 1 : 0;
 }
 
@@ -367,21 +357,17 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"TLS 1.3 new-connection handshake rate (full handshakes, no resumption)",
-               "aegis-bench-handshake"};
+  CLI::App app{"TLS 1.3 new-connection handshake rate (full handshakes, no resumption)", "aegis-bench-handshake"};
   app.add_option("--host", o.host, "server address")->capture_default_str();
   app.add_option("--port", o.port, "server port")->required();
-  app.add_option("--groups", o.groups, "key-exchange groups to offer, colon-separated")
-      ->capture_default_str();
-  app.add_option("--servername", o.servername, "SNI (and the name checked with --ca)")
-      ->capture_default_str();
+  app.add_option("--groups", o.groups, "key-exchange groups to offer, colon-separated")->capture_default_str();
+  app.add_option("--servername", o.servername, "SNI (and the name checked with --ca)")->capture_default_str();
   app.add_option("--ca", o.ca_file, "verify the server against this CA file (default: no verification)");
   app.add_option("--cert", o.cert_file, "present this client certificate chain (PEM; with --key)");
   app.add_option("--key", o.key_file, "the client certificate's private key (PEM)");
   auto* secs = app.add_option("--seconds", o.seconds, "measured duration")->capture_default_str();
   app.add_option("--warmup", o.warmup, "unmeasured seconds before the measurement")->capture_default_str();
-  app.add_option("--count", o.count, "exactly N handshakes instead of --seconds (no warm-up)")
-      ->excludes(secs);
+  app.add_option("--count", o.count, "exactly N handshakes instead of --seconds (no warm-up)")->excludes(secs);
   app.add_option("--concurrency", o.concurrency, "client threads, one connection at a time each")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
