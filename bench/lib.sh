@@ -266,6 +266,23 @@ wrk_summary() {
   sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$1")
   echo "$rps $(to_us "$p50") $(to_us "$p99") $((${non2xx:-0} + ${sockerr:-0}))"
 }
+# h2load_summary H2LOAD_OUTPUT CPU NCPU: "req/s mean_us errors CPU NCPU" from an
+# h2load run (errors = failed/errored/timed-out requests + 3xx/4xx/5xx); fails
+# if it cannot parse. (bench/scale.sh; bench/h2.sh has the same parser inline.)
+h2load_summary() {
+  awk -v cpu="$2" -v ncpu="$3" '
+    /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
+    /^requests:/ {for (i = 1; i <= NF; i++) {if ($(i + 1) ~ /^(failed|errored|timeout),?$/) err += $i}}
+    /^status codes:/ {for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^[345]xx,?$/) err += $i}
+    /^time for request:/ {mean = $6}  # min max mean sd +/-sd
+    END {
+      if (rps == "" || mean == "") exit 1
+      m = mean; u = 1
+      if (m ~ /us$/) u = 1; else if (m ~ /ms$/) u = 1000; else if (m ~ /s$/) u = 1000000
+      sub(/[a-z]+$/, "", m)
+      printf "%s %.1f %d %s %s\n", rps, m * u, err, cpu, ncpu
+    }' <<<"$1"
+}
 # cpu_ticks PID...: user+system clock ticks used so far by these processes and their
 # direct children (nginx's worker is a child of its master).
 cpu_ticks() {
