@@ -15,8 +15,9 @@
 #   BENCH_SCALE_WORKERS="1 2"   worker counts to measure (the factor needs 1 and 2)
 #   BENCH_SCALE_SECONDS=5       measured duration of each wrk / h2load run
 #   BENCH_SCALE_WARMUP=2        unmeasured seconds before each measured run
+#   BENCH_SCALE_ROUNDS=3        rounds of every (W, target), interleaved; medians reported
 #   BENCH_SCALE_H2=1            0: skip the h2load rows
-#   BENCH_QUICK=1               short runs (2 s, 1 s warm-up): about 30 s in all
+#   BENCH_QUICK=1               short runs (one round, 2 s, 1 s warm-up): about 30 s in all
 #   BENCH_NICE                  as in bench/run.sh
 #
 # No CPU pinning here, for either proxy. The point is to give the proxy W
@@ -33,9 +34,9 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
-  SECONDS_RUN=${BENCH_SCALE_SECONDS:-2} WARMUP=${BENCH_SCALE_WARMUP:-1}
+  SECONDS_RUN=${BENCH_SCALE_SECONDS:-2} WARMUP=${BENCH_SCALE_WARMUP:-1} ROUNDS=${BENCH_SCALE_ROUNDS:-1}
 else
-  SECONDS_RUN=${BENCH_SCALE_SECONDS:-5} WARMUP=${BENCH_SCALE_WARMUP:-2}
+  SECONDS_RUN=${BENCH_SCALE_SECONDS:-5} WARMUP=${BENCH_SCALE_WARMUP:-2} ROUNDS=${BENCH_SCALE_ROUNDS:-3}
 fi
 WORKERS=${BENCH_SCALE_WORKERS:-1 2}
 H2=${BENCH_SCALE_H2:-1}
@@ -54,112 +55,122 @@ done
 AEGIS_BIN=$(abspath "$AEGIS_BIN")
 [[ "$SECONDS_RUN" =~ ^[0-9]+$ && "$SECONDS_RUN" -gt 0 ]] || die "BENCH_SCALE_SECONDS must be a positive integer"
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "BENCH_SCALE_WARMUP must be an integer"
+[[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -gt 0 ]] || die "BENCH_SCALE_ROUNDS must be a positive integer"
 for w in $WORKERS; do [[ "$w" =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE_WORKERS: '$w' is not a positive integer"; done
 
 bench_setup_work aegis-bench-scale
 bench_setup_nice
 
-# stop NAME: stop one server started with `start` (the cleanup trap skips it then).
-stop() {
-  local pid=${PID[$1]} i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 # elapsed T0 T1: seconds between two `date +%s.%N` stamps.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {print b - a}'; }
 
-# measure_wrk NAME URL W: "req/s p50_us p99_us errors proxy_cpu% nginx_cpu%".
+# measure_wrk NAME NGINX URL W: "req/s p50_us p99_us errors proxy_cpu% nginx_cpu%".
 measure_wrk() {
-  local name=$1 url=$2 w=$3 out sum p0 p1 n0 n1 t0 t1
+  local name=$1 ngx=$2 url=$3 w=$4 out sum p0 p1 n0 n1 t0 t1
   [ "$WARMUP" -eq 0 ] || pin "" wrk -t"$w" -c"$((16 * w))" -d"${WARMUP}s" "$url" >/dev/null
-  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[nginx]}") t0=$(date +%s.%N)
+  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") t0=$(date +%s.%N)
   out=$(pin "" wrk -t"$w" -c"$((16 * w))" -d"${SECONDS_RUN}s" --latency "$url")
-  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
-  printf '%s\n' "$out" >"$WORK/wrk-$name-w$w.txt"
-  sum=$(wrk_summary "$out") || { printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name (W=$w)"; }
+  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") t1=$(date +%s.%N)
+  printf '%s\n' "$out" >>"$WORK/wrk-$name.txt"
+  sum=$(wrk_summary "$out") || { printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name"; }
   echo "$sum $(cpu_pct "$p0" "$p1" "$(elapsed "$t0" "$t1")") $(cpu_pct "$n0" "$n1" "$(elapsed "$t0" "$t1")")"
 }
 
-# measure_h2 NAME URL W: "req/s mean_us errors proxy_cpu% nginx_cpu%" from h2load.
+# measure_h2 NAME NGINX URL W: "req/s mean_us errors proxy_cpu% nginx_cpu%" from h2load.
 measure_h2() {
-  local name=$1 url=$2 w=$3 out p0 p1 n0 n1 t0 t1
-  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[nginx]}") t0=$(date +%s.%N)
+  local name=$1 ngx=$2 url=$3 w=$4 out p0 p1 n0 n1 t0 t1
+  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") t0=$(date +%s.%N)
   out=$(pin "" h2load -t"$w" -c"$((8 * w))" -m"$H2_STREAMS" -D"$SECONDS_RUN" --warm-up-time="$WARMUP" "$url" 2>&1) ||
-    { printf '%s\n' "$out" >&2; die "h2load failed against $name (W=$w)"; }
-  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
-  printf '%s\n' "$out" >"$WORK/h2load-$name-w$w.txt"
+    { printf '%s\n' "$out" >&2; die "h2load failed against $name"; }
+  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") t1=$(date +%s.%N)
+  printf '%s\n' "$out" >>"$WORK/h2load-$name.txt"
   h2load_summary "$out" "$(cpu_pct "$p0" "$p1" "$(elapsed "$t0" "$t1")")" "$(cpu_pct "$n0" "$n1" "$(elapsed "$t0" "$t1")")" ||
-    { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name (W=$w)"; }
+    { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
 }
 
-declare -A RES ERRS
-NGINX_PORT="" AEGIS_PORT="" AEGIS_ADMIN_PORT="" HAPROXY_PORT="" HAPROXY_H2_PORT=""
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# --- servers: one set per worker count, all up at once ------------------------------
+# Every W has its own nginx (worker_processes W), aegis-flow (--concurrency W,
+# codec auto: HTTP/1.1 and h2c on one listener) and HAProxy (nbthread W; a
+# second instance with `bind ... proto h2` for h2c). Idle servers cost no CPU,
+# and having all of them up lets every round measure every target back to
+# back, so a burst of other work on the machine hits both proxies and both
+# worker counts alike instead of one of them.
+declare -A URL NGX
+port=""
 for w in $WORKERS; do
-  # --- nginx with W workers ------------------------------------------------------
-  free_port NGINX_PORT
-  log "W=$w: nginx worker_processes $w on 127.0.0.1:$NGINX_PORT"
-  start_nginx "$WORK/w$w/nginx" "$NGINX_PORT" "" "$w"
-  wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/w$w/nginx/error.log"
-  check_body nginx "http://127.0.0.1:$NGINX_PORT/"
+  d=$WORK/w$w
+  free_port port; nginx_port=$port
+  log "W=$w: nginx worker_processes $w on 127.0.0.1:$nginx_port"
+  nginx_conf "$d/nginx" "$nginx_port" "$w"
+  start "nginx$w" "$d/nginx/stderr.log" "" nginx -e "$d/nginx/error.log" -p "$d/nginx" -c "$d/nginx/nginx.conf"
+  wait_up nginx "${PID[nginx$w]}" "http://127.0.0.1:$nginx_port/" "$d/nginx/error.log"
+  check_body nginx "http://127.0.0.1:$nginx_port/"
 
-  # --- aegis-flow --concurrency W (codec auto: HTTP/1.1 and h2c on one listener) ---
-  free_port AEGIS_PORT
-  free_port AEGIS_ADMIN_PORT
+  free_port port; aegis_port=$port
+  free_port port; admin_port=$port
   # h2load keeps c × m streams in flight, each needing an upstream HTTP/1.1
   # connection: a pool larger than the default 64 idle avoids churn (as bench/h2.sh).
-  aegis_conf "$WORK/w$w/aegis/aegis-flow.yaml" "$AEGIS_PORT" "$AEGIS_ADMIN_PORT" "$NGINX_PORT" "    max_idle_connections: 1024
+  aegis_conf "$d/aegis/aegis-flow.yaml" "$aegis_port" "$admin_port" "$nginx_port" "    max_idle_connections: 1024
 "
-  if ! vout=$("$AEGIS_BIN" validate -c "$WORK/w$w/aegis/aegis-flow.yaml" 2>&1); then
+  if ! vout=$("$AEGIS_BIN" validate -c "$d/aegis/aegis-flow.yaml" 2>&1); then
     printf '%s\n' "$vout" >&2
     die "aegis-flow rejected the generated config (errors above)"
   fi
-  start aegis "$WORK/w$w/aegis/aegis.log" "" "$AEGIS_BIN" run -c "$WORK/w$w/aegis/aegis-flow.yaml" --concurrency "$w"
-  wait_up aegis-flow "${PID[aegis]}" "http://127.0.0.1:$AEGIS_ADMIN_PORT/ready" "$WORK/w$w/aegis/aegis.log"
-  check_body aegis-flow "http://127.0.0.1:$AEGIS_PORT/"
+  log "W=$w: aegis-flow --concurrency $w on 127.0.0.1:$aegis_port"
+  start "aegis$w" "$d/aegis/aegis.log" "" "$AEGIS_BIN" run -c "$d/aegis/aegis-flow.yaml" --concurrency "$w"
+  wait_up aegis-flow "${PID[aegis$w]}" "http://127.0.0.1:$admin_port/ready" "$d/aegis/aegis.log"
+  check_body aegis-flow "http://127.0.0.1:$aegis_port/"
+  URL[aegis$w]="http://127.0.0.1:$aegis_port/" URL[aegis_h2$w]="http://127.0.0.1:$aegis_port/"
+  PID[aegis_h2$w]=${PID[aegis$w]}
 
-  # --- HAProxy 2.6 nbthread W: HTTP/1.1, and a second frontend for h2c ---------------
-  free_port HAPROXY_PORT
-  haproxy_conf "$WORK/w$w/haproxy" "$HAPROXY_PORT" "$NGINX_PORT" "" "" "$w"
-  start haproxy "$WORK/w$w/haproxy/haproxy.log" "" haproxy -db -f "$WORK/w$w/haproxy/haproxy.cfg"
-  wait_up haproxy "${PID[haproxy]}" "http://127.0.0.1:$HAPROXY_PORT/" "$WORK/w$w/haproxy/haproxy.log"
-  check_body haproxy "http://127.0.0.1:$HAPROXY_PORT/"
+  free_port port; haproxy_port=$port
+  haproxy_conf "$d/haproxy" "$haproxy_port" "$nginx_port" "" "" "$w"
+  log "W=$w: haproxy nbthread $w on 127.0.0.1:$haproxy_port"
+  start "haproxy$w" "$d/haproxy/haproxy.log" "" haproxy -db -f "$d/haproxy/haproxy.cfg"
+  wait_up haproxy "${PID[haproxy$w]}" "http://127.0.0.1:$haproxy_port/" "$d/haproxy/haproxy.log"
+  check_body haproxy "http://127.0.0.1:$haproxy_port/"
+  URL[haproxy$w]="http://127.0.0.1:$haproxy_port/"
   if [ "$H2" != 0 ]; then
-    free_port HAPROXY_H2_PORT
-    haproxy_conf "$WORK/w$w/haproxy-h2" "$HAPROXY_H2_PORT" "$NGINX_PORT" "proto h2" "" "$w"
-    start haproxy_h2 "$WORK/w$w/haproxy-h2/haproxy.log" "" haproxy -db -f "$WORK/w$w/haproxy-h2/haproxy.cfg"
-    wait_port haproxy_h2 "$HAPROXY_H2_PORT" "$WORK/w$w/haproxy-h2/haproxy.log"
+    free_port port; haproxy_h2_port=$port
+    haproxy_conf "$d/haproxy-h2" "$haproxy_h2_port" "$nginx_port" "proto h2" "" "$w"
+    start "haproxy_h2$w" "$d/haproxy-h2/haproxy.log" "" haproxy -db -f "$d/haproxy-h2/haproxy.cfg"
+    wait_port "haproxy_h2$w" "$haproxy_h2_port" "$d/haproxy-h2/haproxy.log"
+    URL[haproxy_h2$w]="http://127.0.0.1:$haproxy_h2_port/"
   fi
+  for t in aegis haproxy aegis_h2 haproxy_h2; do NGX[$t$w]=nginx$w; done
+done
 
-  # --- load ---------------------------------------------------------------------------
-  log "W=$w: aegis-flow: wrk -t$w -c$((16 * w)) -d${SECONDS_RUN}s (after ${WARMUP}s warm-up)"
-  RES[aegis,$w]=$(measure_wrk aegis "http://127.0.0.1:$AEGIS_PORT/" "$w")
-  log "W=$w: haproxy: wrk -t$w -c$((16 * w)) -d${SECONDS_RUN}s (after ${WARMUP}s warm-up)"
-  RES[haproxy,$w]=$(measure_wrk haproxy "http://127.0.0.1:$HAPROXY_PORT/" "$w")
-  ERRS[aegis,$w]=$(cut -d' ' -f4 <<<"${RES[aegis,$w]}")
-  ERRS[haproxy,$w]=$(cut -d' ' -f4 <<<"${RES[haproxy,$w]}")
-  if [ "$H2" != 0 ]; then
-    log "W=$w: aegis-flow h2c: h2load -t$w -c$((8 * w)) -m$H2_STREAMS -D$SECONDS_RUN"
-    RES[aegis_h2,$w]=$(measure_h2 aegis "http://127.0.0.1:$AEGIS_PORT/" "$w")
-    log "W=$w: haproxy h2c: h2load -t$w -c$((8 * w)) -m$H2_STREAMS -D$SECONDS_RUN"
-    RES[haproxy_h2,$w]=$(measure_h2 haproxy_h2 "http://127.0.0.1:$HAPROXY_H2_PORT/" "$w")
-    ERRS[aegis_h2,$w]=$(cut -d' ' -f3 <<<"${RES[aegis_h2,$w]}")
-    ERRS[haproxy_h2,$w]=$(cut -d' ' -f3 <<<"${RES[haproxy_h2,$w]}")
-  fi
-
-  stop aegis; stop haproxy; [ "$H2" = 0 ] || stop haproxy_h2; stop nginx
+# --- load: ROUNDS rounds of every (W, target), proxies alternating first -----------------
+ROWS=(aegis haproxy)
+[ "$H2" = 0 ] || ROWS+=(aegis_h2 haproxy_h2)
+declare -A RPS P50 P99 PCPU NCPU ERRS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((r = 1; r <= ROUNDS; r++)); do
+  order=("${ROWS[@]}")
+  if ((r % 2 == 0)); then order=(haproxy aegis); [ "$H2" = 0 ] || order+=(haproxy_h2 aegis_h2); fi
+  for w in $WORKERS; do
+    for t in "${order[@]}"; do
+      k=$t$w
+      if [[ "$t" == *_h2 ]]; then
+        log "round $r/$ROUNDS W=$w $t: h2load -t$w -c$((8 * w)) -m$H2_STREAMS -D$SECONDS_RUN (${WARMUP}s warm-up)"
+        read -r rps p50 errs pcpu ncpu <<<"$(measure_h2 "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
+        p99=0  # h2load gives no percentiles: p50 holds its mean
+      else
+        log "round $r/$ROUNDS W=$w $t: wrk -t$w -c$((16 * w)) -d${SECONDS_RUN}s (${WARMUP}s warm-up)"
+        read -r rps p50 p99 errs pcpu ncpu <<<"$(measure_wrk "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
+      fi
+      RPS[$k]+="$rps " P50[$k]+="$p50 " P99[$k]+="$p99 " PCPU[$k]+="$pcpu " NCPU[$k]+="$ncpu "
+      ERRS[$k]=$((${ERRS[$k]:-0} + errs))
+    done
+  done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report --------------------------------------------------------------------------
 declare -A LABEL=([aegis]="aegis-flow h1" [haproxy]="haproxy h1" [aegis_h2]="aegis-flow h2c" [haproxy_h2]="haproxy h2c")
-ROWS=(aegis haproxy)
-[ "$H2" = 0 ] || ROWS+=(aegis_h2 haproxy_h2)
-rps_of() { cut -d' ' -f1 <<<"${RES[$1,$2]:-}"; }
-has() { [ -n "${RES[$1,$2]:-}" ]; }
+has() { [ -n "${RPS[$1$2]:-}" ]; }
+rps_of() { median <<<"${RPS[$1$2]% }"; }
+spread() { tr ' ' '\n' | awk 'NF' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}'; }
 
 RESULTS_DIR=$(results_dir "$ROOT")
 REPORT=$RESULTS_DIR/scale-latest.txt
@@ -168,24 +179,22 @@ REPORT=$RESULTS_DIR/scale-latest.txt
   echo "load avg: $LOAD_AFTER (after the run)"
   echo "pinning:  none, for both proxies (the proxy, nginx and the load generator share all CPUs)${BENCH_NICE:+, at nice $BENCH_NICE}"
   echo "workers:  W in: $WORKERS; aegis-flow run --concurrency W, haproxy nbthread W, nginx worker_processes W"
+  echo "rounds:   $ROUNDS, each measuring every (W, target) back to back, the proxies alternating first; medians shown"
   echo "wrk:      -tW -c(16·W) -d${SECONDS_RUN}s --latency after a ${WARMUP}s warm-up"
-  [ "$H2" = 0 ] || echo "h2load:   -tW -c(8·W) -m$H2_STREAMS -D${SECONDS_RUN}s --warm-up-time=${WARMUP}s, h2c prior knowledge (aegis-flow: the same listener, codec auto; haproxy: bind ... proto h2); HTTP/1.1 to nginx"
+  [ "$H2" = 0 ] || echo "h2load:   -tW -c(8·W) -m$H2_STREAMS -D${SECONDS_RUN}s --warm-up-time=${WARMUP}s, h2c prior knowledge (aegis-flow: the same listener, codec auto; haproxy: bind ... proto h2); HTTP/1.1 to nginx; h2load gives a mean, not percentiles"
   printf '%s\n' "upstream: nginx return 200 \"hello\\n\" (6-byte body), keep-alive, access_log off"
   echo "versions: $(nginx -v 2>&1 | head -1); $(haproxy -v 2>&1 | head -1); $(wrk -v 2>&1 | head -1)"
   "$AEGIS_BIN" version 2>&1 | head -n 1 | sed 's/^/          /' || true
   commit_line "$ROOT"
   echo
-  printf '%-16s %2s %10s %9s %9s %7s %10s %10s\n' target W req/s p50_us p99_us errors proxy_cpu% nginx_cpu%
+  printf '%-16s %2s %10s %9s %9s %7s %10s %10s  %s\n' target W req/s p50_us p99_us errors proxy_cpu% nginx_cpu% "req/s min-max"
   for t in "${ROWS[@]}"; do
     for w in $WORKERS; do
-      has "$t" "$w" || continue
-      if [[ "$t" == *_h2 ]]; then
-        read -r rps mean errs cpu ncpu <<<"${RES[$t,$w]}"
-        printf '%-16s %2s %10.0f %9s %9s %7d %10s %10s   (h2load: mean %.1f us)\n' "${LABEL[$t]}" "$w" "$rps" - - "$errs" "$cpu" "$ncpu" "$mean"
-      else
-        read -r rps p50 p99 errs cpu ncpu <<<"${RES[$t,$w]}"
-        printf '%-16s %2s %10.0f %9.1f %9.1f %7d %10s %10s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "$errs" "$cpu" "$ncpu"
-      fi
+      k=$t$w
+      rps=$(rps_of "$t" "$w") p50=$(median <<<"${P50[$k]% }") p99=$(median <<<"${P99[$k]% }")
+      cpu=$(median <<<"${PCPU[$k]% }") ncpu=$(median <<<"${NCPU[$k]% }")
+      if [[ "$t" == *_h2 ]]; then p50=$(printf 'mean %.0f' "$p50") p99=-; else p50=$(printf '%.1f' "$p50") p99=$(printf '%.1f' "$p99"); fi
+      printf '%-16s %2s %10.0f %9s %9s %7d %10.0f %10.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$(spread <<<"${RPS[$k]}")"
     done
   done
   echo
