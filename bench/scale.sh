@@ -63,29 +63,43 @@ bench_setup_nice
 
 # elapsed T0 T1: seconds between two `date +%s.%N` stamps.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {print b - a}'; }
+# busy_ticks: clock ticks all CPUs spent not idle (steal included: lost to us).
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# child_ticks PID: CPU of that shell's finished (waited-for) children, i.e. the
+# load generator (PID: the measuring subshell's $BASHPID, not $(...)'s).
+child_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $14 + $15}'; }
+# load_others SECONDS P0 P1 N0 N1 L0 L1 M0 M1: "load_cpu% others_cpu%", others =
+# the machine's busy CPU minus proxy, nginx and load generator (other work, the kernel).
+load_others() {
+  echo "$(cpu_pct "$6" "$7" "$1") $(cpu_pct 0 "$(($9 - $8 - ($3 - $2) - ($5 - $4) - ($7 - $6)))" "$1")"
+}
 
 # measure_wrk NAME NGINX URL W: "req/s p50_us p99_us errors proxy_cpu% nginx_cpu%".
 measure_wrk() {
-  local name=$1 ngx=$2 url=$3 w=$4 out sum p0 p1 n0 n1 t0 t1
+  local name=$1 ngx=$2 url=$3 w=$4 out sum p0 p1 n0 n1 l0 l1 m0 m1 t0 t1 secs me=$BASHPID
   [ "$WARMUP" -eq 0 ] || pin "" wrk -t"$w" -c"$((16 * w))" -d"${WARMUP}s" "$url" >/dev/null
-  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") t0=$(date +%s.%N)
+  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") l0=$(child_ticks "$me") m0=$(busy_ticks) t0=$(date +%s.%N)
   out=$(pin "" wrk -t"$w" -c"$((16 * w))" -d"${SECONDS_RUN}s" --latency "$url")
-  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") t1=$(date +%s.%N)
+  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") l1=$(child_ticks "$me") m1=$(busy_ticks) t1=$(date +%s.%N)
   printf '%s\n' "$out" >>"$WORK/wrk-$name.txt"
   sum=$(wrk_summary "$out") || { printf '%s\n' "$out" >&2; die "cannot parse wrk output for $name"; }
-  echo "$sum $(cpu_pct "$p0" "$p1" "$(elapsed "$t0" "$t1")") $(cpu_pct "$n0" "$n1" "$(elapsed "$t0" "$t1")")"
+  secs=$(elapsed "$t0" "$t1")
+  echo "$sum $(cpu_pct "$p0" "$p1" "$secs") $(cpu_pct "$n0" "$n1" "$secs") $(load_others "$secs" "$p0" "$p1" "$n0" "$n1" "$l0" "$l1" "$m0" "$m1")"
 }
 
 # measure_h2 NAME NGINX URL W: "req/s mean_us errors proxy_cpu% nginx_cpu%" from h2load.
 measure_h2() {
-  local name=$1 ngx=$2 url=$3 w=$4 out p0 p1 n0 n1 t0 t1
-  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") t0=$(date +%s.%N)
+  local name=$1 ngx=$2 url=$3 w=$4 out sum p0 p1 n0 n1 l0 l1 m0 m1 t0 t1 secs me=$BASHPID
+  p0=$(cpu_ticks "${PID[$name]}") n0=$(cpu_ticks "${PID[$ngx]}") l0=$(child_ticks "$me") m0=$(busy_ticks) t0=$(date +%s.%N)
   out=$(pin "" h2load -t"$w" -c"$((8 * w))" -m"$H2_STREAMS" -D"$SECONDS_RUN" --warm-up-time="$WARMUP" "$url" 2>&1) ||
     { printf '%s\n' "$out" >&2; die "h2load failed against $name"; }
-  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") t1=$(date +%s.%N)
+  p1=$(cpu_ticks "${PID[$name]}") n1=$(cpu_ticks "${PID[$ngx]}") l1=$(child_ticks "$me") m1=$(busy_ticks) t1=$(date +%s.%N)
   printf '%s\n' "$out" >>"$WORK/h2load-$name.txt"
-  h2load_summary "$out" "$(cpu_pct "$p0" "$p1" "$(elapsed "$t0" "$t1")")" "$(cpu_pct "$n0" "$n1" "$(elapsed "$t0" "$t1")")" ||
+  secs=$(elapsed "$t0" "$t1")
+  # (the warm-up is inside the h2load run here: its CPU counts in load% and the seconds)
+  sum=$(h2load_summary "$out" "$(cpu_pct "$p0" "$p1" "$secs")" "$(cpu_pct "$n0" "$n1" "$secs")") ||
     { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
+  echo "$sum $(load_others "$secs" "$p0" "$p1" "$n0" "$n1" "$l0" "$l1" "$m0" "$m1")"
 }
 
 # --- servers: one set per worker count, all up at once ------------------------------
@@ -143,7 +157,7 @@ done
 # --- load: ROUNDS rounds of every (W, target), proxies alternating first -----------------
 ROWS=(aegis haproxy)
 [ "$H2" = 0 ] || ROWS+=(aegis_h2 haproxy_h2)
-declare -A RPS P50 P99 PCPU NCPU ERRS
+declare -A RPS P50 P99 PCPU NCPU LCPU OCPU ERRS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= ROUNDS; r++)); do
   order=("${ROWS[@]}")
@@ -153,13 +167,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
       k=$t$w
       if [[ "$t" == *_h2 ]]; then
         log "round $r/$ROUNDS W=$w $t: h2load -t$w -c$((8 * w)) -m$H2_STREAMS -D$SECONDS_RUN (${WARMUP}s warm-up)"
-        read -r rps p50 errs pcpu ncpu <<<"$(measure_h2 "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
+        read -r rps p50 errs pcpu ncpu lcpu ocpu <<<"$(measure_h2 "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
         p99=0  # h2load gives no percentiles: p50 holds its mean
       else
         log "round $r/$ROUNDS W=$w $t: wrk -t$w -c$((16 * w)) -d${SECONDS_RUN}s (${WARMUP}s warm-up)"
-        read -r rps p50 p99 errs pcpu ncpu <<<"$(measure_wrk "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
+        read -r rps p50 p99 errs pcpu ncpu lcpu ocpu <<<"$(measure_wrk "$k" "${NGX[$k]}" "${URL[$k]}" "$w")"
       fi
-      RPS[$k]+="$rps " P50[$k]+="$p50 " P99[$k]+="$p99 " PCPU[$k]+="$pcpu " NCPU[$k]+="$ncpu "
+      RPS[$k]+="$rps " P50[$k]+="$p50 " P99[$k]+="$p99 " PCPU[$k]+="$pcpu " NCPU[$k]+="$ncpu " LCPU[$k]+="$lcpu " OCPU[$k]+="$ocpu "
       ERRS[$k]=$((${ERRS[$k]:-0} + errs))
     done
   done
@@ -187,14 +201,15 @@ REPORT=$RESULTS_DIR/scale-latest.txt
   "$AEGIS_BIN" version 2>&1 | head -n 1 | sed 's/^/          /' || true
   commit_line "$ROOT"
   echo
-  printf '%-16s %2s %10s %9s %9s %7s %10s %10s  %s\n' target W req/s p50_us p99_us errors proxy_cpu% nginx_cpu% "req/s min-max"
+  printf '%-16s %2s %8s %10s %9s %6s %6s %6s %6s %6s  %s\n' target W req/s p50_us p99_us errors proxy% nginx% load% other% "req/s min-max"
   for t in "${ROWS[@]}"; do
     for w in $WORKERS; do
       k=$t$w
       rps=$(rps_of "$t" "$w") p50=$(median <<<"${P50[$k]% }") p99=$(median <<<"${P99[$k]% }")
       cpu=$(median <<<"${PCPU[$k]% }") ncpu=$(median <<<"${NCPU[$k]% }")
+      lcpu=$(median <<<"${LCPU[$k]% }") ocpu=$(median <<<"${OCPU[$k]% }")
       if [[ "$t" == *_h2 ]]; then p50=$(printf 'mean %.0f' "$p50") p99=-; else p50=$(printf '%.1f' "$p50") p99=$(printf '%.1f' "$p99"); fi
-      printf '%-16s %2s %10.0f %9s %9s %7d %10.0f %10.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$(spread <<<"${RPS[$k]}")"
+      printf '%-16s %2s %8.0f %10s %9s %6d %6.0f %6.0f %6.0f %6.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$lcpu" "$ocpu" "$(spread <<<"${RPS[$k]}")"
     done
   done
   echo
@@ -211,7 +226,9 @@ REPORT=$RESULTS_DIR/scale-latest.txt
     if has aegis_h2 "$w" && has haproxy_h2 "$w"; then line+="  h2c $(ratio "$(rps_of aegis_h2 "$w")" "$(rps_of haproxy_h2 "$w")")"; fi
     echo "$line"
   done
-  echo "cpu%: CPU used by that process (nginx: master and workers) during the measured run, 100 = one core; p50/p99 in microseconds"
+  echo "cpu: % of one core during the measured run (medians): proxy; nginx (master and workers); load = wrk/h2load;"
+  echo "     other = everything else busy on the machine (other work, kernel threads, steal), of $(($(nproc) * 100)) in all"
+  echo "p50/p99 in microseconds (h2c rows: h2load's mean instead)"
   echo "note: $(nproc) CPUs shared by the proxy, nginx and the load generator: W=2 cannot double req/s here"
 } >"$REPORT"
 finish_report "$REPORT" "request(s)"
