@@ -157,7 +157,7 @@ done
 # --- load: ROUNDS rounds of every (W, target), proxies alternating first -----------------
 ROWS=(aegis haproxy)
 [ "$H2" = 0 ] || ROWS+=(aegis_h2 haproxy_h2)
-declare -A RPS P50 P99 PCPU NCPU LCPU OCPU ERRS
+declare -A RPS P50 P99 PCPU NCPU LCPU OCPU EFF ERRS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= ROUNDS; r++)); do
   order=("${ROWS[@]}")
@@ -175,6 +175,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
       fi
       RPS[$k]+="$rps " P50[$k]+="$p50 " P99[$k]+="$p99 " PCPU[$k]+="$pcpu " NCPU[$k]+="$ncpu " LCPU[$k]+="$lcpu " OCPU[$k]+="$ocpu "
       ERRS[$k]=$((${ERRS[$k]:-0} + errs))
+      EFF[$k]+="$(awk -v r="$rps" -v c="$pcpu" 'BEGIN { if (c > 0) printf "%.0f", 100 * r / c; else print 0 }') "
     done
   done
 done
@@ -201,7 +202,7 @@ REPORT=$RESULTS_DIR/scale-latest.txt
   "$AEGIS_BIN" version 2>&1 | head -n 1 | sed 's/^/          /' || true
   commit_line "$ROOT"
   echo
-  printf '%-16s %2s %8s %10s %9s %6s %6s %6s %6s %6s  %s\n' target W req/s p50_us p99_us errors proxy% nginx% load% other% "req/s min-max"
+  printf '%-16s %2s %8s %10s %9s %6s %6s %6s %6s %6s %9s  %s\n' target W req/s p50_us p99_us errors proxy% nginx% load% other% req/core "req/s min-max"
   for t in "${ROWS[@]}"; do
     for w in $WORKERS; do
       k=$t$w
@@ -209,7 +210,7 @@ REPORT=$RESULTS_DIR/scale-latest.txt
       cpu=$(median <<<"${PCPU[$k]% }") ncpu=$(median <<<"${NCPU[$k]% }")
       lcpu=$(median <<<"${LCPU[$k]% }") ocpu=$(median <<<"${OCPU[$k]% }")
       if [[ "$t" == *_h2 ]]; then p50=$(printf 'mean %.0f' "$p50") p99=-; else p50=$(printf '%.1f' "$p50") p99=$(printf '%.1f' "$p99"); fi
-      printf '%-16s %2s %8.0f %10s %9s %6d %6.0f %6.0f %6.0f %6.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$lcpu" "$ocpu" "$(spread <<<"${RPS[$k]}")"
+      printf '%-16s %2s %8.0f %10s %9s %6d %6.0f %6.0f %6.0f %6.0f %9.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$lcpu" "$ocpu" "$(median <<<"${EFF[$k]% }")" "$(spread <<<"${RPS[$k]}")"
     done
   done
   echo
@@ -218,6 +219,11 @@ REPORT=$RESULTS_DIR/scale-latest.txt
     for t in "${ROWS[@]}"; do
       if ! has "$t" 1 || ! has "$t" 2; then continue; fi
       printf '  %-16s %s\n' "${LABEL[$t]}" "$(ratio "$(rps_of "$t" 2)" "$(rps_of "$t" 1)")"
+    done
+    echo "req/s per proxy core, W=2 / W=1 (1.00 = each worker as efficient as one alone, the per-core model; less sensitive to other work than req/s, but a less busy proxy batches less per wake-up):"
+    for t in "${ROWS[@]}"; do
+      if ! has "$t" 1 || ! has "$t" 2; then continue; fi
+      printf '  %-16s %s\n' "${LABEL[$t]}" "$(ratio "$(median <<<"${EFF[${t}2]% }")" "$(median <<<"${EFF[${t}1]% }")")"
     done
   fi
   echo "aegis-flow / haproxy req/s:"
@@ -228,6 +234,7 @@ REPORT=$RESULTS_DIR/scale-latest.txt
   done
   echo "cpu: % of one core during the measured run (medians): proxy; nginx (master and workers); load = wrk/h2load;"
   echo "     other = everything else busy on the machine (other work, kernel threads, steal), of $(($(nproc) * 100)) in all"
+  echo "req/core: req/s divided by the proxy's cores used (req/s × 100 / proxy%), median of the rounds"
   echo "p50/p99 in microseconds (h2c rows: h2load's mean instead)"
   echo "note: $(nproc) CPUs shared by the proxy, nginx and the load generator: W=2 cannot double req/s here"
 } >"$REPORT"
