@@ -233,7 +233,7 @@ REPORT=$RESULTS_DIR/scale-latest.txt
     echo "$line"
   done
   echo "cpu: % of one core during the measured run (medians): proxy; nginx (master and workers); load = wrk/h2load;"
-  echo "     other = everything else busy on the machine (other work, kernel threads, steal), of $(($(nproc) * 100)) in all"
+  echo "     other = everything else busy on the machine (other work, kernel threads, steal), of $(($(nproc) * 100)) in all; ±3 is tick rounding"
   echo "req/core: req/s divided by the proxy's cores used (req/s × 100 / proxy%), median of the rounds"
   echo "p50/p99 in microseconds (h2c rows: h2load's mean instead)"
   echo "note: $(nproc) CPUs shared by the proxy, nginx and the load generator: W=2 cannot double req/s here"
