@@ -19,7 +19,7 @@ help:
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
 	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh, attested handshakes, memory per idle connection, added latency at fixed rates (two-hop meshes vs HAProxy 3.0/2.6); BENCH_SUITES=\"http tls mesh h2 grpc attest memory\" (default) or mesh-rates; QUICK=1 short runs"
+	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh, attested handshakes, memory per idle connection, added latency at fixed rates (two-hop meshes vs HAProxy 3.0/2.6); BENCH_SUITES=\"http tls mesh h2 grpc attest memory\" (default) or mesh-rates, scale (1 vs 2 workers); QUICK=1 short runs"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -46,6 +46,7 @@ test: build
 # attest = bench/attest.sh (attested vs plain mTLS handshakes: rate and server CPU per handshake),
 # memory = bench/memory.sh (idle RSS and bytes per idle keep-alive connection vs HAProxy),
 # mesh-rates = bench/mesh_rates.sh (open-loop added latency at fixed rates: aegis-flow vs HAProxy 3.0/2.6 two-hop meshes; not in the default set).
+# scale = bench/scale.sh (throughput with 1 and 2 workers: aegis-flow --concurrency W vs HAProxy nbthread W; not in the default set).
 # QUICK=1 exports BENCH_QUICK=1 (the suites' short mode, e.g. bench/mesh_rates.sh).
 BENCH_SUITES ?= http tls mesh h2 grpc attest memory
 ifdef QUICK
@@ -62,7 +63,8 @@ bench: build
 	    attest) bench/attest.sh build/$(PRESET)/aegis-flow ;; \
 	    memory) bench/memory.sh build/$(PRESET)/aegis-flow ;; \
 	    mesh-rates) bench/mesh_rates.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc, attest, memory, mesh-rates)" >&2; exit 2 ;; \
+	    scale) bench/scale.sh build/$(PRESET)/aegis-flow ;; \
+	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc, attest, memory, mesh-rates, scale)" >&2; exit 2 ;; \
 	  esac; \
 	done
 

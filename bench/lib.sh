@@ -133,15 +133,16 @@ check_body() {
   [ "$body" = "hello" ] || die "$1: expected body 'hello' from $2, got '$body'"
 }
 
-# nginx_conf DIR PORT: the upstream every suite uses, written to DIR/nginx.conf:
-# one worker, `return 200 "hello\n"` (6-byte body), keep-alive without a request
-# limit, no access log. Start it with start_nginx.
+# nginx_conf DIR PORT [WORKERS]: the upstream every suite uses, written to
+# DIR/nginx.conf: one worker (WORKERS, default 1: worker_processes), `return 200
+# "hello\n"` (6-byte body), keep-alive without a request limit, no access log.
+# Start it with start_nginx.
 NGINX_DESC='nginx worker_processes 1, return 200 "hello\n" (6-byte body), keep-alive, access_log off'
 nginx_conf() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 workers=${3:-1}
   mkdir -p "$dir"
   cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $workers;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -165,8 +166,8 @@ http {
 }
 EOF
 }
-start_nginx() {  # start_nginx DIR PORT CPUS: PID[nginx]
-  nginx_conf "$1" "$2"
+start_nginx() {  # start_nginx DIR PORT CPUS [WORKERS]: PID[nginx]
+  nginx_conf "$1" "$2" "${4:-1}"
   start nginx "$1/stderr.log" "$3" nginx -e "$1/error.log" -p "$1" -c "$1/nginx.conf"
 }
 
@@ -208,16 +209,17 @@ EOF
   printf '%s' "$extra" >>"$file"
 }
 
-# haproxy_conf DIR PORT NGINX_PORT [BIND_OPTS [SERVER_OPTS]]: HAProxy in front
-# of the nginx upstream, one thread, `http-reuse always`, written to
-# DIR/haproxy.cfg and checked; BIND_OPTS e.g. "proto h2" (h2c from the
-# client), SERVER_OPTS e.g. "proto h2" (h2c to nginx).
-# The global and defaults sections every benchmark HAProxy shares: one
-# thread, HTTP mode, upstream connections reused (bench/haproxy_mesh.sh too).
+# haproxy_conf DIR PORT NGINX_PORT [BIND_OPTS [SERVER_OPTS [NBTHREAD]]]: HAProxy
+# in front of the nginx upstream, one thread (NBTHREAD, default 1), `http-reuse
+# always`, written to DIR/haproxy.cfg and checked; BIND_OPTS e.g. "proto h2"
+# (h2c from the client), SERVER_OPTS e.g. "proto h2" (h2c to nginx).
+# haproxy_head [NBTHREAD]: the global and defaults sections every benchmark
+# HAProxy shares: one thread (default), HTTP mode, upstream connections reused
+# (bench/haproxy_mesh.sh too).
 haproxy_head() {
   cat <<EOF
 global
-  nbthread 1
+  nbthread ${1:-1}
   maxconn 4096
 
 defaults
@@ -229,10 +231,10 @@ defaults
 EOF
 }
 haproxy_conf() {
-  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-} server_opts=${5:-}
+  local dir=$1 port=$2 nginx_port=$3 bind_opts=${4:-} server_opts=${5:-} nbthread=${6:-1}
   mkdir -p "$dir"
   cat >"$dir/haproxy.cfg" <<EOF
-$(haproxy_head)
+$(haproxy_head "$nbthread")
 
 frontend bench
   bind 127.0.0.1:$port${bind_opts:+ $bind_opts}
@@ -263,6 +265,23 @@ wrk_summary() {
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$1")
   sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$1")
   echo "$rps $(to_us "$p50") $(to_us "$p99") $((${non2xx:-0} + ${sockerr:-0}))"
+}
+# h2load_summary H2LOAD_OUTPUT CPU NCPU: "req/s mean_us errors CPU NCPU" from an
+# h2load run (errors = failed/errored/timed-out requests + 3xx/4xx/5xx); fails
+# if it cannot parse. (bench/scale.sh; bench/h2.sh has the same parser inline.)
+h2load_summary() {
+  awk -v cpu="$2" -v ncpu="$3" '
+    /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
+    /^requests:/ {for (i = 1; i <= NF; i++) {if ($(i + 1) ~ /^(failed|errored|timeout),?$/) err += $i}}
+    /^status codes:/ {for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^[345]xx,?$/) err += $i}
+    /^time for request:/ {mean = $6}  # min max mean sd +/-sd
+    END {
+      if (rps == "" || mean == "") exit 1
+      m = mean; u = 1
+      if (m ~ /us$/) u = 1; else if (m ~ /ms$/) u = 1000; else if (m ~ /s$/) u = 1000000
+      sub(/[a-z]+$/, "", m)
+      printf "%s %.1f %d %s %s\n", rps, m * u, err, cpu, ncpu
+    }' <<<"$1"
 }
 # cpu_ticks PID...: user+system clock ticks used so far by these processes and their
 # direct children (nginx's worker is a child of its master).
