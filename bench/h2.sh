@@ -102,18 +102,8 @@ measure() {
   p1=$(cpu_ticks "$proxy_pid") n1=$(cpu_ticks "${PID[nginx]}") t1=$(date +%s.%N)
   printf '%s\n' "$out" >"$WORK/h2load-$name.txt"
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-  awk -v cpu="$(cpu_pct "$p0" "$p1" "$secs")" -v ncpu="$(cpu_pct "$n0" "$n1" "$secs")" '
-    /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
-    /^requests:/ {for (i = 1; i <= NF; i++) {if ($(i + 1) ~ /^(failed|errored|timeout),?$/) err += $i}}
-    /^status codes:/ {for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^[345]xx,?$/) err += $i}
-    /^time for request:/ {mean = $6}  # min max mean sd +/-sd
-    END {
-      if (rps == "" || mean == "") exit 1
-      m = mean; u = 1
-      if (m ~ /us$/) u = 1; else if (m ~ /ms$/) u = 1000; else if (m ~ /s$/) u = 1000000
-      sub(/[a-z]+$/, "", m)
-      printf "%s %.1f %d %s %s\n", rps, m * u, err, cpu, ncpu
-    }' <<<"$out" || { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
+  h2load_summary "$out" "$(cpu_pct "$p0" "$p1" "$secs")" "$(cpu_pct "$n0" "$n1" "$secs")" ||
+    { printf '%s\n' "$out" >&2; die "cannot parse h2load output for $name"; }
 }
 
 declare -A PORT LABEL RES ERRS

@@ -268,7 +268,7 @@ wrk_summary() {
 }
 # h2load_summary H2LOAD_OUTPUT CPU NCPU: "req/s mean_us errors CPU NCPU" from an
 # h2load run (errors = failed/errored/timed-out requests + 3xx/4xx/5xx); fails
-# if it cannot parse. (bench/scale.sh; bench/h2.sh has the same parser inline.)
+# if it cannot parse (bench/h2.sh, bench/scale.sh).
 h2load_summary() {
   awk -v cpu="$2" -v ncpu="$3" '
     /^finished in/ {for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) {rps = $(i - 1)}}
