@@ -28,18 +28,12 @@ void parse_service(const YAML::Node& node, const std::string& path, const YAML::
     }
   }
   o.for_each("ports", [&](const YAML::Node& item, const std::string&, const YAML::Mark& item_at) {
-    std::uint16_t port = 0;
-    const auto text = item.IsScalar() ? item.Scalar() : std::string();
-    unsigned long value = 0;
-    bool ok = !text.empty() && text.size() <= 5;
-    for (char c : text) ok = ok && c >= '0' && c <= '9';
-    if (ok) value = std::stoul(text);
-    if (!ok || value == 0 || value > 65535) {
+    const auto port = item.IsScalar() ? parse_uint(item.Scalar(), 1, 65535) : std::nullopt;
+    if (!port) {
       d.error(item_at, "ports: expected a port 1-65535, got " + describe(item));
       return;
     }
-    port = static_cast<std::uint16_t>(value);
-    s.ports.push_back(port);
+    s.ports.push_back(static_cast<std::uint16_t>(*port));
   });
   if (o.require("cluster")) o.read_string("cluster", s.cluster);
   if (o.read_string("peer_spiffe_id", s.peer_spiffe_id) && s.peer_spiffe_id.rfind("spiffe://", 0) != 0) {

@@ -77,8 +77,7 @@ TEST(TransparentRules, DumpLoadsBackTheSame) {
   back.erase("source");
   const auto again = load(back.dump());
   ASSERT_TRUE(LoadsCleanly(again));
-  EXPECT_EQ(to_json(*again.config, 2),
-            to_json(*r.config, 2).replace(to_json(*r.config, 2).find("test.yaml"), 9, "test.yaml"));
+  EXPECT_EQ(to_json(*again.config, 2), to_json(*r.config, 2));
 }
 
 TEST(TransparentRules, MistakesPointAtTheirLine) {
