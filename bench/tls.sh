@@ -170,38 +170,28 @@ if want aegis; then
     echo 'access_log: {path: ""}'
     echo "drain_timeout: 1s"
     echo "listeners:"
+    # listener NAME_PREFIX KEYTYPE GROUP RESUMPTION: one TLS listener per row.
+    listener() {
+      free_port p; PORT[$1/$2/$3]=$p
+      cat <<EOF
+  - name: tls$([ "$1" = aegis-r ] && echo -r)-$2-$3
+    address: 127.0.0.1
+    port: $p
+    protocol: http
+    route_config: local
+    tls:
+      cert_file: $WORK/certs/$2/wl/cert.pem
+      key_file: $WORK/certs/$2/wl/key.pem
+      pq_policy: hybrid
+      groups: [$3]
+      session_resumption: $4
+EOF
+    }
     for combo in "${COMBOS[@]}"; do
-      kt=${combo%/*} g=${combo#*/} name="aegis/$combo"
-      free_port p; PORT[$name]=$p
-      cat <<EOF
-  - name: tls-$kt-$g
-    address: 127.0.0.1
-    port: $p
-    protocol: http
-    route_config: local
-    tls:
-      cert_file: $WORK/certs/$kt/wl/cert.pem
-      key_file: $WORK/certs/$kt/wl/key.pem
-      pq_policy: hybrid
-      groups: [$g]
-      session_resumption: false
-EOF
+      kt=${combo%/*} g=${combo#*/}
+      listener aegis "$kt" "$g" false
       [ "$RESUME" = 1 ] || continue
-      name="aegis-r/$combo"
-      free_port p; PORT[$name]=$p
-      cat <<EOF
-  - name: tls-r-$kt-$g
-    address: 127.0.0.1
-    port: $p
-    protocol: http
-    route_config: local
-    tls:
-      cert_file: $WORK/certs/$kt/wl/cert.pem
-      key_file: $WORK/certs/$kt/wl/key.pem
-      pq_policy: hybrid
-      groups: [$g]
-      session_resumption: true
-EOF
+      listener aegis-r "$kt" "$g" true
     done
     cat <<EOF
 route_configs:
