@@ -230,22 +230,29 @@ class HttpSession final : public LiveSession {
       req_relay_.release();
       res_relay_.release();
       down_dl_.read = after(lc.idle_timeout);
+      boost::system::error_code ec;
       if (!down_.is_tls()) {
-        // An idle plaintext connection holds no read buffer either: wait
-        // until bytes arrive, then read them. (TLS keeps reading directly:
-        // OpenSSL may already hold a decrypted record the socket won't
-        // signal again.)
+        // An idle plaintext connection holds no read buffer either: the first
+        // bytes of the next request land in the session's small first-read
+        // buffer and move to dbuf_ once they arrived. A plain read, not a
+        // readiness wait: Asio re-arms epoll (epoll_ctl) for every wait, and
+        // a read is queued on the edge-triggered registration for free.
+        // (TLS reads directly: OpenSSL may already hold a decrypted record
+        // the socket won't signal again.)
         dbuf_.shrink_to_fit();
-        auto [wec] = co_await down_.socket().async_wait(tcp::socket::wait_read, kTuple);
-        if (wec) {
-          down_dl_.read = kNever;
-          co_return false;  // closed, reset or idle timeout
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await down_.socket().async_read_some(asio::buffer(first_read_), kTuple);
+        if (!ec) {
+          asio::buffer_copy(dbuf_.prepare(n), asio::buffer(first_read_, n));
+          dbuf_.commit(n);
         }
+      } else {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
+        if (!ec) dbuf_.commit(n);
       }
-      auto [ec, n] = co_await down_.async_read_some(dbuf_.prepare(4096), kTuple);
       down_dl_.read = kNever;
       if (ec) co_return false;  // closed, reset or idle timeout: nothing to answer
-      dbuf_.commit(n);
     }
     idle_ = false;
     x.start = Clock::now();
@@ -1131,6 +1138,9 @@ class HttpSession final : public LiveSession {
   std::string auth_buf_, path_buf_, rid_str_, target_buf_;  // reused: no allocation per request once warm
   std::shared_ptr<const Snapshot> snap_;
   beast::flat_buffer dbuf_;
+  // An idle plaintext connection's read lands here (then moves to dbuf_):
+  // most request heads fit, and the connection holds no dbuf_ while idle.
+  std::array<char, 512> first_read_;
   beast::flat_buffer ubuf_;
   std::string up_wbuf_, down_wbuf_;  // write scratch, one per direction (both run at once)
   RelayBuffer req_relay_;
