@@ -202,4 +202,4 @@ if [ "$total_errs" -gt 0 ]; then
   for t in "${ORDER[@]}"; do [ "${ERRS[$t]}" -eq 0 ] || cat "$WORK/wrk-$t-1.txt" >&2; done
   exit 1
 fi
-log "report written to ${REPORT#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+log "report written to ${REPORT#"$ROOT"/}${BENCH_JSONL:+; rows in $BENCH_JSONL (make bench: bench/report.py)}"
