@@ -67,6 +67,17 @@ def run_output(*cmd):
     return text.splitlines()[0] if text else None
 
 
+def haproxy_version(binary):
+    """ "HAProxy version 3.0.11-... on OpenSSL 3.5.7 ..." from haproxy -vv."""
+    first = run_output(binary, "-v")
+    try:
+        vv = subprocess.run([binary, "-vv"], capture_output=True, text=True, timeout=20, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return first
+    ssl = re.search(r"^Running on OpenSSL version : (.*)$", vv, re.MULTILINE)
+    return f"{first}; running on {ssl.group(1)}" if first and ssl else first
+
+
 def probe_metadata(args):
     """The machine, the tools' versions and the commit of this run."""
     model = "unknown CPU"
@@ -85,8 +96,8 @@ def probe_metadata(args):
     versions = {
         "aegis-flow": run_output(args.aegis_bin, "version") if args.aegis_bin else None,
         "nginx": run_output("nginx", "-v"),
-        "haproxy-2.6": run_output("haproxy", "-v"),
-        "haproxy-3.0": run_output(args.haproxy3_bin, "-v") if args.haproxy3_bin else None,
+        "haproxy-2.6": haproxy_version("haproxy"),
+        "haproxy-3.0": haproxy_version(args.haproxy3_bin) if args.haproxy3_bin else None,
         "openssl-system": run_output("openssl", "version"),
         "openssl-3.5": run_output(os.path.join(cache, "openssl-current/bin/openssl"), "version"),
         "wrk": run_output("wrk", "-v"),
@@ -247,7 +258,8 @@ class Charts:
     def bars(self, name, title, ylabel, categories, series, line=None):
         """series: [(label, [value or None per category])]; line: (y, label) drawn across."""
         os.makedirs(self.directory, exist_ok=True)
-        fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(categories) + 2), 3.2))
+        width_in = max(5, 1.1 * len(categories) + 2, 0.5 * len(categories) * len(series) + 2.5)
+        fig, ax = plt.subplots(figsize=(width_in, 3.2))
         width = 0.8 / max(1, len(series))
         for i, (label, values) in enumerate(series):
             xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(categories))]
@@ -414,12 +426,14 @@ def section_mesh_rates(run, rows, charts):
     rates = sorted({r["rate_target"] for r in pq})
     meshes = [m for m in ("aegis-flow", "haproxy-3.0") if any(r["mesh"] == m for r in pq)]
     if rates and meshes:
-        series = []
-        for m in meshes:
-            for field in ("added_p50_us", "added_p99_us"):
-                series.append((f"{m} {field[6:9]}", [(one(pq, mesh=m, rate_target=x) or {}).get(field) for x in rates]))
-        lines.append(charts.bars("mesh-rates-added", "Added latency, MLKEM1024 + ML-DSA-65", "µs",
-                                 [f"{num(x)} req/s" for x in rates], series))
+        def added(mesh, rate, field):  # None where the mesh or its direct baseline saturated
+            r = one(pq, mesh=mesh, rate_target=rate) or {}
+            d = one(rate_rows, mesh="direct", group="MLKEM1024", keytype="mldsa65", rate_target=rate) or {}
+            return None if r.get("saturated") or d.get("saturated") else r.get(field)
+        series = [(f"{m} {field[6:9]}", [added(m, x, field) for x in rates])
+                  for m in meshes for field in ("added_p50_us", "added_p99_us")]
+        lines.append(charts.bars("mesh-rates-added", "Added latency, MLKEM1024 + ML-DSA-65\n(saturated rows not drawn)",
+                                 "µs", [f"{num(x)} req/s" for x in rates], series))
     if tput:
         lines.append(charts.bars("mesh-rates-throughput", "Two-hop throughput, MLKEM1024 + ML-DSA-65", "req/s",
                                  [r["mesh"] for r in tput], [("req/s", [r["rps"] for r in tput])]))
@@ -614,7 +628,10 @@ def render(runs, charts):
         out.append("")
     out.append("Exact commands (run by `bench/run_suites.sh`, the `make bench` recipe, from the repository root):")
     out += ["", "```"]
-    out += [runs[name]["run"].get("command", "unknown (rows not from make bench)") for name, *_ in SECTIONS if name in runs]
+    for name, *_ in SECTIONS:
+        if name in runs:
+            run = runs[name]["run"]
+            out += [f"# {name}, {run_label(run)}", run.get("command", "(not recorded: the rows did not come from make bench)")]
     out.append("```")
     return "\n".join(out) + "\n"
 
