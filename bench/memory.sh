@@ -4,7 +4,7 @@
 # 3.0 on OpenSSL 3.5 (if bench/haproxy3.sh has a cached build), each in
 # front of the same nginx, one worker/thread each, one target at a time.
 # Prints a report and writes it to bench/results/memory-latest.txt (kept out
-# of git); paste it into docs/benchmarks.md.
+# of git); its rows go to make bench's results (bench/lib.sh emit_row).
 #
 #   bench/memory.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #

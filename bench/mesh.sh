@@ -25,7 +25,7 @@
 # hop adds on an otherwise idle path); -c16 loads the servers' core to
 # saturation, where latency is mostly queueing (about connections / req/s).
 # Prints a report and writes it to bench/results/mesh-latest.txt (kept out of
-# git); paste it into docs/benchmarks.md.
+# git); its rows go to make bench's results (bench/lib.sh emit_row).
 #
 #   bench/mesh.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #

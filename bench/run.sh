@@ -2,7 +2,8 @@
 # Benchmark (not a test): wrk against (a) nginx directly, (b) aegis-flow and
 # (c) HAProxy 2.6, both proxies in front of that same nginx, one worker each,
 # all in one run on this machine. Prints a report and writes it to
-# bench/results/latest.txt (kept out of git); paste it into docs/benchmarks.md.
+# bench/results/latest.txt (kept out of git); its rows go to make bench's
+# results (bench/lib.sh emit_row, bench/report.py).
 #
 #   bench/run.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #

@@ -10,8 +10,8 @@
 # server that does not resume is visible). Also the TLS bytes on the wire per
 # full and per resumed handshake, each direction. The load generator is
 # bench/handshake_rate.cpp (aegis-bench-handshake). Prints a report and writes it to
-# bench/results/tls-latest.txt (kept out of git); paste it into
-# docs/benchmarks.md.
+# bench/results/tls-latest.txt (kept out of git); its rows go to make
+# bench's results (bench/lib.sh emit_row).
 #
 #   bench/tls.sh [path/to/aegis-flow [path/to/aegis-bench-handshake]]
 #        defaults: build/release/aegis-flow, and aegis-bench-handshake next to it
