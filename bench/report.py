@@ -67,6 +67,18 @@ def run_output(*cmd):
     return text.splitlines()[0] if text else None
 
 
+def aegis_version(binary):
+    """The version line, the binary's path and its build time: the commit of the
+    checkout that ran the suites need not be the one the binary was built from."""
+    version = run_output(binary, "version")
+    try:
+        built = subprocess.run(["date", "-u", "-r", binary, "+%Y-%m-%d %H:%M UTC"], capture_output=True,
+                               text=True, check=False).stdout.strip()
+    except OSError:
+        built = ""
+    return f"{version} ({os.path.abspath(binary)}{', built ' + built if built else ''})" if version else None
+
+
 def haproxy_version(binary):
     """ "HAProxy version 3.0.11-... on OpenSSL 3.5.7 ..." from haproxy -vv."""
     first = run_output(binary, "-v")
@@ -94,7 +106,7 @@ def probe_metadata(args):
     uname = platform.uname()
     cache = os.environ.get("AEGIS_CACHE_DIR", os.path.expanduser("~/.cache/aegis-flow"))
     versions = {
-        "aegis-flow": run_output(args.aegis_bin, "version") if args.aegis_bin else None,
+        "aegis-flow": aegis_version(args.aegis_bin) if args.aegis_bin else None,
         "nginx": run_output("nginx", "-v"),
         "haproxy-2.6": haproxy_version("haproxy"),
         "haproxy-3.0": haproxy_version(args.haproxy3_bin) if args.haproxy3_bin else None,
@@ -278,7 +290,8 @@ class Charts:
         fig.savefig(path, format="svg", metadata={"Date": None})
         plt.close(fig)
         self.written.add(name)
-        return f"![{title}]({self.link_dir}/{name}.svg)"
+        alt = title.replace("\n", " ")
+        return f"![{alt}]({self.link_dir}/{name}.svg)"
 
     def remove_stale(self):
         for name in self.NAMES:

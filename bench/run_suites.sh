@@ -39,7 +39,7 @@ QUICK=false
 [ "${BENCH_QUICK:-0}" = 0 ] || QUICK=true
 # The settings a suite reads from the environment, as part of its exact command line.
 settings() {
-  env | grep -E '^(BENCH_[A-Z0-9_]*|HAPROXY(3|26)_BIN|AEGIS_GRPC_PYTHON)=' | grep -v '^BENCH_JSONL=' | sort |
+  env | grep -E '^(BENCH_[A-Z0-9_]*|HAPROXY(3|26)_BIN|AEGIS_GRPC_PYTHON)=' | grep -Ev '^BENCH_(JSONL|BIN|SUITES)=' | sort |
     sed "s/=\(.*[^A-Za-z0-9_./,:-].*\)$/='\1'/" | tr '\n' ' '
 }
 
