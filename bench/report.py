@@ -181,7 +181,10 @@ def merge_run(args):
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    data["suites"].update(suites)
+    for name, suite in suites.items():
+        # A suite that failed before measuring anything does not wipe a measured run of the same day.
+        if suite["rows"] or not data["suites"].get(name, {}).get("rows"):
+            data["suites"][name] = suite
     os.makedirs(args.results_dir, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(results_text(data))
@@ -197,9 +200,10 @@ def newest_runs(results_dir):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         for name, suite in data.get("suites", {}).items():
-            started = suite["run"].get("started") or ""
-            if name not in newest or started >= newest[name]["run"].get("started", ""):
-                newest[name] = dict(suite, file=os.path.basename(path))
+            # The newest run with rows; a run without any only when no run has rows.
+            key = (bool(suite["rows"]), suite["run"].get("started") or "")
+            if name not in newest or key >= newest[name]["key"]:
+                newest[name] = dict(suite, file=os.path.basename(path), key=key)
     return newest
 
 
@@ -613,8 +617,13 @@ def render(runs, charts):
                       for name, h, *_ in SECTIONS]))
     for name, heading, script, method, writer in SECTIONS:
         out += ["", f"## {heading}", "", f"`{script}`; how it measures: [{METHODS}]({METHODS}#{method}).", ""]
-        if name not in runs or not runs[name]["rows"]:
+        if name not in runs:
             out.append("Not measured yet: no run in `bench/results/` has rows of this suite.")
+            continue
+        if not runs[name]["rows"]:
+            run = runs[name]["run"]
+            out.append(f"Not measured yet: the newest run ({run_label(run)}, exit {run.get('exit', '?')}) "
+                       "failed before it measured anything.")
             continue
         run = runs[name]["run"]
         out += [run_line(run), ""]

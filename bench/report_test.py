@@ -108,6 +108,15 @@ def main():
         md = read(os.path.join(tmp, "docs", "benchmarks.md"))
         row = target_row(md, "aegis-flow req/s ≥ 1.2× HAProxy")
         check("= 0.83×" in row and "| MISS |" in row and "QUICK" not in row, f"scenario 1 now MISS at 0.83×: {row}")
+        # A suite that failed before measuring anything keeps the day's measured run.
+        third = os.path.join(tmp, "third.jsonl")
+        with open(third, "w") as f:
+            f.write(json.dumps({"suite": "memory", "row": "run", "command": "bench/memory.sh /nonexistent", "exit": 1,
+                                "started": "2026-01-02T10:00:00Z", "quick": False}) + "\n")
+        report(tmp, "--jsonl", third, "--meta", META)
+        suites = json.loads(read(results))["suites"]
+        check(len(suites["memory"]["rows"]) == 1 and suites["memory"]["run"]["exit"] == 0,
+              "a suite that failed without rows does not replace the day's measured run")
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
         sys.exit(1)
