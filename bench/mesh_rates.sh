@@ -338,7 +338,11 @@ BENCH_ROWS_FILE=$JSONL  # emit_row writes each row here too
     a50=$(added p50_us "$A1") a99=$(added p99_us "$A1")
     tgt "1k req/s: aegis-flow added p50 $a50 us <= 100 us" "$a50 <= 100"
     tgt "1k req/s: aegis-flow added p99 $a99 us <= 500 us" "$a99 <= 500"
-    if [ -n "${RES[$H1]:-}" ]; then
+    D1="direct|MLKEM1024|mldsa65|1000"
+    if [ -n "${RES[$H1]:-}" ] && [ -n "$(sat "$A1")$(sat "$H1")$(sat "$D1")" ]; then
+      # A saturated row's latency is queueing: no comparison of added latencies.
+      tgt "1k req/s: added p50/p99 below HAProxy 3.0's: not comparable, a row is saturated (achieved: aegis-flow $(f rate_achieved "$A1"), HAProxy 3.0 $(f rate_achieved "$H1"), direct $(f rate_achieved "$D1") req/s)" ""
+    elif [ -n "${RES[$H1]:-}" ]; then
       h50=$(added p50_us "$H1") h99=$(added p99_us "$H1")
       tgt "1k req/s: aegis-flow added p50 $a50 us < HAProxy 3.0's $h50 us" "$a50 < $h50"
       tgt "1k req/s: aegis-flow added p99 $a99 us < HAProxy 3.0's $h99 us" "$a99 < $h99"

@@ -351,13 +351,26 @@ def targets(runs):
     pq = {"row": "rate", "group": "MLKEM1024", "keytype": "mldsa65"}
     a1 = one(rows, mesh="aegis-flow", rate_target=1000, **pq) or {}
     h1 = one(rows, mesh="haproxy-3.0", rate_target=1000, **pq) or {}
+    d1 = one(rows, mesh="direct", rate_target=1000, **pq) or {}
+    # An added latency against (or of) a saturated row is queueing, not what a hop adds.
+    saturated = [f"{label} {num(r.get('rate_achieved'), 1)}" for label, r in
+                 (("aegis-flow", a1), ("HAProxy 3.0", h1), ("direct", d1)) if r.get("saturated")]
     for field, limit in (("added_p50_us", ADDED_P50_1K_US), ("added_p99_us", ADDED_P99_1K_US)):
         name, v, hv = field[6:9], a1.get(field), h1.get(field)
-        add("2 mesh, 1k req/s", f"added {name} ≤ {limit} µs (MLKEM1024 + ML-DSA-65)", "mesh-rates",
-            None if v is None else f"{num(v)} µs", v is not None and v <= limit)
-        both = v is not None and hv is not None
-        add("2 mesh, 1k req/s", f"added {name} below HAProxy 3.0's two-hop mesh", "mesh-rates",
-            f"{num(v)} µs vs {num(hv)} µs" if both else None, both and v < hv)
+        target = f"added {name} ≤ {limit} µs (MLKEM1024 + ML-DSA-65)"
+        if a1.get("saturated") or d1.get("saturated"):
+            add("2 mesh, 1k req/s", target, "mesh-rates", f"saturated (req/s achieved: {', '.join(saturated)})", False)
+        else:
+            add("2 mesh, 1k req/s", target, "mesh-rates", None if v is None else f"{num(v)} µs",
+                v is not None and v <= limit)
+        target = f"added {name} below HAProxy 3.0's two-hop mesh"
+        if v is not None and hv is not None and saturated:
+            out.append(("2 mesh, 1k req/s", target, f"{num(v)} µs vs {num(hv)} µs; saturated rows, req/s achieved: "
+                        f"{', '.join(saturated)} of 1,000", "not valid (saturated)", run_label(runs["mesh-rates"]["run"])))
+        else:
+            both = v is not None and hv is not None
+            add("2 mesh, 1k req/s", target, "mesh-rates", f"{num(v)} µs vs {num(hv)} µs" if both else None,
+                both and v < hv)
     a20 = one(rows, mesh="aegis-flow", rate_target=20000, **pq)
     d20 = one(rows, mesh="direct", rate_target=20000, **pq) or {}
     target = f"added p99 ≤ {ADDED_P99_20K_US / 1000:g} ms"

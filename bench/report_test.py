@@ -51,7 +51,7 @@ def main():
         data = json.loads(read(results))
         suites = data["suites"]
         check(sorted(suites) == ["http", "memory", "mesh-rates", "tls"], "the results hold the four suites of the fixture")
-        check(len(suites["http"]["rows"]) == 3 and suites["http"]["rows"][1]["rps"] == 60000,
+        check(len(suites["http"]["rows"]) == 3 and len(suites["mesh-rates"]["rows"]) == 5 and suites["http"]["rows"][1]["rps"] == 60000,
               "the http rows are there, numbers as numbers")
         check(suites["http"]["run"]["quick"] is True and suites["http"]["run"]["commit"] == "0123abc",
               "the run metadata (QUICK flag, commit) is recorded per suite")
@@ -71,6 +71,9 @@ def main():
         check("0.75×" in row and "| MISS |" in row, f"scenario 3 MISS at 0.75×: {row}")
         row = target_row(md, "two-hop req/s")
         check("1.50×" in row and "not valid (suite exit 1)" in row, f"a failed suite's numbers are not valid: {row}")
+        row = target_row(md, "added p50 below HAProxy 3.0")
+        check("not valid (saturated)" in row and "HAProxy 3.0 1.5 of 1,000" in row,
+              f"no comparison with a saturated HAProxy 3.0 row: {row}")
         row = target_row(md, "idle RSS")
         check("2026-01-02 03:05:00 UTC, QUICK" in row, f"the run column names the QUICK run: {row}")
         check("## 4. HTTP/2" in md and "Not measured yet" in md.split("## 4. HTTP/2")[1].split("##")[1],
