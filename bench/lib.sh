@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # CPUS, NGINX_DESC, WORK are for the sourcing script
 # Helpers shared by the benchmark scripts (bench/run.sh, bench/tls.sh,
-# bench/mesh.sh). Sourced, not run. The script sets BENCH_LOG_TAG (log prefix)
+# bench/mesh.sh and the others). Sourced, not run. The script sets BENCH_LOG_TAG (log prefix)
 # before sourcing and then calls bench_setup_work PREFIX.
 #
 # What is here: logging, the temporary work directory with a cleanup trap that
 # stops every server started with `start`, CPU list parsing, BENCH_NICE, taskset
 # pinning, free ports, waiting for servers, the nginx upstream config, CPU
-# accounting, wrk output parsing, medians and ratios, and the machine lines at
-# the top of each report.
+# accounting, wrk output parsing, medians and ratios, the machine lines at
+# the top of each report, and emit_row (one JSON object per measured row, for
+# make bench's bench/report.py).
 
 log() { printf '[%s] %s\n' "${BENCH_LOG_TAG:-bench}" "$*" >&2; }
 die() { printf '[%s] error: %s\n' "${BENCH_LOG_TAG:-bench}" "$*" >&2; exit 1; }
