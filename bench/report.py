@@ -532,6 +532,14 @@ def section_tls(run, rows, charts):
                                                                                     ("aegis-flow", "aegis"))]))
     lines.append("µs/hs: the server's CPU per handshake; client CPU % near 100 × its CPUs means the load "
                  "generator, not the server, was the limit.")
+    wire = []
+    for r in find(rows, server="aegis", resumed=False):
+        res = one(rows, server="aegis", resumed=True, cert=r["cert"], group=r["group"]) or {}
+        wire.append([r["cert"], r["group"], num(r.get("c2s_bytes")), num(r.get("s2c_bytes")),
+                     num(res.get("c2s_bytes")), num(res.get("s2c_bytes"))])
+    if wire:
+        lines.append("TLS bytes on the wire per aegis-flow handshake (records, no TCP/IP headers):")
+        lines.append(table(["cert", "group", "full c→s", "full s→c", "resumed c→s", "resumed s→c"], wire))
     return lines
 
 
