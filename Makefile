@@ -19,7 +19,7 @@ help:
 	@echo "make build   build PRESET (default release) -> build/release/aegis-flow"
 	@echo "make fuzz    build the libFuzzer targets (clang-14, ASan+UBSan) and run each for FUZZ_SECONDS (default 60); FUZZ_TARGETS picks"
 	@echo "make lint    clang-tidy-14 (.clang-tidy: bugprone, cert, bounds, owning-memory, performance) over src/"
-	@echo "make bench   benchmarks (not a test): HTTP vs nginx/HAProxy, TLS handshakes vs s_server, two-sidecar mesh latency, HTTP/2 (h2load), gRPC through the mesh, attested handshakes, memory per idle connection, added latency at fixed rates (two-hop meshes vs HAProxy 3.0/2.6); BENCH_SUITES=\"http tls mesh h2 grpc attest memory\" (default) or mesh-rates, scale (1 vs 2 workers); QUICK=1 short runs"
+	@echo "make bench   benchmarks (not a test), the six scenarios of issue 8: HTTP vs nginx/HAProxy, TLS handshakes vs s_server, mesh latency, HTTP/2 and gRPC, attested handshakes, memory per idle connection, added latency at fixed rates vs HAProxy 3.0/2.6, 1 vs 2 workers; writes bench/results/DATE.json and docs/benchmarks.md; BENCH_SUITES=\"http tls mesh h2 grpc attest memory mesh-rates scale\" (default) picks; QUICK=1 short runs (about 2 minutes)"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -45,28 +45,22 @@ test: build
 # grpc = bench/grpc.sh (gRPC unary calls/s direct vs through the two-sidecar PQC mesh),
 # attest = bench/attest.sh (attested vs plain mTLS handshakes: rate and server CPU per handshake),
 # memory = bench/memory.sh (idle RSS and bytes per idle keep-alive connection vs HAProxy),
-# mesh-rates = bench/mesh_rates.sh (open-loop added latency at fixed rates: aegis-flow vs HAProxy 3.0/2.6 two-hop meshes; not in the default set).
-# scale = bench/scale.sh (throughput with 1 and 2 workers: aegis-flow --concurrency W vs HAProxy nbthread W; not in the default set).
-# QUICK=1 exports BENCH_QUICK=1 (the suites' short mode, e.g. bench/mesh_rates.sh).
-BENCH_SUITES ?= http tls mesh h2 grpc attest memory
+# mesh-rates = bench/mesh_rates.sh (open-loop added latency at fixed rates: aegis-flow vs HAProxy 3.0/2.6 two-hop meshes),
+# scale = bench/scale.sh (throughput with 1 and 2 workers: aegis-flow --concurrency W vs HAProxy nbthread W).
+# The default set covers the issue's six scenarios: about 26 minutes on 2 CPUs.
+# bench/run_suites.sh runs them (a failing suite does not stop the others, but
+# fails make bench at the end), collecting their rows in a temporary JSON-lines
+# file; bench/report.py then writes bench/results/YYYY-MM-DD.json and
+# regenerates docs/benchmarks.md with its charts (docs/bench/*.svg).
+# QUICK=1 exports BENCH_QUICK=1: every suite's short mode, about 2 minutes in all.
+# BENCH_BIN: the aegis-flow binary measured (aegis-bench-* next to it).
+BENCH_SUITES ?= http tls mesh h2 grpc attest memory mesh-rates scale
+BENCH_BIN ?= build/$(PRESET)/aegis-flow
 ifdef QUICK
 export BENCH_QUICK := $(QUICK)
 endif
 bench: build
-	@set -e; for s in $(BENCH_SUITES); do \
-	  case $$s in \
-	    http) bench/run.sh build/$(PRESET)/aegis-flow ;; \
-	    tls) bench/tls.sh build/$(PRESET)/aegis-flow ;; \
-	    mesh) bench/mesh.sh build/$(PRESET)/aegis-flow ;; \
-	    h2) bench/h2.sh build/$(PRESET)/aegis-flow ;; \
-	    grpc) bench/grpc.sh build/$(PRESET)/aegis-flow ;; \
-	    attest) bench/attest.sh build/$(PRESET)/aegis-flow ;; \
-	    memory) bench/memory.sh build/$(PRESET)/aegis-flow ;; \
-	    mesh-rates) bench/mesh_rates.sh build/$(PRESET)/aegis-flow ;; \
-	    scale) bench/scale.sh build/$(PRESET)/aegis-flow ;; \
-	    *) echo "unknown BENCH_SUITES entry '$$s' (http, tls, mesh, h2, grpc, attest, memory, mesh-rates, scale)" >&2; exit 2 ;; \
-	  esac; \
-	done
+	@bench/run_suites.sh $(BENCH_BIN) $(BENCH_SUITES)
 
 # Every fuzz target (tests/fuzz/) for FUZZ_SECONDS each, one after the
 # other, under nice; FUZZ_TARGETS="h1_request x509" picks some. Own build

@@ -15,16 +15,20 @@
 #   bench/attest.sh [path/to/aegis-flow [path/to/aegis-bench-handshake]]
 #
 # Environment: BENCH_ATTEST_SECONDS=5, BENCH_ATTEST_CONCURRENCY=2,
-# BENCH_ATTEST_ROUNDS=3 (each metric the median), BENCH_NICE as in run.sh.
+# BENCH_ATTEST_ROUNDS=3 (each metric the median), BENCH_NICE as in run.sh;
+# BENCH_QUICK=1: one round of 2 s.
 set -euo pipefail
 shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 HS_BIN=${2:-$(dirname "$AEGIS_BIN")/aegis-bench-handshake}
-SECONDS_RUN=${BENCH_ATTEST_SECONDS:-5}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  SECONDS_RUN=${BENCH_ATTEST_SECONDS:-2} ROUNDS=${BENCH_ATTEST_ROUNDS:-1}
+else
+  SECONDS_RUN=${BENCH_ATTEST_SECONDS:-5} ROUNDS=${BENCH_ATTEST_ROUNDS:-3}
+fi
 CONC=${BENCH_ATTEST_CONCURRENCY:-2}
-ROUNDS=${BENCH_ATTEST_ROUNDS:-3}
 BENCH_LOG_TAG=bench-attest
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -130,6 +134,8 @@ REPORT=$(results_dir "$ROOT")/attest-latest.txt
   printf '\n%-10s %10s %16s\n' listener 'hs/s' 'server us/hs'
   for t in plain attested; do
     printf '%-10s %10s %16s\n' "$t" "$(median <<<"${RATE[$t]}")" "$(median <<<"${USHS[$t]}")"
+    emit_row attest listener="$t" hs_per_s="$(median <<<"${RATE[$t]}")" server_us_per_hs="$(median <<<"${USHS[$t]}")" \
+      errors="${ERRS[$t]}" group=MLKEM1024 cert=mldsa65 client_threads="$CONC" seconds="$SECONDS_RUN" rounds="$ROUNDS"
   done
   p=$(median <<<"${USHS[plain]}") a=$(median <<<"${USHS[attested]}")
   echo

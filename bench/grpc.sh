@@ -17,6 +17,7 @@
 #
 # Environment:
 #   BENCH_SECONDS=10   measured duration of each h2load run (after 2 s warm-up)
+#   BENCH_QUICK=1      short runs (2 s after a 1 s warm-up)
 #   BENCH_CONNECTIONS=4, BENCH_STREAMS=16   h2load -c / -m
 #   BENCH_NICE, BENCH_CPU_*: as in bench/run.sh
 set -euo pipefail
@@ -24,7 +25,11 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
-SECONDS_RUN=${BENCH_SECONDS:-10}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  SECONDS_RUN=${BENCH_SECONDS:-2} WARMUP=1
+else
+  SECONDS_RUN=${BENCH_SECONDS:-10} WARMUP=2
+fi
 CONNS=${BENCH_CONNECTIONS:-4}
 STREAMS=${BENCH_STREAMS:-16}
 PY=${AEGIS_GRPC_PYTHON:-/usr/bin/python3}
@@ -123,7 +128,7 @@ answered() { grep -c '^RPC Unary OK' "$WORK/grpc.log" || true; }
 measure() {
   local name=$1 port=$2 before after out
   before=$(answered)
-  out=$(pin "$CPU_LOAD" h2load -c"$CONNS" -m"$STREAMS" -D"$SECONDS_RUN" --warm-up-time=2 -d "$WORK/call.bin" \
+  out=$(pin "$CPU_LOAD" h2load -c"$CONNS" -m"$STREAMS" -D"$SECONDS_RUN" --warm-up-time="$WARMUP" -d "$WORK/call.bin" \
     -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$port/aegis.test.Echo/Unary" 2>&1) ||
     { printf '%s\n' "$out" >&2; die "h2load failed against $name"; }
   sleep 0.5
@@ -152,7 +157,7 @@ RESULTS_DIR=$(results_dir "$ROOT")
 REPORT=$RESULTS_DIR/grpc-latest.txt
 {
   report_machine "Aegis-Flow gRPC benchmark (bench/grpc.sh)" "$LOAD_BEFORE"
-  echo "h2load:   -c$CONNS -m$STREAMS -D${SECONDS_RUN}s --warm-up-time=2s, aegis.test.Echo/Unary, 128-byte message"
+  echo "h2load:   -c$CONNS -m$STREAMS -D${SECONDS_RUN}s --warm-up-time=${WARMUP}s, aegis.test.Echo/Unary, 128-byte message"
   echo "server:   tests/integration/grpc/grpc_server.py ($("$PY" -c 'import grpc; print("grpcio", grpc.__version__)'))"
   echo "mesh:     HTTP/2 over mTLS, MLKEM1024, ML-DSA-65, one worker per sidecar"
   commit_line "$ROOT"
@@ -161,6 +166,8 @@ REPORT=$RESULTS_DIR/grpc-latest.txt
   for row in "direct $DIRECT" "mesh-pq $MESH"; do
     read -r name rps mean bad ok succ <<<"$row"
     printf '%-10s %10.0f %12.1f %8d %12d %12d\n' "$name" "$rps" "$mean" "$bad" "$succ" "$ok"
+    emit_row grpc target="$name" calls_per_s="$rps" mean_us="$mean" non2xx="$bad" h2load_done="$succ" server_ok="$ok" \
+      connections="$CONNS" streams="$STREAMS" seconds="$SECONDS_RUN"
   done
   echo
   read -r rd md _ <<<"$DIRECT"; read -r rm mm _ <<<"$MESH"

@@ -13,14 +13,18 @@
 #   BENCH_WARMUP_SECONDS=2   h2load --warm-up-time
 #   BENCH_CONNECTIONS=8      h2load -c
 #   BENCH_STREAMS=16         h2load -m (concurrent streams per connection)
+#   BENCH_QUICK=1            short runs (2 s after a 1 s warm-up)
 #   BENCH_NICE, BENCH_CPU_PROXY, BENCH_CPU_NGINX, BENCH_CPU_LOAD: as in bench/run.sh
 set -euo pipefail
 shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
-SECONDS_RUN=${BENCH_SECONDS:-10}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  SECONDS_RUN=${BENCH_SECONDS:-2} WARMUP=${BENCH_WARMUP_SECONDS:-1}
+else
+  SECONDS_RUN=${BENCH_SECONDS:-10} WARMUP=${BENCH_WARMUP_SECONDS:-2}
+fi
 CONNS=${BENCH_CONNECTIONS:-8}
 STREAMS=${BENCH_STREAMS:-16}
 
@@ -135,6 +139,8 @@ REPORT=$RESULTS_DIR/h2-latest.txt
     read -r rps mean errs cpu ncpu <<<"${RES[$t]}"
     [ "$t" != nginx ] || cpu="-"
     printf '%-24s %10.0f %12.1f %7d %10s %10s\n' "${LABEL[$t]}" "$rps" "$mean" "$errs" "$cpu" "$ncpu"
+    emit_row h2 target="$t" rps="$rps" mean_us="$mean" errors="$errs" proxy_cpu_pct="${cpu#-}" nginx_cpu_pct="$ncpu" \
+      connections="$CONNS" streams="$STREAMS" seconds="$SECONDS_RUN"
   done
   echo
   read -r ra ma _ <<<"${RES[aegis]}"; read -r rh mh _ <<<"${RES[haproxy]}"; read -r rn _ <<<"${RES[nginx]}"

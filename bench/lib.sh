@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # CPUS, NGINX_DESC, WORK are for the sourcing script
 # Helpers shared by the benchmark scripts (bench/run.sh, bench/tls.sh,
-# bench/mesh.sh). Sourced, not run. The script sets BENCH_LOG_TAG (log prefix)
+# bench/mesh.sh and the others). Sourced, not run. The script sets BENCH_LOG_TAG (log prefix)
 # before sourcing and then calls bench_setup_work PREFIX.
 #
 # What is here: logging, the temporary work directory with a cleanup trap that
 # stops every server started with `start`, CPU list parsing, BENCH_NICE, taskset
 # pinning, free ports, waiting for servers, the nginx upstream config, CPU
-# accounting, wrk output parsing, medians and ratios, and the machine lines at
-# the top of each report.
+# accounting, wrk output parsing, medians and ratios, the machine lines at
+# the top of each report, and emit_row (one JSON object per measured row, for
+# make bench's bench/report.py).
 
 log() { printf '[%s] %s\n' "${BENCH_LOG_TAG:-bench}" "$*" >&2; }
 die() { printf '[%s] error: %s\n' "${BENCH_LOG_TAG:-bench}" "$*" >&2; exit 1; }
@@ -307,9 +308,44 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{a[NR] = $1} END {if (NR % 2)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # --- reports -----------------------------------------------------------------------
-results_dir() {  # results_dir ROOT: create ROOT/bench/results (git-ignored), print it
+# emit_row SUITE KEY=VALUE...: one measured row as one JSON object,
+# {"suite": "SUITE", "KEY": VALUE, ...}, appended to $BENCH_JSONL (the rows of a
+# `make bench` run, which bench/report.py turns into bench/results/DATE.json and
+# docs/benchmarks.md) and to $BENCH_ROWS_FILE (a suite's own copy), each when set:
+# a no-op when neither is. A value that is a JSON number, true, false or null is
+# written bare, an empty one as null, anything else as a string.
+emit_row() {
+  [ -n "${BENCH_JSONL:-}${BENCH_ROWS_FILE:-}" ] || return 0
+  local line kv k v
+  line="{\"suite\": \"$(json_escape "$1")\""
+  shift
+  for kv in "$@"; do
+    k=${kv%%=*} v=${kv#*=}
+    if [ -z "$v" ]; then
+      v=null
+    elif ! [[ "$v" =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$ || "$v" =~ ^(true|false|null)$ ]]; then
+      v="\"$(json_escape "$v")\""
+    fi
+    line+=", \"$(json_escape "$k")\": $v"
+  done
+  line+="}"
+  [ -z "${BENCH_JSONL:-}" ] || printf '%s\n' "$line" >>"$BENCH_JSONL"
+  [ -z "${BENCH_ROWS_FILE:-}" ] || printf '%s\n' "$line" >>"$BENCH_ROWS_FILE"
+}
+json_escape() {  # json_escape STRING: STRING as the inside of a JSON string
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"} s=${s//$'\t'/\\t} s=${s//$'\n'/\\n} s=${s//$'\r'/\\r}
+  printf '%s' "$s"
+}
+# results_dir ROOT: create ROOT/bench/results, print it. The top-level .gitignore
+# keeps the suites' *-latest.* reports out of git; the dated DATE.json files that
+# bench/report.py writes are committed. (Older versions wrote a .gitignore of "*"
+# in the directory, which would hide those: removed.)
+results_dir() {
   mkdir -p "$1/bench/results"
-  [ -f "$1/bench/results/.gitignore" ] || printf '# bench output is machine-specific: never committed\n*\n' >"$1/bench/results/.gitignore"
+  if grep -qx '# bench output is machine-specific: never committed' "$1/bench/results/.gitignore" 2>/dev/null; then
+    rm -f "$1/bench/results/.gitignore"
+  fi
   echo "$1/bench/results"
 }
 # report_machine TITLE LOAD_BEFORE: the first lines of every report.
@@ -340,5 +376,5 @@ finish_report() {
     log "$total_errs $what failed: these numbers are not valid"
     exit 1
   fi
-  log "report written to ${report#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+  log "report written to ${report#"$ROOT"/}${BENCH_JSONL:+; rows in $BENCH_JSONL (make bench: bench/report.py)}"
 }

@@ -4,7 +4,7 @@
 // load and its queueing never shows up in their latencies (coordinated
 // omission). Here request i of a connection is due at a fixed time; latency is
 // measured from that intended time to the response's last byte, however late
-// the request actually left. See docs/benchmarks.md, "Open-loop load generator".
+// the request actually left. See docs/benchmark-methods.md, "Open-loop load generator".
 //
 //   aegis-bench-loadgen --url http://127.0.0.1:8080/ --rate 2000 --connections 16 --duration 10
 //   aegis-bench-loadgen --url https://localhost:8443/ --http 2 --ca ca.pem --groups MLKEM1024 --json

@@ -4,7 +4,7 @@
 # 3.0 on OpenSSL 3.5 (if bench/haproxy3.sh has a cached build), each in
 # front of the same nginx, one worker/thread each, one target at a time.
 # Prints a report and writes it to bench/results/memory-latest.txt (kept out
-# of git); paste it into docs/benchmarks.md.
+# of git); its rows go to make bench's results (bench/lib.sh emit_row).
 #
 #   bench/memory.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #
@@ -25,6 +25,7 @@
 #   BENCH_MEM_TARGETS="aegis haproxy haproxy3 aegis-tls haproxy-tls haproxy3-tls"
 #   BENCH_BUILD_HAPROXY3=1    build HAProxy 3 (bench/haproxy3.sh build) if not cached
 #   BENCH_NICE=-10            as in bench/run.sh
+#   BENCH_QUICK=1             short run: N = 1000, 1 s settle, aegis and haproxy (plain) only
 #
 # Targets from the issue (informative; the script never fails on a number,
 # only when a server does not start or a request or connection fails):
@@ -34,12 +35,15 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
-CONNS=${BENCH_MEM_CONNS:-10000}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  CONNS=${BENCH_MEM_CONNS:-1000} SETTLE=${BENCH_MEM_SETTLE:-1} TARGETS=${BENCH_MEM_TARGETS:-aegis haproxy}
+else
+  CONNS=${BENCH_MEM_CONNS:-10000} SETTLE=${BENCH_MEM_SETTLE:-2}
+  TARGETS=${BENCH_MEM_TARGETS:-aegis haproxy haproxy3 aegis-tls haproxy-tls haproxy3-tls}
+fi
 BATCH=${BENCH_MEM_BATCH:-100}
-SETTLE=${BENCH_MEM_SETTLE:-2}
 TIMEOUT=${BENCH_MEM_TIMEOUT:-30}
 TLS=${BENCH_MEM_TLS:-1}
-TARGETS=${BENCH_MEM_TARGETS:-aegis haproxy haproxy3 aegis-tls haproxy-tls haproxy3-tls}
 GOAL_IDLE_MIB=20
 GOAL_CONN_KIB=10
 PY=/usr/bin/python3
@@ -297,6 +301,11 @@ REPORT=$RESULTS_DIR/memory-latest.txt
       "$(mib "${PSS0[$t]}")" "$(mib "${PSSN[$t]}")" "$(per_conn "${PSS0[$t]}" "${PSSN[$t]}")" \
       "$(mib "${RSSC[$t]}")" "${IDLECPU[$t]}" "${SRV[$t]}" "${UPS[$t]}" \
       "$(verdict "$(mib "${RSS0[$t]}")" "$(per_conn "${RSS0[$t]}" "${RSSN[$t]}")")"
+    emit_row memory target="$t" proxy="${LABEL[$t]% tls}" tls="$([[ "$t" == *-tls ]] && echo true || echo false)" \
+      idle_rss_kib="${RSS0[$t]}" n_rss_kib="${RSSN[$t]}" kib_per_conn_rss="$(per_conn "${RSS0[$t]}" "${RSSN[$t]}")" \
+      idle_pss_kib="${PSS0[$t]}" n_pss_kib="${PSSN[$t]}" kib_per_conn_pss="$(per_conn "${PSS0[$t]}" "${PSSN[$t]}")" \
+      closed_rss_kib="${RSSC[$t]}" n_cpu_pct="${IDLECPU[$t]}" server_conns="${SRV[$t]}" upstream_conns="${UPS[$t]}" \
+      errors="${ERRS[$t]}" connections="$CONNS"
   done
   echo
   for pair in "aegis haproxy" "aegis haproxy3" "aegis-tls haproxy-tls" "aegis-tls haproxy3-tls"; do

@@ -25,7 +25,7 @@
 # hop adds on an otherwise idle path); -c16 loads the servers' core to
 # saturation, where latency is mostly queueing (about connections / req/s).
 # Prints a report and writes it to bench/results/mesh-latest.txt (kept out of
-# git); paste it into docs/benchmarks.md.
+# git); its rows go to make bench's results (bench/lib.sh emit_row).
 #
 #   bench/mesh.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #
@@ -37,6 +37,8 @@
 #   BENCH_MESH_TARGETS="direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh mesh-pq-resume mesh-hybrid-resume"
 #   BENCH_CPU_SERVERS, BENCH_CPU_LOAD   override the pinning (taskset -c lists)
 #   BENCH_NICE=-10                 as in bench/run.sh
+#   BENCH_QUICK=1                  short run: direct, single, mesh-pq and mesh-hybrid at -c1,
+#                                  1 s warm-up + 2 s each (about 15 s)
 # Default run: 6 targets x 2 connection counts x 6 s, about 80 s in all.
 #
 # CPU pinning. The question is what the sidecars add to a request, so the
@@ -54,11 +56,15 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
-SECONDS_RUN=${BENCH_MESH_SECONDS:-5}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  SECONDS_RUN=${BENCH_MESH_SECONDS:-2} CONNS_LIST=${BENCH_MESH_CONNECTIONS:-1}
+  TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid}
+else
+  SECONDS_RUN=${BENCH_MESH_SECONDS:-5} CONNS_LIST=${BENCH_MESH_CONNECTIONS:-1 16}
+  TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh mesh-pq-resume mesh-hybrid-resume}
+fi
 WARMUP=${BENCH_MESH_WARMUP_SECONDS:-1}
-CONNS_LIST=${BENCH_MESH_CONNECTIONS:-1 16}
 ROUNDS=${BENCH_MESH_ROUNDS:-1}
-TARGETS=${BENCH_MESH_TARGETS:-direct single mesh-pq mesh-hybrid mesh-pq-fresh mesh-hybrid-fresh mesh-pq-resume mesh-hybrid-resume}
 
 BENCH_LOG_TAG=bench-mesh
 # shellcheck source=bench/lib.sh
@@ -284,6 +290,9 @@ REPORT=$RESULTS_DIR/mesh-latest.txt
       done
       printf '%-23s %9.0f %9.1f %9.1f %6d %8.0f %8.1f %7s\n' "${LABEL[$t]}" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" \
         "${ERRS[$k]}" "${SCPU[$k]}" "${USREQ[$k]}" "${HSREQ[$k]}"
+      emit_row mesh target="$t" connections="$c" rps="${RPS[$k]}" p50_us="${P50[$k]}" p99_us="${P99[$k]}" \
+        errors="${ERRS[$k]}" servers_cpu_pct="${SCPU[$k]}" cpu_us_per_req="${USREQ[$k]}" \
+        handshakes_per_req="${HSREQ[$k]#-}" seconds="$SECONDS_RUN" rounds="$ROUNDS"
     done
     if [ ${#MESH[@]} -gt 0 ] && { want direct || want single; }; then
       echo "  added latency, microseconds (p50 / p99):"

@@ -12,7 +12,7 @@
 # for GROUP in X25519 X25519MLKEM768 MLKEM1024 SecP384r1MLKEM1024 and
 # certificates of KEYTYPE in ecdsa-p256 mldsa65 mldsa87 (aegis-flow certs; the
 # same files for both meshes). Each row: loadgen --rate R --connections 64
-# --duration 5 --warmup 1; added p50/p99 = mesh - direct at the same rate.
+# --duration 4 --warmup 1; added p50/p99 = mesh - direct at the same rate.
 # Then wrk -t1 -c64 -d5s (closed loop, saturated) through the aegis-flow and the
 # HAProxy 3.0 mesh with MLKEM1024 + mldsa65: the two-hop throughput. At the end
 # the issue's targets as PASS/MISS lines (informative: never an exit failure).
@@ -22,19 +22,21 @@
 #   bench/mesh_rates.sh [path/to/aegis-flow]   default: build/release/aegis-flow
 #
 # Writes bench/results/mesh-rates-latest.txt (the table) and
-# bench/results/mesh-rates-latest.jsonl (one JSON object per row; git-ignored).
+# bench/results/mesh-rates-latest.jsonl (one JSON object per row, bench/lib.sh's
+# emit_row, which also feeds make bench's bench/report.py; git-ignored).
+# The default run takes about 10 minutes (12 passes of 9 rows of 5 s).
 #
 # Environment:
-#   BENCH_QUICK=1                  MLKEM1024 + mldsa65 only (plus HAProxy 2.6 classical),
-#                                  rates 1000 20000, 3 s each: under 2 minutes
+#   BENCH_QUICK=1                  MLKEM1024 + mldsa65 only, no HAProxy 2.6, rates 1000 20000,
+#                                  2 s each, throughput runs of 2 s: about 30 s
 #   BENCH_RATES="1000 5000 20000"  req/s
 #   BENCH_RATE_CONNS=64            loadgen connections
-#   BENCH_RATE_SECONDS=5           measured seconds per row (after BENCH_RATE_WARMUP=1)
+#   BENCH_RATE_SECONDS=4           measured seconds per row (after BENCH_RATE_WARMUP=1)
 #   BENCH_RATE_GROUPS, BENCH_RATE_KEYTYPES   subsets of the lists above
 #   BENCH_RATE_WRK_SECONDS=5       the throughput runs (0 skips them)
 #   BENCH_LOADGEN=path             default: aegis-bench-loadgen next to aegis-flow
 #   HAPROXY3_BIN=path              default: the cached bench/haproxy3.sh build (built if missing)
-#   HAPROXY26_BIN=/usr/sbin/haproxy   Debian's 2.6 ("" skips it)
+#   HAPROXY26_BIN=/usr/sbin/haproxy   Debian's 2.6 ("" skips it; the default with BENCH_QUICK=1)
 #   BENCH_CPU_SERVERS, BENCH_CPU_LOAD, BENCH_NICE   as in bench/mesh.sh
 #
 # The report also counts the aegis-flow inbound's handshakes per pass (pooling check).
@@ -47,18 +49,18 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 QUICK=${BENCH_QUICK:-0}
-if [ "$QUICK" = 1 ]; then
-  RATES=${BENCH_RATES:-1000 20000} SECONDS_RUN=${BENCH_RATE_SECONDS:-3}
+if [ "$QUICK" != 0 ]; then
+  RATES=${BENCH_RATES:-1000 20000} SECONDS_RUN=${BENCH_RATE_SECONDS:-2}
   MESH_GROUPS=${BENCH_RATE_GROUPS:-MLKEM1024} MESH_KEYTYPES=${BENCH_RATE_KEYTYPES:-mldsa65}
+  WRK_SECONDS=${BENCH_RATE_WRK_SECONDS:-2} HAP26=${HAPROXY26_BIN-}
 else
-  RATES=${BENCH_RATES:-1000 5000 20000} SECONDS_RUN=${BENCH_RATE_SECONDS:-5}
+  RATES=${BENCH_RATES:-1000 5000 20000} SECONDS_RUN=${BENCH_RATE_SECONDS:-4}
   MESH_GROUPS=${BENCH_RATE_GROUPS:-X25519 X25519MLKEM768 MLKEM1024 SecP384r1MLKEM1024}
   MESH_KEYTYPES=${BENCH_RATE_KEYTYPES:-ecdsa-p256 mldsa65 mldsa87}
+  WRK_SECONDS=${BENCH_RATE_WRK_SECONDS:-5} HAP26=${HAPROXY26_BIN-/usr/sbin/haproxy}
 fi
 CONNS=${BENCH_RATE_CONNS:-64}
 WARMUP=${BENCH_RATE_WARMUP:-1}
-WRK_SECONDS=${BENCH_RATE_WRK_SECONDS:-5}
-HAP26=${HAPROXY26_BIN-/usr/sbin/haproxy}
 
 BENCH_LOG_TAG="mesh-rates"
 # shellcheck source=bench/lib.sh
@@ -267,8 +269,9 @@ REPORT=$RESULTS_DIR/mesh-rates-latest.txt JSONL=$RESULTS_DIR/mesh-rates-latest.j
 hap_version() { "$1" -vv 2>&1 | awk 'NR == 1 {v = $3} /^Running on OpenSSL/ {sub(/^Running on OpenSSL version : /, ""); o = $1 " " $2} END {print v ", " o}'; }
 DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 : >"$JSONL"
+BENCH_ROWS_FILE=$JSONL  # emit_row writes each row here too
 {
-  report_machine "Added latency at fixed rates, two-hop meshes (bench/mesh_rates.sh$([ "$QUICK" = 1 ] && echo ', BENCH_QUICK=1'))" "$LOAD_BEFORE"
+  report_machine "Added latency at fixed rates, two-hop meshes (bench/mesh_rates.sh$([ "$QUICK" != 0 ] && echo ', BENCH_QUICK=1'))" "$LOAD_BEFORE"
   echo "load avg: $LOAD_AFTER (after the run)"
   commit_line "$ROOT"
   echo "pinning:  nginx cpu${CPU_NGINX:-any}, outbound hop cpu${CPU_OUT:-any}, inbound hop cpu${CPU_IN:-any}, loadgen and wrk cpu${CPU_LOAD:-any}${BENCH_NICE:+, nice $BENCH_NICE}"
@@ -290,10 +293,11 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
     printf '%-12s %-19s %-11s %6s %8.0f%1s %8s %8s %9s %9s %6s %7s %6s %8s %8s\n' "$mesh" "$g" "$kt" "$r" "$(f rate_achieved "$k")" "$(sat "$k")" \
       "$(f p50_us "$k")" "$(f p99_us "$k")" "$(f p999_us "$k")" "$(f max_us "$k")" "$(f errors "$k")" "$(f late "$k")" \
       "$(f unfinished "$k")" "$ap50" "$ap99"
-    printf '{"bench": "mesh-rates", "date": "%s", "commit": "%s", "mesh": "%s", "group": "%s", "keytype": "%s", "rate_target": %s, "connections": %s, "duration_s": %s, "rate_achieved": %s, "p50_us": %s, "p99_us": %s, "p999_us": %s, "max_us": %s, "errors": %s, "late": %s, "unfinished": %s, "saturated": %s, "added_p50_us": %s, "added_p99_us": %s}\n' \
-      "$DATE" "$COMMIT" "$mesh" "$g" "$kt" "$r" "$CONNS" "$SECONDS_RUN" "$(f rate_achieved "$k")" "$(f p50_us "$k")" "$(f p99_us "$k")" \
-      "$(f p999_us "$k")" "$(f max_us "$k")" "$(f errors "$k")" "$(f late "$k")" "$(f unfinished "$k")" \
-      "$([ -n "$(sat "$k")" ] && echo true || echo false)" "$([ "$ap50" = - ] && echo null || echo "$ap50")" "$([ "$ap99" = - ] && echo null || echo "$ap99")" >>"$JSONL"
+    emit_row mesh-rates row=rate date="$DATE" commit="$COMMIT" mesh="$mesh" group="$g" keytype="$kt" rate_target="$r" \
+      connections="$CONNS" duration_s="$SECONDS_RUN" rate_achieved="$(f rate_achieved "$k")" p50_us="$(f p50_us "$k")" \
+      p99_us="$(f p99_us "$k")" p999_us="$(f p999_us "$k")" max_us="$(f max_us "$k")" errors="$(f errors "$k")" \
+      late="$(f late "$k")" unfinished="$(f unfinished "$k")" saturated="$([ -n "$(sat "$k")" ] && echo true || echo false)" \
+      added_p50_us="$([ "$ap50" = - ] || echo "$ap50")" added_p99_us="$([ "$ap99" = - ] || echo "$ap99")"
   done
   echo "direct rows: loadgen -> nginx, measured right before the mesh rows of the same group/cert and rate (each"
   echo "pass of meshes has its own baseline); +p50/+p99: added latency = mesh minus that direct row (microseconds),"
@@ -307,8 +311,8 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
     line="aegis-flow inbound handshakes during each pass (all rates and the throughput run; pooling check):"
     for k in "${!HANDSHAKES[@]}"; do
       line+=" ${k/|/+} ${HANDSHAKES[$k]};"
-      printf '{"bench": "mesh-rates-handshakes", "date": "%s", "commit": "%s", "mesh": "aegis-flow", "group": "%s", "keytype": "%s", "inbound_handshakes": %s}\n' \
-        "$DATE" "$COMMIT" "${k%|*}" "${k#*|}" "${HANDSHAKES[$k]}" >>"$JSONL"
+      emit_row mesh-rates row=handshakes date="$DATE" commit="$COMMIT" mesh=aegis-flow group="${k%|*}" keytype="${k#*|}" \
+        inbound_handshakes="${HANDSHAKES[$k]}"
     done
     echo "$line"
   fi
@@ -317,8 +321,8 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
     echo "two-hop throughput, MLKEM1024 + mldsa65: wrk -t1 -c64 -d${WRK_SECONDS}s --latency (closed loop, saturated), after 1 s warm-up"
     for m in aegis-flow haproxy-3.0; do
       printf '  %-12s %10.0f req/s   p99 %8.0f us\n' "$m" "${TPUT[$m]:-0}" "${TPUT_P99[$m]:-0}"
-      printf '{"bench": "mesh-rates-throughput", "date": "%s", "commit": "%s", "mesh": "%s", "group": "MLKEM1024", "keytype": "mldsa65", "tool": "wrk -t1 -c64 -d%ss", "rps": %s, "p99_us": %s}\n' \
-        "$DATE" "$COMMIT" "$m" "$WRK_SECONDS" "${TPUT[$m]:-0}" "${TPUT_P99[$m]:-0}" >>"$JSONL"
+      emit_row mesh-rates row=throughput date="$DATE" commit="$COMMIT" mesh="$m" group=MLKEM1024 keytype=mldsa65 \
+        tool="wrk -t1 -c64 -d${WRK_SECONDS}s" rps="${TPUT[$m]:-0}" p99_us="${TPUT_P99[$m]:-0}"
     done
     echo "  aegis-flow / haproxy-3.0 = $(ratio "${TPUT[aegis-flow]:-0}" "${TPUT[haproxy-3.0]:-0}")"
   fi
@@ -334,7 +338,11 @@ DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ') COMMIT=$(git -C "$ROOT" rev-parse --short 
     a50=$(added p50_us "$A1") a99=$(added p99_us "$A1")
     tgt "1k req/s: aegis-flow added p50 $a50 us <= 100 us" "$a50 <= 100"
     tgt "1k req/s: aegis-flow added p99 $a99 us <= 500 us" "$a99 <= 500"
-    if [ -n "${RES[$H1]:-}" ]; then
+    D1="direct|MLKEM1024|mldsa65|1000"
+    if [ -n "${RES[$H1]:-}" ] && [ -n "$(sat "$A1")$(sat "$H1")$(sat "$D1")" ]; then
+      # A saturated row's latency is queueing: no comparison of added latencies.
+      tgt "1k req/s: added p50/p99 below HAProxy 3.0's: not comparable, a row is saturated (achieved: aegis-flow $(f rate_achieved "$A1"), HAProxy 3.0 $(f rate_achieved "$H1"), direct $(f rate_achieved "$D1") req/s)" ""
+    elif [ -n "${RES[$H1]:-}" ]; then
       h50=$(added p50_us "$H1") h99=$(added p99_us "$H1")
       tgt "1k req/s: aegis-flow added p50 $a50 us < HAProxy 3.0's $h50 us" "$a50 < $h50"
       tgt "1k req/s: aegis-flow added p99 $a99 us < HAProxy 3.0's $h99 us" "$a99 < $h99"

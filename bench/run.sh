@@ -2,7 +2,8 @@
 # Benchmark (not a test): wrk against (a) nginx directly, (b) aegis-flow and
 # (c) HAProxy 2.6, both proxies in front of that same nginx, one worker each,
 # all in one run on this machine. Prints a report and writes it to
-# bench/results/latest.txt (kept out of git); paste it into docs/benchmarks.md.
+# bench/results/latest.txt (kept out of git); its rows go to make bench's
+# results (bench/lib.sh emit_row, bench/report.py).
 #
 #   bench/run.sh [path/to/aegis-flow]     default: build/release/aegis-flow
 #
@@ -13,6 +14,7 @@
 #   BENCH_ROUNDS=1           rounds of (a,b,c); with >1 each metric is the median
 #   BENCH_TARGETS="nginx aegis haproxy"   subset to run (the ratios need aegis and haproxy)
 #   BENCH_CPU_PROXY, BENCH_CPU_NGINX, BENCH_CPU_LOAD   override the pinning (taskset -c lists)
+#   BENCH_QUICK=1            short runs (2 s after a 1 s warm-up), for make bench QUICK=1
 #   BENCH_NICE=-10           run servers and wrk at this nice level, and set this session's
 #                            sched autogroup to it too (negative needs root): softens, but
 #                            does not remove, interference from other work on a shared
@@ -36,8 +38,11 @@ shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
-SECONDS_RUN=${BENCH_SECONDS:-10}
-WARMUP=${BENCH_WARMUP_SECONDS:-2}
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+  SECONDS_RUN=${BENCH_SECONDS:-2} WARMUP=${BENCH_WARMUP_SECONDS:-1}
+else
+  SECONDS_RUN=${BENCH_SECONDS:-10} WARMUP=${BENCH_WARMUP_SECONDS:-2}
+fi
 CONNS=${BENCH_CONNECTIONS:-16}
 ROUNDS=${BENCH_ROUNDS:-1}
 TARGETS=${BENCH_TARGETS:-nginx aegis haproxy}
@@ -178,6 +183,9 @@ REPORT=$RESULTS_DIR/latest.txt
     PCPU[$t]=$(median <<<"${PCPU[$t]% }") NCPU[$t]=$(median <<<"${NCPU[$t]% }")
     pc=$(printf '%.0f' "${PCPU[$t]}"); [ "$t" != nginx ] || pc="-"
     printf '%-18s %10.0f %9.1f %9.1f %7d %10s %10.0f\n' "${LABEL[$t]}" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${ERRS[$t]}" "$pc" "${NCPU[$t]}"
+    emit_row http target="$t" rps="${RPS[$t]}" p50_us="${P50[$t]}" p99_us="${P99[$t]}" errors="${ERRS[$t]}" \
+      proxy_cpu_pct="$([ "$t" = nginx ] || echo "${PCPU[$t]}")" nginx_cpu_pct="${NCPU[$t]}" \
+      connections="$CONNS" seconds="$SECONDS_RUN" rounds="$ROUNDS"
   done
   echo
   if want aegis && want haproxy; then
@@ -202,4 +210,4 @@ if [ "$total_errs" -gt 0 ]; then
   for t in "${ORDER[@]}"; do [ "${ERRS[$t]}" -eq 0 ] || cat "$WORK/wrk-$t-1.txt" >&2; done
   exit 1
 fi
-log "report written to ${REPORT#"$ROOT"/}; paste it into docs/benchmarks.md (with a line on what else ran on the machine)"
+log "report written to ${REPORT#"$ROOT"/}${BENCH_JSONL:+; rows in $BENCH_JSONL (make bench: bench/report.py)}"

@@ -17,7 +17,7 @@
 #   BENCH_SCALE_WARMUP=2        unmeasured seconds before each measured run
 #   BENCH_SCALE_ROUNDS=3        rounds of every (W, target), interleaved; medians reported
 #   BENCH_SCALE_H2=1            0: skip the h2load rows
-#   BENCH_QUICK=1               short runs (one round, 2 s, 1 s warm-up): about 30 s in all
+#   BENCH_QUICK=1               short runs (one round, 2 s, 1 s warm-up, no h2load rows): about 20 s
 #   BENCH_NICE                  as in bench/run.sh
 #
 # No CPU pinning here, for either proxy. The point is to give the proxy W
@@ -35,11 +35,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
   SECONDS_RUN=${BENCH_SCALE_SECONDS:-2} WARMUP=${BENCH_SCALE_WARMUP:-1} ROUNDS=${BENCH_SCALE_ROUNDS:-1}
+  H2=${BENCH_SCALE_H2:-0}
 else
   SECONDS_RUN=${BENCH_SCALE_SECONDS:-5} WARMUP=${BENCH_SCALE_WARMUP:-2} ROUNDS=${BENCH_SCALE_ROUNDS:-3}
+  H2=${BENCH_SCALE_H2:-1}
 fi
 WORKERS=${BENCH_SCALE_WORKERS:-1 2}
-H2=${BENCH_SCALE_H2:-1}
 H2_STREAMS=16
 
 BENCH_LOG_TAG=bench-scale
@@ -211,6 +212,11 @@ REPORT=$RESULTS_DIR/scale-latest.txt
       lcpu=$(median <<<"${LCPU[$k]% }") ocpu=$(median <<<"${OCPU[$k]% }")
       if [[ "$t" == *_h2 ]]; then p50=$(printf 'mean %.0f' "$p50") p99=-; else p50=$(printf '%.1f' "$p50") p99=$(printf '%.1f' "$p99"); fi
       printf '%-16s %2s %8.0f %10s %9s %6d %6.0f %6.0f %6.0f %6.0f %9.0f  %s\n' "${LABEL[$t]}" "$w" "$rps" "$p50" "$p99" "${ERRS[$k]}" "$cpu" "$ncpu" "$lcpu" "$ocpu" "$(median <<<"${EFF[$k]% }")" "$(spread <<<"${RPS[$k]}")"
+      emit_row scale target="$t" workers="$w" rps="$rps" p50_us="$([[ "$t" == *_h2 ]] || echo "$p50")" \
+        p99_us="$([[ "$t" == *_h2 ]] || echo "$p99")" mean_us="$([[ "$t" != *_h2 ]] || median <<<"${P50[$k]% }")" \
+        errors="${ERRS[$k]}" proxy_cpu_pct="$cpu" nginx_cpu_pct="$ncpu" load_cpu_pct="$lcpu" other_cpu_pct="$ocpu" \
+        req_per_core="$(median <<<"${EFF[$k]% }")" rps_min="$(spread <<<"${RPS[$k]}" | cut -d- -f1)" \
+        rps_max="$(spread <<<"${RPS[$k]}" | cut -d- -f2)" seconds="$SECONDS_RUN" rounds="$ROUNDS"
     done
   done
   echo

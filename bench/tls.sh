@@ -10,8 +10,8 @@
 # server that does not resume is visible). Also the TLS bytes on the wire per
 # full and per resumed handshake, each direction. The load generator is
 # bench/handshake_rate.cpp (aegis-bench-handshake). Prints a report and writes it to
-# bench/results/tls-latest.txt (kept out of git); paste it into
-# docs/benchmarks.md.
+# bench/results/tls-latest.txt (kept out of git); its rows go to make
+# bench's results (bench/lib.sh emit_row).
 #
 #   bench/tls.sh [path/to/aegis-flow [path/to/aegis-bench-handshake]]
 #        defaults: build/release/aegis-flow, and aegis-bench-handshake next to it
@@ -27,6 +27,8 @@
 #   BENCH_TLS_RESUME=1           0: full handshakes only (the run before resumption rows)
 #   BENCH_TLS_HTTP=0             1: one HTTP/1.1 GET per connection (s_server -WWW
 #                                serves a 6-byte file; aegis-flow proxies to nginx)
+#   BENCH_QUICK=1                short run: ECDSA P-256 + X25519 and ML-DSA-65 + MLKEM1024 only,
+#                                full handshakes only, 1 s warm-up + 2 s per row (about 15 s)
 #   BENCH_OPENSSL                openssl CLI (default: the cached OpenSSL 3.5)
 #   BENCH_CPU_SERVER, BENCH_CPU_LOAD   override the pinning (taskset -c lists)
 #   BENCH_NICE=-10               as in bench/run.sh
@@ -54,7 +56,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AEGIS_BIN=${1:-$ROOT/build/release/aegis-flow}
 HS_BIN=${2:-$(dirname "$AEGIS_BIN")/aegis-bench-handshake}
 OPENSSL=${BENCH_OPENSSL:-${AEGIS_CACHE_DIR:-$HOME/.cache/aegis-flow}/openssl-current/bin/openssl}
-SECONDS_RUN=${BENCH_TLS_SECONDS:-4}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" != 0 ]; then
+  SECONDS_RUN=${BENCH_TLS_SECONDS:-2} RESUME=${BENCH_TLS_RESUME:-0}
+else
+  SECONDS_RUN=${BENCH_TLS_SECONDS:-4} RESUME=${BENCH_TLS_RESUME:-1}
+fi
 WARMUP=${BENCH_TLS_WARMUP_SECONDS:-1}
 CONC=${BENCH_TLS_CONCURRENCY:-4}
 ROUNDS=${BENCH_TLS_ROUNDS:-1}
@@ -62,7 +69,6 @@ GROUPS_LIST=${BENCH_TLS_GROUPS:-X25519 X25519MLKEM768 MLKEM1024 SecP384r1MLKEM10
 CERTS_LIST=${BENCH_TLS_CERTS:-ecdsa-p256 mldsa65 mldsa87}
 TARGETS=${BENCH_TLS_TARGETS:-s_server aegis}
 HTTP=${BENCH_TLS_HTTP:-0}
-RESUME=${BENCH_TLS_RESUME:-1}
 
 BENCH_LOG_TAG=bench-tls
 # shellcheck source=bench/lib.sh
@@ -124,6 +130,9 @@ log "certificates made in $WORK/certs ($CERTS_LIST)"
 
 COMBOS=()
 for kt in $CERTS_LIST; do for g in $GROUPS_LIST; do COMBOS+=("$kt/$g"); done; done
+if [ "$QUICK" != 0 ] && [ -z "${BENCH_TLS_GROUPS:-}${BENCH_TLS_CERTS:-}" ]; then
+  COMBOS=(ecdsa-p256/X25519 mldsa65/MLKEM1024)  # the classical and the PQC corner
+fi
 declare -A PORT
 mkdir -p "$WORK/www"
 printf 'hello\n' >"$WORK/www/hello"
@@ -430,5 +439,21 @@ REPORT=$RESULTS_DIR/tls-latest.txt
     done
   fi
 } >"$REPORT"
+
+# One JSON row per (server, certificate, group, full or resumed): the medians above.
+num_or_empty() { local v; v=$(mb "$@"); [ "$v" = - ] || echo "$v"; }
+for combo in "${COMBOS[@]}"; do
+  kt=${combo%/*} g=${combo#*/}
+  for t in "${ORDER[@]}"; do
+    key="$t/$combo" resumed=false c2s=FC2S s2c=FS2C
+    [[ "$t" != *-r ]] || resumed=true c2s=RC2S s2c=RS2C
+    emit_row tls server="${t%-r}" resumed="$resumed" cert="$kt" group="$g" hs_per_s="${RATE[$key]}" \
+      p50_us="${P50[$key]}" p99_us="${P99[$key]}" server_cpu_pct="${SCPU[$key]}" server_us_per_hs="${USHS[$key]}" \
+      client_cpu_pct="${CCPU[$key]}" resumed_pct="$([ "$resumed" = false ] || echo "${RES[$key]}")" errors="${ERRS[$key]}" \
+      c2s_bytes="$(num_or_empty "$c2s" "$key")" s2c_bytes="$(num_or_empty "$s2c" "$key")" \
+      ticket_s2c_bytes="$([ "$resumed" = false ] || num_or_empty TKT "$key")" \
+      seconds="$SECONDS_RUN" client_threads="$CONC" rounds="$ROUNDS" http="$HTTP"
+  done
+done
 
 finish_report "$REPORT" "connection(s)"
