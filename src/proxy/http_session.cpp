@@ -51,7 +51,7 @@ constexpr std::size_t kRelayBuffer = std::size_t{16} * 1024;
 
 // A body relay buffer, allocated (not zeroed) when an exchange first relays
 // a body and released when the connection goes idle, so that an idle
-// keep-alive connection holds none (docs/benchmarks.md, "Memory").
+// keep-alive connection holds none (docs/benchmark-methods.md, "Memory").
 class RelayBuffer {
  public:
   char* data() {
