@@ -36,6 +36,7 @@ PACKAGES=(
   python3-yaml python3-kubernetes  # tests/k8s: the Helm chart renderer and the Kubernetes API schema check
   iptables  # aegis-flow redirect: iptables(-nft)-restore/-save; its integration tests (network namespaces)
   tcpdump  # packet captures in the integration tests
+  strace  # benchmarks only: system calls per request (bench/cost.sh)
   libpcre2-dev zlib1g-dev  # benchmarks only: HAProxy 3.0 built against our OpenSSL 3.5 (bench/haproxy3.sh)
   python3-matplotlib  # benchmarks only: the SVG charts of docs/benchmarks.md (bench/report.py, CTest Bench.Report)
 )
