@@ -120,6 +120,27 @@ def main():
         suites = json.loads(read(results))["suites"]
         check(len(suites["memory"]["rows"]) == 1 and suites["memory"]["run"]["exit"] == 0,
               "a suite that failed without rows does not replace the day's measured run")
+        # Noise larger than the hops: a negative added latency makes no PASS or MISS.
+        fourth = os.path.join(tmp, "fourth.jsonl")
+        base = {"suite": "mesh-rates", "row": "rate", "group": "MLKEM1024", "keytype": "mldsa65", "rate_target": 1000,
+                "p999_us": 2000, "max_us": 3000, "errors": 0, "late": 0, "unfinished": 0,
+                "rate_achieved": 1000, "saturated": False}
+        with open(fourth, "w") as f:
+            f.write(json.dumps(dict(base, mesh="direct", p50_us=100, p99_us=900)) + "\n")
+            f.write(json.dumps(dict(base, mesh="aegis-flow", p50_us=150, p99_us=1300, added_p50_us=50,
+                                    added_p99_us=400)) + "\n")
+            f.write(json.dumps(dict(base, mesh="haproxy-3.0", p50_us=190, p99_us=700, added_p50_us=90,
+                                    added_p99_us=-200)) + "\n")
+            f.write(json.dumps({"suite": "mesh-rates", "row": "run", "command": "bench/mesh_rates.sh x", "exit": 0,
+                                "started": "2026-01-02T11:00:00Z", "quick": False}) + "\n")
+        report(tmp, "--jsonl", fourth, "--meta", META)
+        md = read(os.path.join(tmp, "docs", "benchmarks.md"))
+        row = target_row(md, "added p99 below HAProxy 3.0")
+        check("not valid (noise)" in row and "HAProxy 3.0 -200 µs" in row, f"a negative added p99 is noise: {row}")
+        row = target_row(md, "added p50 below HAProxy 3.0")
+        check("50 µs vs 90 µs" in row and "| PASS |" in row, f"added p50 50 < 90 µs: {row}")
+        row = target_row(md, "added p99 ≤ 500 µs")
+        check("400 µs" in row and "| PASS |" in row, f"added p99 400 ≤ 500 µs: {row}")
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
         sys.exit(1)
