@@ -3,9 +3,11 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -45,6 +47,88 @@ std::string drain_errors() {
 
 }  // namespace
 
+// The read BIO over a Stream's TlsInput: hands OpenSSL what the last fill
+// brought, asks for a retry when it is used up, and reports EOF (BIO_eof, so
+// that OpenSSL tells a TCP close without close_notify apart) once the peer
+// closed and everything was taken.
+struct TlsInputBio {
+  static int read(BIO* b, char* out, std::size_t size, std::size_t* got) {
+    auto* in = static_cast<Stream::TlsInput*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    *got = 0;
+    if (in->available() == 0) {
+      if (!in->eof) BIO_set_retry_read(b);
+      return 0;
+    }
+    const std::size_t n = std::min(size, in->available());
+    std::memcpy(out, in->data + in->pos, n);
+    in->pos += n;
+    *got = n;
+    return 1;
+  }
+  static long ctrl(BIO* b, int cmd, long /*num*/, void* /*ptr*/) {
+    const auto* in = static_cast<const Stream::TlsInput*>(BIO_get_data(b));
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_EOF:
+        return in->eof && in->available() == 0 ? 1 : 0;
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(in->available());
+      default:
+        return 0;
+    }
+  }
+  static int create(BIO* b) {
+    BIO_set_init(b, 1);
+    return 1;
+  }
+  static const BIO_METHOD* method() {
+    static const std::unique_ptr<BIO_METHOD, decltype(&BIO_meth_free)> m = [] {
+      std::unique_ptr<BIO_METHOD, decltype(&BIO_meth_free)> meth(
+          BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "aegis TLS input"), &BIO_meth_free);
+      if (meth) {
+        BIO_meth_set_read_ex(meth.get(), &TlsInputBio::read);
+        BIO_meth_set_ctrl(meth.get(), &TlsInputBio::ctrl);
+        BIO_meth_set_create(meth.get(), &TlsInputBio::create);
+      }
+      return meth;
+    }();
+    return m.get();
+  }
+};
+
+boost::asio::mutable_buffer Stream::TlsInput::prepare() {
+  pos = len = 0;
+  if (large && !last_full) large.reset();  // the bulk transfer is over
+  filling = true;
+  return large ? boost::asio::buffer(*large) : boost::asio::buffer(small);
+}
+
+void Stream::TlsInput::commit(const boost::asio::mutable_buffer& filled, std::size_t n) {
+  data = static_cast<const char*>(filled.data());
+  pos = 0;
+  len = n;
+  last_full = n == filled.size();
+  if (last_full && !large) large = std::make_unique_for_overwrite<std::array<char, kLarge>>();
+}
+
+boost::system::error_code Stream::filled(const boost::asio::mutable_buffer& b, boost::system::error_code ec,
+                                         std::size_t n) {
+  in_->filling = false;
+  if (!ec) {
+    in_->commit(b, n);
+    return {};
+  }
+  if (ec == boost::asio::error::eof) {
+    in_->eof = true;  // OpenSSL decides: close_notify seen, or truncated
+    return {};
+  }
+  // Reset, or cancelled/closed by a timeout: OpenSSL never sees the failure.
+  if (ec != boost::asio::error::operation_aborted) broken_ = true;
+  return ec;
+}
+
 const boost::system::error_category& tls_category() {
   static const TlsCategory category;
   return category;
@@ -60,7 +144,18 @@ Stream::Stream(core::Socket socket, SSL_CTX* ctx, bool server) : sock_(std::move
     sock_.close(ec);
     return;
   }
-  SSL_set_fd(ssl_.get(), static_cast<int>(sock_.native_handle()));
+  in_ = std::make_unique<TlsInput>();
+  tls::BioPtr rbio(BIO_new(TlsInputBio::method()));
+  tls::BioPtr wbio(BIO_new_socket(static_cast<int>(sock_.native_handle()), BIO_NOCLOSE));
+  if (!rbio || !wbio) {
+    tls_error_ = "cannot create the TLS connection's BIOs: " + drain_errors();
+    ssl_.reset();
+    boost::system::error_code ec;
+    sock_.close(ec);
+    return;
+  }
+  BIO_set_data(rbio.get(), in_.get());
+  SSL_set_bio(ssl_.get(), rbio.release(), wbio.release());  // the SSL owns both
   SSL_set_read_ahead(ssl_.get(), 1);
   // RELEASE_BUFFERS: OpenSSL frees a connection's 2 x ~20 KiB record buffers
   // while it is idle (as nginx does), which most keep-alive connections are.
@@ -139,10 +234,20 @@ core::Task<boost::system::error_code> Stream::handshake() {
     const int rc = SSL_do_handshake(ssl_.get());
     if (rc == 1) co_return boost::system::error_code{};
     const int err = SSL_get_error(ssl_.get(), rc);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      auto [ec] = co_await sock_.async_wait(err == SSL_ERROR_WANT_READ ? core::Socket::wait_read
-                                                                        : core::Socket::wait_write,
-                                            core::kAwait);
+    if (err == SSL_ERROR_WANT_READ) {
+      const auto buffer = in_->prepare();
+      auto [rec, n] = co_await sock_.async_read_some(buffer, core::kAwait);
+      const auto ec = filled(buffer, rec, n);
+      if (ec == boost::asio::error::operation_aborted || ec == boost::asio::error::bad_descriptor) co_return ec;
+      if (ec) {
+        tls_first_error_ = 0;
+        tls_error_ = ec.message();
+        co_return make_error_code(TlsErrc::kHandshakeFailed);
+      }
+      continue;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      auto [ec] = co_await sock_.async_wait(core::Socket::wait_write, core::kAwait);
       if (ec) co_return ec;
       continue;
     }

@@ -2,12 +2,16 @@
 // (an Asio AsyncReadStream/AsyncWriteStream, so Beast and asio::async_write
 // work on it unchanged).
 //
-// TLS is OpenSSL on the socket's file descriptor (SSL_set_fd, read-ahead on),
-// driven by readiness waits: OpenSSL reads and writes the socket itself, so
-// there is no second copy through memory BIOs and a record costs one
-// syscall. Asio's ssl::stream was not used because its shutdown waits for the
+// TLS is OpenSSL with read-ahead on. It writes the socket itself (a socket
+// BIO on the descriptor: a record costs one send). It reads its records from
+// the connection's TlsInput (a read BIO of ours), which Asio reads fill when
+// OpenSSL wants more: such a read is queued on the reactor's edge-triggered
+// registration and costs one recv when bytes arrive. (OpenSSL reading the
+// socket itself cost a failed read(2) and an epoll_ctl re-arm of a readiness
+// wait more per record read; docs/benchmark-methods.md, "Where the time
+// goes".) Asio's ssl::stream was not used because its shutdown waits for the
 // peer's close_notify, which rules out TLS half-close in the L4 proxy (we send
-// close_notify and keep reading), and because it doubles the buffering.
+// close_notify and keep reading), and because it buffers both directions.
 //
 // One read and one write may be outstanding at a time (full duplex), as with
 // a socket. Everything runs on the socket's single-threaded executor.
@@ -23,8 +27,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -134,6 +140,29 @@ class Stream {
     return Buffer();
   }
 
+  // The TLS read side: bytes from the socket that OpenSSL has not taken yet
+  // (read by the BIO in stream.cpp). Filled only when empty, into a small
+  // buffer while a connection is idle and a record-sized one (allocated on
+  // demand, released when reads get short again) during bulk transfers.
+  struct TlsInput {
+    static constexpr std::size_t kSmall = 512;
+    static constexpr std::size_t kLarge = std::size_t{17} * 1024;  // a full record and more
+    std::array<char, kSmall> small;
+    std::unique_ptr<std::array<char, kLarge>> large;
+    const char* data = nullptr;
+    std::size_t pos = 0;
+    std::size_t len = 0;
+    bool last_full = false;  // the last fill filled its buffer: more is likely
+    bool eof = false;        // the peer closed TCP
+    bool filling = false;    // an Asio read into prepare() is outstanding
+    std::size_t available() const { return len - pos; }
+    boost::asio::mutable_buffer prepare();  // where the next fill goes (available() == 0)
+    void commit(const boost::asio::mutable_buffer& filled, std::size_t n);
+  };
+  // A fill's completion: its bytes are there, or eof, or ec is the error to report.
+  boost::system::error_code filled(const boost::asio::mutable_buffer& b, boost::system::error_code ec, std::size_t n);
+  friend struct TlsInputBio;
+
   enum class Step { kDone, kWantRead, kWantWrite };
   // One SSL_read_ex / SSL_write_ex attempt; on kDone, ec and n are the result.
   Step tls_io(void* data, std::size_t size, bool write, boost::system::error_code& ec, std::size_t& n);
@@ -149,8 +178,16 @@ class Stream {
     bool write;
     bool started = false;
     bool ready = false;  // result stashed, waiting for the posted resume
+    boost::asio::mutable_buffer fill;  // the outstanding fill of the TLS input
     boost::system::error_code result_ec;
     std::size_t result_n = 0;
+
+    // A fill of the TLS input finished (see kWantRead below).
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec, std::size_t n) {
+      ec = s->filled(fill, ec, n);
+      (*this)(self, ec);
+    }
 
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}) {
@@ -168,6 +205,14 @@ class Stream {
           switch (s->tls_io(const_cast<void*>(static_cast<const void*>(buffer.data())), buffer.size(), write,
                             result_ec, result_n)) {
             case Step::kWantRead:
+              if (!s->in_->filling) {
+                fill = s->in_->prepare();
+                s->sock_.async_read_some(fill, std::move(self));
+                return;
+              }
+              // The other direction's operation is filling the input (a
+              // write that needs to read: only during a renegotiation);
+              // retry once the socket was readable.
               s->sock_.async_wait(core::Socket::wait_read, std::move(self));
               return;
             case Step::kWantWrite:
@@ -193,6 +238,7 @@ class Stream {
 
   core::Socket sock_;
   tls::SslPtr ssl_;
+  std::unique_ptr<TlsInput> in_;  // TLS only; on the heap: the read BIO points to it, and Stream moves
   std::string tls_error_;
   unsigned long tls_first_error_ = 0;
   bool broken_ = false;  // a fatal TLS error: no close_notify may follow
