@@ -61,7 +61,7 @@ struct TlsInputBio {
       return 0;
     }
     const std::size_t n = std::min(size, in->available());
-    std::memcpy(out, in->data + in->pos, n);
+    std::memcpy(out, in->data.subspan(in->pos, n).data(), n);
     in->pos += n;
     *got = n;
     return 1;
@@ -99,16 +99,16 @@ struct TlsInputBio {
 };
 
 boost::asio::mutable_buffer Stream::TlsInput::prepare() {
-  pos = len = 0;
+  data = {};
+  pos = 0;
   if (large && !last_full) large.reset();  // the bulk transfer is over
   filling = true;
   return large ? boost::asio::buffer(*large) : boost::asio::buffer(small);
 }
 
 void Stream::TlsInput::commit(const boost::asio::mutable_buffer& filled, std::size_t n) {
-  data = static_cast<const char*>(filled.data());
+  data = std::span<const char>(static_cast<const char*>(filled.data()), n);
   pos = 0;
-  len = n;
   last_full = n == filled.size();
   if (last_full && !large) large = std::make_unique_for_overwrite<std::array<char, kLarge>>();
 }

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -149,13 +150,12 @@ class Stream {
     static constexpr std::size_t kLarge = std::size_t{17} * 1024;  // a full record and more
     std::array<char, kSmall> small;
     std::unique_ptr<std::array<char, kLarge>> large;
-    const char* data = nullptr;
-    std::size_t pos = 0;
-    std::size_t len = 0;
+    std::span<const char> data;  // the last fill's bytes
+    std::size_t pos = 0;         // how many of them OpenSSL took
     bool last_full = false;  // the last fill filled its buffer: more is likely
     bool eof = false;        // the peer closed TCP
     bool filling = false;    // an Asio read into prepare() is outstanding
-    std::size_t available() const { return len - pos; }
+    std::size_t available() const { return data.size() - pos; }
     boost::asio::mutable_buffer prepare();  // where the next fill goes (available() == 0)
     void commit(const boost::asio::mutable_buffer& filled, std::size_t n);
   };
