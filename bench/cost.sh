@@ -76,22 +76,11 @@ URL[haproxy-1hop]="http://127.0.0.1:$P2/" PROCS[haproxy-1hop]=${PID[haproxy]}
 
 haproxy_mesh_certs "$AEGIS_BIN" mldsa65 "$WORK/certs"
 SERVER_ID=spiffe://bench.test/ns/b/sa/server
-free_port IN_PORT; free_port OUT_PORT; free_port "ADMIN[in]"; free_port "ADMIN[out]"
-{
-  head_yaml "${ADMIN[in]}"
-  echo "listeners:"; mesh_inbound_listener in "$IN_PORT" "$WORK/certs" hybrid MLKEM1024
-  echo "route_configs:"; route app app
-  printf 'clusters:\n  - name: app\n    endpoints: ["127.0.0.1:%s"]\n' "$NGINX_PORT"
-} >"$WORK/in.yaml"
-{
-  head_yaml "${ADMIN[out]}"
-  printf 'listeners:\n  - {name: out, address: 127.0.0.1, port: %s, protocol: http, route_config: app}\n' "$OUT_PORT"
-  echo "route_configs:"; route app mesh
-  echo "clusters:"; mesh_outbound_cluster mesh "$IN_PORT" "$WORK/certs" hybrid "" true "$SERVER_ID" MLKEM1024
-} >"$WORK/out.yaml"
-start_aegis in "$CPU_IN"
-start_aegis out "$CPU_OUT"
-URL[aegis-mesh]="http://127.0.0.1:$OUT_PORT/" PROCS[aegis-mesh]="${PID[out]} ${PID[in]}"
+free_port IN_PORT; free_port OUT_PORT; free_port "ADMIN[af-in]"; free_port "ADMIN[af-out]"
+mesh_pair_yaml af "$IN_PORT" "$OUT_PORT" "$WORK/certs" MLKEM1024 "$NGINX_PORT"
+start_aegis af-in "$CPU_IN"
+start_aegis af-out "$CPU_OUT"
+URL[aegis-mesh]="http://127.0.0.1:$OUT_PORT/" PROCS[aegis-mesh]="${PID[af-out]} ${PID[af-in]}"
 
 free_port H_IN; free_port H_OUT
 haproxy_mesh_conf "$HAP3" MLKEM1024 "$WORK/certs" "$WORK/hmesh" "$H_OUT" "$H_IN" "$NGINX_PORT"

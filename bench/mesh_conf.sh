@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034  # CPU_* and the functions are for the sourcing script
+# shellcheck disable=SC2034,SC2153  # CPU_* and the functions are for the sourcing script; SERVER_ID is set by it
 # The two-sidecar aegis-flow mesh's config writers and start-up, shared by
 # bench/mesh.sh and bench/mesh_rates.sh. Sourced after bench/lib.sh (uses
-# die, start, wait_up); the caller sets AEGIS_BIN, WORK and the associative
+# die, start, wait_up); the caller sets AEGIS_BIN, WORK, SERVER_ID (the inbound's SPIFFE ID,
+# checked by mesh_pair_yaml's outbound) and the associative
 # array ADMIN (admin port per process name). Sourced, not run.
 #
 #   mesh_cpus                 CPU_NGINX CPU_OUT CPU_IN CPU_LOAD from CPUS (see below),
@@ -16,6 +17,11 @@
 #   mesh_outbound_cluster NAME IN_PORT CERTDIR POLICY IDLE RESUME SERVER_ID [GROUP]
 #                             an mTLS cluster to 127.0.0.1:IN_PORT with CERTDIR/client's
 #                             identity; IDLE "" leaves max_idle_connections at its default
+#   mesh_pair_yaml NAME IN_PORT OUT_PORT CERTDIR GROUP UPSTREAM_PORT
+#                             the two sidecars' configs, $WORK/NAME-in.yaml (mTLS listener on
+#                             IN_PORT -> 127.0.0.1:UPSTREAM_PORT) and $WORK/NAME-out.yaml (plain
+#                             listener on OUT_PORT -> mTLS to IN_PORT, SERVER_ID checked), with
+#                             admin ports ADMIN[NAME-in] and ADMIN[NAME-out]
 #   start_aegis NAME CPUS     validate $WORK/NAME.yaml, run it (--concurrency 1), wait for /ready
 # CERTDIR holds ca/ca.crt, server/{cert,key}.pem and client/{cert,key}.pem
 # (aegis-flow certs init-ca / issue).
@@ -91,6 +97,22 @@ EOF
       session_resumption: $resume
       allow_peers: [{exact: "$server_id"}]
 EOF
+}
+
+mesh_pair_yaml() {
+  local n=$1 in_port=$2 out_port=$3 d=$4 g=$5 upstream=$6
+  {
+    head_yaml "${ADMIN[$n-in]}"
+    echo "listeners:"; mesh_inbound_listener in "$in_port" "$d" hybrid "$g"
+    echo "route_configs:"; route app app
+    printf 'clusters:\n  - name: app\n    endpoints: ["127.0.0.1:%s"]\n' "$upstream"
+  } >"$WORK/$n-in.yaml"
+  {
+    head_yaml "${ADMIN[$n-out]}"
+    printf 'listeners:\n  - {name: out, address: 127.0.0.1, port: %s, protocol: http, route_config: app}\n' "$out_port"
+    echo "route_configs:"; route app mesh
+    echo "clusters:"; mesh_outbound_cluster mesh "$in_port" "$d" hybrid "" true "$SERVER_ID" "$g"
+  } >"$WORK/$n-out.yaml"
 }
 
 start_aegis() {

@@ -162,18 +162,7 @@ inbound_handshakes() {
 aegis_mesh() {
   local g=$1 kt=$2 n="af-$1-$2" d=$WORK/certs/$2 in_port out_port line grp sig
   free_port in_port; free_port out_port; free_port "ADMIN[$n-in]"; free_port "ADMIN[$n-out]"
-  {
-    head_yaml "${ADMIN[$n-in]}"
-    echo "listeners:"; mesh_inbound_listener in "$in_port" "$d" hybrid "$g"
-    echo "route_configs:"; route app app
-    printf 'clusters:\n  - name: app\n    endpoints: ["127.0.0.1:%s"]\n' "$NGINX_PORT"
-  } >"$WORK/$n-in.yaml"
-  {
-    head_yaml "${ADMIN[$n-out]}"
-    printf 'listeners:\n  - {name: out, address: 127.0.0.1, port: %s, protocol: http, route_config: app}\n' "$out_port"
-    echo "route_configs:"; route app mesh
-    echo "clusters:"; mesh_outbound_cluster mesh "$in_port" "$d" hybrid "" true "$SERVER_ID" "$g"
-  } >"$WORK/$n-out.yaml"
+  mesh_pair_yaml "$n" "$in_port" "$out_port" "$d" "$g" "$NGINX_PORT"
   start_aegis "$n-in" "$CPU_IN"
   start_aegis "$n-out" "$CPU_OUT"
   check_body "aegis-flow mesh $g $kt" "http://127.0.0.1:$out_port/"
