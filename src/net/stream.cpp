@@ -45,6 +45,16 @@ std::string drain_errors() {
   return out;
 }
 
+// Empties this thread's error queue before an SSL call, so that
+// SSL_get_error sees only that call's errors. ERR_clear_error itself frees
+// every slot's file and function strings, NULL or not (32 free() calls in
+// OpenSSL 3.5): about 2,000 instructions, three times per proxied request and
+// hop (callgrind), 10% of a mesh hop's user time. The queue is almost always
+// empty already, and peeking at it costs a thread-local lookup.
+void clear_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 }  // namespace
 
 // The read BIO over a Stream's TlsInput: hands OpenSSL what the last fill
@@ -181,7 +191,7 @@ Stream::Step Stream::tls_io(void* data, std::size_t size, bool write, boost::sys
     ec = boost::asio::error::bad_descriptor;
     return Step::kDone;
   }
-  ERR_clear_error();
+  clear_errors();
   const int rc = write ? SSL_write_ex(ssl_.get(), data, size, &n) : SSL_read_ex(ssl_.get(), data, size, &n);
   if (rc == 1) {
     ec = {};
@@ -230,7 +240,7 @@ core::Task<boost::system::error_code> Stream::handshake() {
   if (!ssl_) co_return boost::system::error_code{};
   for (;;) {
     if (!sock_.is_open()) co_return boost::asio::error::bad_descriptor;  // see tls_io
-    ERR_clear_error();
+    clear_errors();
     const int rc = SSL_do_handshake(ssl_.get());
     if (rc == 1) co_return boost::system::error_code{};
     const int err = SSL_get_error(ssl_.get(), rc);
@@ -266,9 +276,9 @@ core::Task<boost::system::error_code> Stream::handshake() {
 void Stream::shutdown_send() {
   if (!sock_.is_open()) return;
   if (ssl_ && !broken_ && SSL_is_init_finished(ssl_.get())) {
-    ERR_clear_error();
+    clear_errors();
     (void)SSL_shutdown(ssl_.get());  // queues close_notify straight into the socket
-    ERR_clear_error();
+    clear_errors();
   }
   boost::system::error_code ec;
   sock_.shutdown(core::Socket::shutdown_send, ec);
@@ -297,9 +307,9 @@ core::Task<void> Stream::linger(std::chrono::milliseconds limit, std::size_t max
 void Stream::close() {
   if (!sock_.is_open()) return;
   if (ssl_ && !broken_ && SSL_is_init_finished(ssl_.get()) && !(SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
-    ERR_clear_error();
+    clear_errors();
     (void)SSL_shutdown(ssl_.get());
-    ERR_clear_error();
+    clear_errors();
   }
   boost::system::error_code ec;
   sock_.close(ec);
