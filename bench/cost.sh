@@ -18,7 +18,6 @@
 #      system calls per request by name (strace slows the proxy down, so its
 #      req/s is not used). Skipped when strace is missing or may not attach.
 # Numbers move with other work on the machine; compare rows of one run.
-# shellcheck disable=SC2153  # NGINX_PORT, IN_PORT, OUT_PORT: set by free_port
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -36,6 +35,8 @@ BENCH_LOG_TAG="cost"
 . "$ROOT/bench/haproxy_mesh.sh"
 # shellcheck source=bench/haproxy3.sh
 . "$ROOT/bench/haproxy3.sh"
+# shellcheck source=bench/cost_paths.sh
+. "$ROOT/bench/cost_paths.sh"
 
 for t in nginx haproxy wrk curl ss taskset; do
   command -v "$t" >/dev/null || die "'$t' not found; run scripts/bootstrap.sh (or make bootstrap) first"
@@ -54,40 +55,7 @@ bench_setup_nice
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- servers --------------------------------------------------------------------------------
-free_port NGINX_PORT
-start_nginx "$WORK/nginx" "$NGINX_PORT" "$CPU_NGINX"
-wait_up nginx "${PID[nginx]}" "http://127.0.0.1:$NGINX_PORT/" "$WORK/nginx/error.log"
-
-declare -A ADMIN URL PROCS LABEL
-ORDER=(aegis-1hop haproxy-1hop aegis-mesh haproxy3-mesh)
-LABEL[aegis-1hop]="aegis-flow, one hop" LABEL[haproxy-1hop]="HAProxy 2.6, one hop"
-LABEL[aegis-mesh]="aegis-flow, two-hop mesh" LABEL[haproxy3-mesh]="HAProxy 3.0, two-hop mesh"
-
-free_port P1; free_port "ADMIN[one]"
-aegis_conf "$WORK/one.yaml" "$P1" "${ADMIN[one]}" "$NGINX_PORT"
-start_aegis one "$CPU_OUT"
-URL[aegis-1hop]="http://127.0.0.1:$P1/" PROCS[aegis-1hop]=${PID[one]}
-
-free_port P2
-haproxy_conf "$WORK/haproxy" "$P2" "$NGINX_PORT"
-start haproxy "$WORK/haproxy/haproxy.log" "$CPU_OUT" haproxy -db -f "$WORK/haproxy/haproxy.cfg"
-wait_up haproxy "${PID[haproxy]}" "http://127.0.0.1:$P2/" "$WORK/haproxy/haproxy.log"
-URL[haproxy-1hop]="http://127.0.0.1:$P2/" PROCS[haproxy-1hop]=${PID[haproxy]}
-
-haproxy_mesh_certs "$AEGIS_BIN" mldsa65 "$WORK/certs"
-SERVER_ID=spiffe://bench.test/ns/b/sa/server
-free_port IN_PORT; free_port OUT_PORT; free_port "ADMIN[af-in]"; free_port "ADMIN[af-out]"
-mesh_pair_yaml af "$IN_PORT" "$OUT_PORT" "$WORK/certs" MLKEM1024 "$NGINX_PORT"
-start_aegis af-in "$CPU_IN"
-start_aegis af-out "$CPU_OUT"
-URL[aegis-mesh]="http://127.0.0.1:$OUT_PORT/" PROCS[aegis-mesh]="${PID[af-out]} ${PID[af-in]}"
-
-free_port H_IN; free_port H_OUT
-haproxy_mesh_conf "$HAP3" MLKEM1024 "$WORK/certs" "$WORK/hmesh" "$H_OUT" "$H_IN" "$NGINX_PORT"
-haproxy_mesh_start "$HAP3" "$WORK/hmesh" hmesh "$CPU_OUT" "$CPU_IN"
-URL[haproxy3-mesh]="http://127.0.0.1:$H_OUT/" PROCS[haproxy3-mesh]="${PID[hmesh-out]} ${PID[hmesh-in]}"
-
-for t in "${ORDER[@]}"; do check_body "${LABEL[$t]}" "${URL[$t]}"; done
+cost_paths_start "$AEGIS_BIN" "$HAP3" "$AEGIS_BIN" haproxy "$HAP3"
 
 # --- measuring ---------------------------------------------------------------------------------
 # ctx_switches PID...: voluntary + involuntary context switches of every thread so far.
@@ -96,15 +64,13 @@ ctx_switches() {
   for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done \
     | awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ {n += $2} END {print n + 0}'
 }
-# requests WRK_OUTPUT: the number of requests wrk completed.
-requests() { awk '/requests in/ {print $1; exit}' <<<"$1"; }
 
 SYSCALLS="sendto recvfrom write read writev readv epoll_wait epoll_ctl clock_gettime"
 printf -v HEAD '%-26s %5s %8s %9s %8s' path conns req/s cpu_us/req cs/req
 for s in $SYSCALLS; do HEAD+=$(printf ' %9s' "$s"); done
 ROWS=()
 for t in "${ORDER[@]}"; do
-  read -ra pids <<<"${PROCS[$t]}"
+  pids=(); for n in ${PROCS[$t]}; do pids+=("${PID[$n]}"); done
   for c in $CONNS_LIST; do
     log "${LABEL[$t]}: wrk -t1 -c$c -d${SECONDS_RUN}s"
     pin "$CPU_LOAD" wrk -t1 -c"$c" -d1s "${URL[$t]}" >/dev/null

@@ -102,10 +102,10 @@ start_in() {
   PIDS+=("$!")
   PID[$name]=$!
 }
-# wait_up NAME PID URL LOG: the server answers 200 on URL within 10 s, or die with its log.
+# wait_up NAME PID URL LOG [SECONDS]: the server answers 200 on URL within SECONDS (default 10), or die with its log.
 wait_up() {
-  local name=$1 pid=$2 url=$3 logf=$4
-  for _ in $(seq 100); do
+  local name=$1 pid=$2 url=$3 logf=$4 secs=${5:-10}
+  for _ in $(seq $((secs * 10))); do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$logf" >&2 || true
       die "$name exited during start-up (log above, from $logf)"
@@ -114,7 +114,7 @@ wait_up() {
     sleep 0.1
   done
   tail -n 30 "$logf" >&2 || true
-  die "$name did not answer 200 on $url within 10 s (log above)"
+  die "$name did not answer 200 on $url within $secs s (log above)"
 }
 # wait_port NAME PORT LOG: PID[NAME] accepts on 127.0.0.1:PORT within 10 s.
 wait_port() {

@@ -37,6 +37,7 @@ PACKAGES=(
   iptables  # aegis-flow redirect: iptables(-nft)-restore/-save; its integration tests (network namespaces)
   tcpdump  # packet captures in the integration tests
   strace  # benchmarks only: system calls per request (bench/cost.sh)
+  valgrind  # benchmarks only: instructions per request (bench/callgrind.sh)
   libpcre2-dev zlib1g-dev  # benchmarks only: HAProxy 3.0 built against our OpenSSL 3.5 (bench/haproxy3.sh)
   python3-matplotlib  # benchmarks only: the SVG charts of docs/benchmarks.md (bench/report.py, CTest Bench.Report)
 )
