@@ -1,6 +1,7 @@
 // net::Stream over real loopback sockets: TLS both ways at once, half-close
-// by close_notify, a peer that drops TCP without close_notify, and a closed
-// stream whose fd OpenSSL must never touch again.
+// by close_notify, a peer that drops TCP without close_notify, a stale error
+// in OpenSSL's per-thread queue, and a closed stream whose fd OpenSSL must
+// never touch again.
 #include "net/stream.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "tls/certs.h"
 #include "tls/openssl_info.h"
@@ -159,6 +163,34 @@ TEST_F(StreamTest, TcpCloseWithoutCloseNotifyIsTruncation) {
   ASSERT_TRUE(at_server);
   EXPECT_EQ(at_server->first, "partial");
   EXPECT_EQ(at_server->second, TlsErrc::kTruncated) << at_server->second.message();
+}
+
+TEST_F(StreamTest, AnErrorLeftInTheThreadsQueueDoesNotFailTheNextRead) {
+  ASSERT_NO_FATAL_FAILURE(handshake_both());
+  // Some earlier OpenSSL call on this thread failed and nobody drained the
+  // queue. The server's read finds no record yet (SSL_ERROR_WANT_READ); had
+  // the stale error stayed queued, SSL_get_error would report it
+  // (SSL_ERROR_SSL) and the connection would break. tls_io clears the
+  // queue first, but only when it holds something (it is costly: 32 frees).
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+  ASSERT_NE(ERR_peek_error(), 0UL);
+  std::optional<std::pair<std::string, error_code>> at_server;
+  asio::co_spawn(
+      io_, [&]() -> core::Task<void> { at_server = co_await read_all(*server_); }, asio::detached);
+  asio::co_spawn(
+      io_,
+      [&]() -> core::Task<void> {
+        const std::string data = "after a stale error";
+        auto [ec, n] = co_await asio::async_write(*client_, asio::buffer(data), core::kAwait);
+        EXPECT_FALSE(ec);
+        client_->shutdown_send();
+      },
+      asio::detached);
+  io_.run();
+  ASSERT_TRUE(at_server);
+  EXPECT_EQ(at_server->first, "after a stale error");
+  EXPECT_EQ(at_server->second, asio::error::eof) << at_server->second.message() << " " << server_->tls_error();
+  EXPECT_EQ(ERR_peek_error(), 0UL);
 }
 
 TEST_F(StreamTest, AClosedStreamFailsWithoutTouchingItsOldFd) {
