@@ -26,7 +26,7 @@
 # functions (self cost) at the largest connection count; writes the same to
 # bench/results/callgrind-latest.txt. The callgrind files stay in the work
 # directory when BENCH_KEEP_WORK=1 (its path is printed).
-# About 4 minutes (8 with BENCH_CG_CACHE=1).
+# About 3 minutes (8 with BENCH_CG_CACHE=1).
 set -euo pipefail
 shopt -s inherit_errexit
 

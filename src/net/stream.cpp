@@ -49,7 +49,7 @@ std::string drain_errors() {
 // SSL_get_error sees only that call's errors. ERR_clear_error itself frees
 // every slot's file and function strings, NULL or not (32 free() calls in
 // OpenSSL 3.5): about 2,000 instructions, three times per proxied request and
-// hop (callgrind), 10% of a mesh hop's user time. The queue is almost always
+// hop (callgrind), 10% of a mesh hop's instructions. The queue is almost always
 // empty already, and peeking at it costs a thread-local lookup.
 void clear_errors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
